@@ -1,0 +1,36 @@
+# The project's commands. Every target sets up the environment first when needed.
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: setup train serve run chat test lint nlu-report langid-bench lock
+
+# Cheap when the cached environment exists: it only checks the key and links .venv.
+setup:
+	@scripts/setup.sh
+
+train: setup
+	@$(PY) -m bot.model
+
+serve: setup
+	@$(PY) -m bot serve
+
+# Runs the whole assistant on embedded defaults and chats with it in this terminal.
+run: setup
+	@$(PY) -m bot chat --serve
+
+test: setup
+	@scripts/test.sh
+
+lint: setup
+	@$(PY) -m ruff check .
+
+nlu-report: setup
+	@$(PY) -m bot nlu-report
+
+langid-bench: setup
+	@$(PY) -m bot langid-bench
+
+# Re-resolve the pinned dependency set after changing requirements.txt.
+lock:
+	@scripts/lock.sh
