@@ -1,0 +1,27 @@
+"""Paths and settings shared by every part of the assistant, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES_DIR = ROOT / "locales"
+DATA_DIR = ROOT / "data"
+
+
+def var_dir() -> Path:
+    """Folder for run-time state on embedded defaults (SQLite files, generated keys)."""
+    path = Path(os.environ.get("BOT_VAR_DIR", ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def db_url() -> str:
+    """Database of the assistant's own data (places, requests, messages)."""
+    return os.environ.get("BOT_DB_URL") or f"sqlite:///{var_dir() / 'bot.db'}"
+
+
+def municipality() -> str:
+    """Which loket this deployment serves (a file in data/loket/)."""
+    return os.environ.get("BOT_MUNICIPALITY", "demo")
