@@ -1,0 +1,178 @@
+"""Rasa NLU graph components: thin wrappers around ``bot.language`` and ``bot.vocabulary``.
+
+Both run inside the Rasa server process, so language detection and entity lookup cost no extra
+network hop. They only add entities; the sticky language decision is made by the slot mappings
+(``detected_language`` with role ``switch``) and by the actions (``guess``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import joblib
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot import language
+from bot.intent_model import IntentModel
+from bot.vocabulary import vocabulary
+
+
+class _NonTrainable(GraphComponent):
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    @staticmethod
+    def _add(message: Message, entities: list[dict[str, Any]]) -> None:
+        if entities:
+            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class LanguageDetector(_NonTrainable):
+    """Adds ``detected_language`` entities with role ``guess``, ``switch`` or ``unsupported``."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"backend": "lingua"}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._detector = language.detector(config.get("backend") or "lingua")
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/"):  # a button payload, not something a person typed
+                continue
+            found = language.assess(text, self._detector)
+            entities = [
+                {
+                    "entity": "detected_language",
+                    "role": role,
+                    "value": value,
+                    "start": 0,
+                    "end": len(text),
+                    "extractor": self.__class__.__name__,
+                }
+                for role, value in (
+                    ("guess", found.guess),
+                    ("switch", found.switch),
+                    ("unsupported", found.unsupported),
+                )
+                if value
+            ]
+            self._add(message, entities)
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class VocabularyEntityExtractor(_NonTrainable):
+    """Finds ``care_type`` and ``language`` values in any supported language, typos forgiven."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        vocab = vocabulary()
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue
+            self._add(
+                message,
+                [
+                    {
+                        "entity": m.entity,
+                        "value": m.value,
+                        "start": m.start,
+                        "end": m.end,
+                        "extractor": self.__class__.__name__,
+                    }
+                    for m in vocab.find(text)
+                ],
+            )
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class CharNgramIntentClassifier(GraphComponent):
+    """Intent classification with ``bot.intent_model`` (see there for why not DIET)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"C": 1.0, "temperature": 4.0, "ranking_length": 10}
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
+                 resource: Resource, model: IntentModel | None = None) -> None:
+        self.config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> GraphComponent:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        self._model = IntentModel.train(
+            [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples],
+            c=float(self.config["C"]), temperature=float(self.config["temperature"]),
+        )
+        with self._storage.write_to(self._resource) as directory:
+            joblib.dump(self._model, directory / "intent_model.joblib")
+        return self._resource
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> GraphComponent:
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = joblib.load(directory / "intent_model.joblib")
+        except ValueError:  # not trained (e.g. a config without NLU data)
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self._model is None:
+            return messages
+        texts = [m.get(TEXT) or "" for m in messages]
+        for message, ranking in zip(messages, self._model.rank(texts), strict=True):
+            if not message.get(TEXT) or (message.get(INTENT) or {}).get("name"):
+                continue  # empty text, or a payload that already names its intent
+            top = ranking[: int(self.config["ranking_length"])]
+            message.set(INTENT, {"name": top[0][0], "confidence": top[0][1]},
+                        add_to_output=True)
+            message.set(INTENT_RANKING_KEY,
+                        [{"name": n, "confidence": c} for n, c in top], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

@@ -1,0 +1,42 @@
+"""Text normalisation shared by the vocabulary matcher and the language rules.
+
+People type on phones without accents and with odd capitals; we compare on a folded form
+(case-folded, diacritics removed) while keeping a map back to the original characters so that
+entity offsets still point into what the person wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fold_char(char: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def fold(text: str) -> str:
+    return "".join(fold_char(c) for c in text)
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Folded text and, for every folded character, the index of its original character."""
+    out: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        folded = fold_char(char)
+        out.append(folded)
+        origin.extend([index] * len(folded))
+    return "".join(out), origin
+
+
+def words(text: str) -> list[str]:
+    """Tokens that contain at least one letter (numbers and emoji are not words)."""
+    return [w for w in _WORD.findall(text) if any(c.isalpha() for c in w)]
+
+
+def tokens_with_spans(folded: str) -> list[tuple[str, int, int]]:
+    return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(folded)]
