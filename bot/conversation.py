@@ -1,0 +1,50 @@
+"""Greeting, language choice and the two-step fallback: plain functions over plain data."""
+
+from __future__ import annotations
+
+from bot import i18n
+from bot.loket import Loket
+from bot.replies import Reply, language_buttons, topic_buttons
+
+FALLBACK_ACTION = "action_fallback"
+
+
+def welcome(lang: str, first_time: bool) -> list[Reply]:
+    if not first_time:
+        return [Reply(i18n.t("greet.again", lang), topic_buttons(lang))]
+    return [
+        Reply(i18n.t("greet.welcome", lang)),
+        Reply(i18n.t("language.menu", lang), language_buttons()),
+    ]
+
+
+def language_chosen(code: str | None, current: str) -> tuple[str | None, list[Reply]]:
+    """The new language (None when unchanged) and what to say about the choice."""
+    if code in i18n.SUPPORTED:
+        return code, [Reply(i18n.t("language.confirm", code), topic_buttons(code))]
+    if code:
+        return None, [unsupported_language()]
+    return None, [Reply(i18n.t("language.menu", current), language_buttons())]
+
+
+def unsupported_language() -> Reply:
+    """Said in Dutch, French and English at once: the person may read none of the others."""
+    text = "\n\n".join(i18n.t("language.unsupported", lang) for lang in ("nl", "fr", "en"))
+    return Reply(text, language_buttons())
+
+
+def fallback_step(previous_bot_actions: list[str]) -> int:
+    """1 for the first misunderstanding in a row, 2 (and more) for the next ones."""
+    step = 1
+    for name in reversed(previous_bot_actions):
+        if name != FALLBACK_ACTION:
+            break
+        step += 1
+    return step
+
+
+def fallback(step: int, out_of_scope: bool, lang: str, loket: Loket) -> list[Reply]:
+    if step <= 1:
+        key = "fallback.out_of_scope" if out_of_scope else "fallback.rephrase"
+        return [Reply(i18n.t(key, lang), topic_buttons(lang))]
+    return [Reply(i18n.t("fallback.give_up", lang)), Reply(loket.contact_text(lang))]
