@@ -1,0 +1,1 @@
+"""Free places (vrije plaatsen) of childcare locations: store, search, import/export, geography."""

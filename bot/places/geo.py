@@ -1,0 +1,280 @@
+"""Municipalities and postcodes of Flanders and Brussels, and the configured neighbours.
+
+Data: ``data/geo/municipalities.csv`` and ``data/geo/neighbours.csv`` (see data/geo/README.md).
+Parents type place names on a phone: matching ignores case, accents, hyphens and apostrophes,
+accepts the French/English names and sub-municipalities, and forgives small typos.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from bot import settings
+
+GEO_DIR = settings.DATA_DIR / "geo"
+
+# Postcode ranges of the Brussels-Capital Region and the Flemish provinces (bpost).
+POSTCODE_RANGES = ((1000, 1299), (1500, 3999), (8000, 9999))
+
+REGIONS = {"BRU": "brussels"}  # every other province code is Flemish
+
+# Words that are also municipality names: inside a longer sentence they are not taken as a
+# place ("as soon as", "een boom", "ham"); alone they are.
+_COMMON_WORDS = {"as", "ham", "boom", "peer", "mol", "lint", "hove", "bree", "geel", "meer",
+                 "lot", "berg", "perk", "paal", "essen", "lede", "zele", "niel", "kessel",
+                 "reet", "weert", "doel", "baal", "eke", "velm", "marke", "lille"}
+_FILLER = {"in", "te", "to", "at", "near", "bij", "rond", "regio", "omgeving", "gemeente",
+           "stad", "city", "town", "commune", "ville", "a", "à", "van", "of", "the", "ik",
+           "woon", "i", "live", "je", "habite", "we", "wonen"}
+_FUZZY_CUTOFF = 0.8
+
+
+@dataclass(frozen=True)
+class Location:
+    """A resolved place: the municipality (canonical Dutch name) and a postcode in it."""
+
+    municipality: str | None
+    postcode: str | None
+    province: str | None
+    region: str  # flanders | brussels
+    matched: str  # the name or postcode that matched
+    how: str  # postcode | name | alias | fuzzy
+    postcodes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def known(self) -> bool:
+        return self.municipality is not None
+
+
+@dataclass(frozen=True)
+class _Municipality:
+    name: str
+    province: str
+    postcodes: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+    @property
+    def region(self) -> str:
+        return REGIONS.get(self.province, "flanders")
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, hyphens/apostrophes/dots as spaces, ``st`` as ``sint``."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = re.sub(r"[-_'’`.,;:/()]+", " ", text)
+    words = ["sint" if word in ("st", "sint", "sin") else word for word in text.split()]
+    return " ".join(words)
+
+
+@dataclass
+class _Index:
+    municipalities: dict[str, _Municipality]
+    by_postcode: dict[str, str]
+    by_name: dict[str, tuple[str, str]]  # normalised name -> (municipality, how)
+    compact: dict[str, str]  # normalised name without spaces -> normalised name
+    neighbours: dict[str, tuple[str, ...]]
+
+
+@lru_cache(maxsize=4)
+def _index(geo_dir: Path = GEO_DIR) -> _Index:
+    municipalities: dict[str, _Municipality] = {}
+    by_postcode: dict[str, str] = {}
+    by_name: dict[str, tuple[str, str]] = {}
+    ambiguous: set[str] = set()
+    with open(geo_dir / "municipalities.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            aliases = tuple(a.strip() for a in row["aliases"].split("|") if a.strip())
+            item = _Municipality(
+                row["name"].strip(), row["province"].strip(), tuple(row["postcodes"].split()),
+                aliases,
+            )
+            municipalities[item.name] = item
+            for postcode in item.postcodes:
+                by_postcode[postcode] = item.name
+            for name, how in [(item.name, "name")] + [(a, "alias") for a in aliases]:
+                key = normalise(name)
+                if key in by_name and by_name[key][0] != item.name:
+                    ambiguous.add(key)
+                by_name.setdefault(key, (item.name, how))
+    for key in ambiguous:
+        by_name.pop(key, None)
+    compact = {key.replace(" ", ""): key for key in by_name}
+    neighbours: dict[str, set[str]] = {}
+    path = geo_dir / "neighbours.csv"
+    if path.exists():
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                name = row["municipality"].strip()
+                for other in (n.strip() for n in row["neighbours"].split("|")):
+                    if other and other != name:
+                        neighbours.setdefault(name, set()).add(other)
+                        neighbours.setdefault(other, set()).add(name)
+    return _Index(
+        municipalities,
+        by_postcode,
+        by_name,
+        compact,
+        {name: tuple(sorted(others)) for name, others in neighbours.items()},
+    )
+
+
+def _location(name: str, postcode: str | None, matched: str, how: str) -> Location:
+    item = _index().municipalities[name]
+    return Location(
+        municipality=name,
+        postcode=postcode or item.postcodes[0],
+        province=item.province,
+        region=item.region,
+        matched=matched,
+        how=how,
+        postcodes=item.postcodes,
+    )
+
+
+def clean_postcode(code: str | int) -> str | None:
+    text = str(code).strip().upper()
+    text = re.sub(r"^(B|BE)[- ]?", "", text)
+    return text if re.fullmatch(r"\d{4}", text) else None
+
+
+def is_valid_postcode(code: str | int, *, strict: bool = False) -> bool:
+    """A postcode of Flanders or Brussels (``B-2800`` and ``2800`` alike).
+
+    Known postcodes of the list and every code in the Flemish/Brussels ranges (which also holds
+    the large-customer codes) are valid; ``strict`` accepts listed postcodes only.
+    """
+    text = clean_postcode(code)
+    if text is None:
+        return False
+    if text in _index().by_postcode:
+        return True
+    if strict:
+        return False
+    number = int(text)
+    return any(low <= number <= high for low, high in POSTCODE_RANGES)
+
+
+def municipality_of(postcode: str | int) -> str | None:
+    text = clean_postcode(postcode)
+    return _index().by_postcode.get(text) if text else None
+
+
+def postcodes_of(municipality: str) -> tuple[str, ...]:
+    item = _index().municipalities.get(municipality)
+    return item.postcodes if item else ()
+
+
+def municipalities() -> list[str]:
+    """Canonical names of all municipalities, sorted."""
+    return sorted(_index().municipalities)
+
+
+def province_of(municipality: str) -> str | None:
+    item = _index().municipalities.get(municipality)
+    return item.province if item else None
+
+
+def neighbours(municipality: str) -> list[str]:
+    """Configured neighbours of a municipality (any spelling ``resolve_location`` accepts)."""
+    index = _index()
+    name = municipality if municipality in index.municipalities else None
+    if name is None:
+        found = resolve_location(municipality)
+        name = found.municipality if found else None
+    return list(index.neighbours.get(name, ())) if name else []
+
+
+def _exact(key: str) -> tuple[str, str] | None:
+    index = _index()
+    hit = index.by_name.get(key)
+    if hit is None and " " not in key:
+        full = index.compact.get(key)  # "sintkatelijnewaver", "skw"
+        hit = index.by_name.get(full) if full else None
+    return hit
+
+
+def _fuzzy(key: str) -> tuple[str, str] | None:
+    index = _index()
+    if len(key.replace(" ", "")) < 4:
+        return None
+    names = list(index.by_name)
+    best = difflib.get_close_matches(key, names, n=2, cutoff=_FUZZY_CUTOFF)
+    if not best:
+        squeezed = key.replace(" ", "")
+        compact = difflib.get_close_matches(squeezed, list(index.compact), n=2,
+                                            cutoff=_FUZZY_CUTOFF)
+        best = [index.compact[c] for c in compact]
+    if not best:
+        return None
+    if len(best) == 2:
+        first = difflib.SequenceMatcher(None, key, best[0]).ratio()
+        second = difflib.SequenceMatcher(None, key, best[1]).ratio()
+        target = (index.by_name[best[0]][0], index.by_name[best[1]][0])
+        if first - second < 0.05 and target[0] != target[1]:
+            return None  # too close to call: better to ask than to guess
+    return index.by_name[best[0]][0], "fuzzy"
+
+
+def resolve_location(text: str | int | None) -> Location | None:
+    """A postcode or a municipality name (typos, case and accents ignored) as a Location.
+
+    Returns None when nothing matches. A postcode in the Flemish/Brussels ranges that is not in
+    the list gives a Location without municipality (``known`` is False).
+    """
+    if text is None:
+        return None
+    raw = str(text).strip()
+    if not raw:
+        return None
+    index = _index()
+    postcode_match = re.search(r"(?<!\d)(?:B-?)?(\d{4})(?!\d)", raw)
+    if postcode_match:
+        code = postcode_match.group(1)
+        name = index.by_postcode.get(code)
+        if name:
+            return _location(name, code, code, "postcode")
+        if is_valid_postcode(code):
+            return Location(None, code, None, "brussels" if code < "1300" else "flanders",
+                            code, "postcode")
+    key = normalise(re.sub(r"\d+", " ", raw))
+    if not key:
+        return None
+    hit = _exact(key)
+    if hit:
+        return _location(hit[0], None, raw, hit[1])
+    words = [w for w in key.split() if w not in _FILLER] or key.split()
+    stripped = " ".join(words)
+    if stripped != key:
+        hit = _exact(stripped)
+        if hit:
+            return _location(hit[0], None, raw, hit[1])
+    # A name inside a sentence ("ik woon in mechelen"): longest word run first.
+    if len(words) > 1:
+        for size in range(min(len(words), 6), 0, -1):
+            for start in range(len(words) - size + 1):
+                part = " ".join(words[start:start + size])
+                if part in _COMMON_WORDS:
+                    continue
+                hit = _exact(part)
+                if hit:
+                    return _location(hit[0], None, part, hit[1])
+    hit = _fuzzy(stripped)
+    if hit:
+        return _location(hit[0], None, raw, hit[1])
+    if len(words) > 1:
+        for size in range(min(len(words), 4), 0, -1):
+            for start in range(len(words) - size + 1):
+                part = " ".join(words[start:start + size])
+                if len(part) < 5 or part in _COMMON_WORDS:
+                    continue
+                hit = _fuzzy(part)
+                if hit:
+                    return _location(hit[0], None, part, hit[1])
+    return None
