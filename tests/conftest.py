@@ -1,0 +1,75 @@
+"""Shared test set-up: strict translations, and the running assistant for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["BOT_STRICT_I18N"] = "1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningAssistant:
+    def __init__(self, proc: subprocess.Popen, port: int, token: str, var: Path) -> None:
+        self.proc, self.port, self.token, self.var = proc, port, token, var
+        self.base = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAssistant]:
+    """``make serve`` on embedded defaults in a fresh var folder (its own SQLite stores)."""
+    var = tmp_path_factory.mktemp("var")
+    port, action_port = free_port(), free_port()
+    token = "test-token-" + os.urandom(6).hex()
+    env = dict(os.environ, RASA_TOKEN=token, BOT_VAR_DIR=str(var), RASA_PORT=str(port),
+               ACTION_PORT=str(action_port))
+    log = (var / "serve.log").open("wb")
+    proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"make serve exited: {(var / 'serve.log').read_text()[-3000:]}")
+        if b"serve: ready" in (var / "serve.log").read_bytes():
+            break
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("make serve did not become ready in 240 s")
+    running = RunningAssistant(proc, port, token, var)
+    yield running
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=60)
+
+
+def http_json(url: str, body: dict | None = None, token: str | None = None,
+              method: str | None = None) -> tuple[int, object]:
+    if token:  # Rasa's --auth-token is checked on the `token` query parameter
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"token": token})
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, None
+
+
+__all__ = ["ROOT", "RunningAssistant", "free_port", "http_json"]

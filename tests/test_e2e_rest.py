@@ -1,0 +1,103 @@
+"""End to end: ``make serve`` on embedded defaults, chatting over REST in three languages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+from conftest import ROOT, RunningAssistant, free_port, http_json
+
+from bot import i18n
+
+pytestmark = pytest.mark.e2e
+
+
+def say(a: RunningAssistant, sender: str, text: str) -> list[dict]:
+    status, body = http_json(f"{a.base}/webhooks/rest/webhook", {"sender": sender, "message": text})
+    assert status == 200
+    assert isinstance(body, list)
+    return body
+
+
+def tracker(a: RunningAssistant, sender: str) -> dict:
+    status, body = http_json(f"{a.base}/conversations/{sender}/tracker", token=a.token)
+    assert status == 200
+    assert isinstance(body, dict)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("lang", "first", "question", "care_type"),
+    [
+        ("nl", "hallo, ik zoek informatie over kinderopvang", "wat is een onthaalouder",
+         "gezinsopvang"),
+        ("fr", "bonjour, je cherche des informations sur la crèche",
+         "c'est quoi l'accueil d'urgence", "dringende_opvang"),
+        ("ar", "السلام عليكم، أبحث عن معلومات حول الحضانة", "ما هي الحضانة الدامجة",
+         "inclusieve_opvang"),
+    ],
+)
+def test_chat_in_language(assistant: RunningAssistant, lang: str, first: str, question: str,
+                          care_type: str) -> None:
+    sender = f"e2e-{lang}-{os.urandom(3).hex()}"
+    replies = say(assistant, sender, first)
+    assert replies, "no reply"
+    assert tracker(assistant, sender)["slots"]["language"] == lang
+    replies = say(assistant, sender, question)
+    assert [r.get("text") for r in replies] == [i18n.t(f"care_types.{care_type}", lang)]
+    # a short answer in another language does not switch the conversation
+    replies = say(assistant, sender, "ok merci")
+    assert tracker(assistant, sender)["slots"]["language"] == lang
+    assert replies and all(r["text"] for r in replies)
+
+
+def test_explicit_language_choice_wins(assistant: RunningAssistant) -> None:
+    sender = f"e2e-choice-{os.urandom(3).hex()}"
+    replies = say(assistant, sender, "hallo")
+    menu = replies[-1]["buttons"]
+    assert [b["title"] for b in menu] == [name for _, name in i18n.language_menu()]
+    turkish = next(b for b in menu if b["title"] == i18n.t("language_name", "tr"))
+    replies = say(assistant, sender, turkish["payload"])
+    assert replies[0]["text"] == i18n.t("language.confirm", "tr")
+    assert tracker(assistant, sender)["slots"]["language"] == "tr"
+
+
+def test_http_api_needs_the_token(assistant: RunningAssistant) -> None:
+    status, _ = http_json(f"{assistant.base}/conversations/x/tracker")
+    assert status == 401
+    status, _ = http_json(f"{assistant.base}/conversations/x/tracker", token="wrong")
+    assert status == 401
+    status, body = http_json(f"{assistant.base}/model/parse", {"text": "hallo"},
+                             token=assistant.token)
+    assert status == 200 and body["intent"]["name"] == "greet"
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
+    port, action_port = free_port(), free_port()
+    env = dict(os.environ, RASA_TOKEN="t", BOT_VAR_DIR=str(tmp_path), RASA_PORT=str(port),
+               ACTION_PORT=str(action_port))
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 240
+    while b"serve: ready" not in log.read_bytes():
+        assert proc.poll() is None, log.read_text()[-2000:]
+        assert time.monotonic() < deadline, "not ready in time"
+        time.sleep(0.5)
+    assert _port_open(port) and _port_open(action_port)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+    time.sleep(0.5)
+    assert not _port_open(port) and not _port_open(action_port)
+    leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""

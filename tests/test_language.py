@@ -1,0 +1,58 @@
+"""Language detection and the sticky-language rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import language
+
+CLEAR = {
+    "nl": "ik zoek opvang voor mijn dochter in Mechelen",
+    "fr": "je cherche une place pour mon fils à Bruxelles",
+    "en": "I am looking for childcare for my son",
+    "ar": "أبحث عن مكان في الحضانة لابني",
+    "tr": "oğlum için kreşte yer arıyorum",
+    "uk": "я шукаю місце в садочку для доньки",
+}
+
+
+@pytest.mark.parametrize(("lang", "text"), CLEAR.items())
+def test_clear_message_switches(lang: str, text: str) -> None:
+    found = language.assess(text)
+    assert found.guess == lang
+    assert found.switch == lang
+
+
+@pytest.mark.parametrize("text", ["ok", "merci", "3", "👍", "ja graag", "2800", "ok 👍 merci"])
+def test_short_number_emoji_never_switch(text: str) -> None:
+    assert language.assess(text).switch is None
+
+
+def test_arabizi_is_recognised_as_arabic() -> None:
+    assert language.assess("salam bghit blasa f creche").switch == "ar"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Hallo, ich suche einen Kitaplatz für meine Tochter", "de"),
+        ("Hola, busco una guardería para mi hijo pequeño", "es"),
+    ],
+)
+def test_clear_unsupported_language(text: str, code: str) -> None:
+    found = language.assess(text)
+    assert found.unsupported == code
+    assert found.switch is None
+
+
+def test_resolve_prefers_sticky_slot_then_guess_then_dutch() -> None:
+    assert language.resolve("fr", "en") == "fr"
+    assert language.resolve(None, "en") == "en"
+    assert language.resolve(None, None) == "nl"
+    assert language.resolve(None, "de") == "nl"
+
+
+@pytest.mark.parametrize("backend", ["lingua", "langdetect"])
+def test_both_backends_work(backend: str) -> None:
+    det = language.detector(backend, with_unsupported=False)
+    assert det.detect(CLEAR["fr"]).lang == "fr"
