@@ -36,4 +36,13 @@ def explain_care_types(care_types: list[str], lang: str) -> list[Reply]:
 
 
 def explain_price(lang: str) -> list[Reply]:
-    return [Reply(i18n.t("price.overview", lang))]
+    """Both kinds of price, then how the inkomenstarief works with its dated minimum."""
+    from bot.eligibility.dialogue import figure_note, money
+    from bot.eligibility.engine import amount_on
+
+    replies = [Reply(i18n.t("price.overview", lang))]
+    minimum = amount_on("ikt_tariff")
+    if minimum and minimum.get("minimum") is not None:
+        replies.append(Reply(i18n.t("price.amounts", lang, minimum=money(minimum["minimum"], lang),
+                                    note=figure_note(minimum, lang))))
+    return replies

@@ -101,3 +101,27 @@ def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
     assert not _port_open(port) and not _port_open(action_port)
     leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def test_priority_check_over_rest(assistant: RunningAssistant) -> None:
+    sender = f"e2e-prio-{os.urandom(3).hex()}"
+    replies = say(assistant, sender, "heb ik voorrang in de crèche?")
+    texts = [r["text"] for r in replies]
+    assert texts == [i18n.t("eligibility.parent.intro.priority", "nl"),
+                     i18n.t("eligibility.parent.q.care_pricing", "nl")]
+    income_related = replies[-1]["buttons"][0]["payload"]
+    replies = say(assistant, sender, income_related)  # a button, as on Telegram or the web
+    assert replies[-1]["text"] == i18n.t("eligibility.parent.q.work_situation", "nl")
+    replies = say(assistant, sender, "banaan")  # not an answer: explained, asked again
+    assert [r["text"] for r in replies] == [i18n.t("eligibility.invalid", "nl"),
+                                           i18n.t("eligibility.parent.q.work_situation", "nl")]
+    replies = say(assistant, sender, "1")  # typed number, as on SMS: "Werken"
+    outcome = "\n".join(r["text"] for r in replies)
+    assert i18n.t("eligibility.group.work", "nl") in outcome
+    assert "indicatie" in outcome and "30/4/2025" in outcome
+    slots = tracker(assistant, sender)["slots"]
+    assert slots["facts"] == {"care_pricing": "income_related", "work_situation": "working"}
+    assert slots["language"] == "nl"
+    # the facts are kept: asking about the reduced rate does not ask the pricing again
+    replies = say(assistant, sender, "kan ik minder betalen?")
+    assert replies[-1]["text"] != i18n.t("eligibility.parent.q.care_pricing", "nl")

@@ -1,0 +1,223 @@
+"""The eligibility conversation in plain Python: what to ask next, how to read an answer, and
+how to say the outcome. The Rasa form action (bot/actions/eligibility.py) only wires this in.
+
+A parent should answer as few questions as possible: we stop as soon as the headline outcome
+of the check is settled (priority: whether any priority applies; reduced rate: whether any
+route applies), and never ask again a question answered with "I don't know".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlparse
+
+from bot import i18n
+from bot.eligibility.engine import amount_on, evaluate
+from bot.eligibility.questions import answer_values
+from bot.replies import Button, Reply, intent_payload
+from bot.textnorm import fold
+from bot.vocabulary import vocabulary
+
+CHECKS = ("priority", "reduced_rate")
+UNKNOWN = "unknown"  # the answer "I don't know": the fact stays unknown, never false
+ROLES = ("parent", "toeleider")
+
+
+def _role(role: str | None) -> str:
+    return role if role in ROLES else "parent"
+
+
+def settled(check: str, result: Mapping[str, Any]) -> bool:
+    return result["priority" if check == "priority" else "reduced_rate"]["applicable"] is not None
+
+
+def next_question(check: str, facts: Mapping[str, Any], declined: list[str],
+                  on: date | None = None) -> str | None:
+    """The next fact to ask, or None when the outcome is settled or nothing is left to ask."""
+    result = evaluate(facts, on)
+    if settled(check, result):
+        return None
+    for fact in result["missing_facts_by_check"][check]:
+        if fact not in declined:
+            return fact
+    return None
+
+
+# --- asking ------------------------------------------------------------------------------
+
+def _value_label(fact: str, value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return i18n.t("answer.yes" if value else "answer.no", lang)
+    if isinstance(value, float):
+        return i18n.t(f"eligibility.fraction.{int(round(value * 100))}", lang)
+    return i18n.t(f"eligibility.value.{fact}.{value}", lang)
+
+
+def answer_payload(value: Any) -> str:
+    return intent_payload("inform", fact_value=json.dumps(value))
+
+
+def question(fact: str, role: str | None, lang: str) -> Reply:
+    params: dict[str, Any] = {}
+    if fact == "low_income":
+        threshold = amount_on("low_income_threshold")
+        params["threshold"] = money(threshold["amount"] if threshold else 0, lang, decimals=0)
+    text = i18n.t(f"eligibility.{_role(role)}.q.{fact}", lang, **params)
+    buttons = [Button(_value_label(fact, v, lang), answer_payload(v)) for v in answer_values(fact)]
+    buttons.append(Button(i18n.t("answer.dont_know", lang), answer_payload(UNKNOWN)))
+    return Reply(text, tuple(buttons))
+
+
+# --- reading an answer --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Answer:
+    value: Any = None
+    understood: bool = False
+
+
+def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
+              lang: str) -> Answer:
+    """Read a reply to the question about ``fact``: a button, a number, yes/no, "don't know",
+    or the words of one of the offered options."""
+    values = answer_values(fact)
+    for entity in entities:
+        if entity.get("entity") == "fact_value":
+            try:
+                value = json.loads(str(entity.get("value")))
+            except json.JSONDecodeError:
+                return Answer()
+            if value == UNKNOWN or value in values:
+                return Answer(value, True)
+            return Answer()
+    stripped = text.strip()
+    if vocabulary().is_phrase(stripped, "dont_know"):
+        return Answer(UNKNOWN, True)
+    if stripped.isdigit():
+        number = int(stripped)
+        if 1 <= number <= len(values):
+            return Answer(values[number - 1], True)
+        if number == len(values) + 1:
+            return Answer(UNKNOWN, True)
+        return Answer()
+    if values == [True, False] and intent in ("affirm", "deny"):
+        return Answer(intent == "affirm", True)
+    folded = fold(stripped)
+    matches = [v for v in values if fold(_value_label(fact, v, lang)) == folded]
+    return Answer(matches[0], True) if len(matches) == 1 else Answer()
+
+
+def invalid_answer(fact: str, lang: str) -> Reply:
+    return Reply(i18n.t("eligibility.invalid", lang))
+
+
+# --- saying the outcome -------------------------------------------------------------------
+
+def money(amount: float, lang: str, decimals: int = 2) -> str:
+    number = f"{amount:,.{decimals}f}"
+    sep = i18n.t("format.decimal", lang)
+    group = i18n.t("format.thousands", lang)
+    number = number.replace(",", "\0").replace(".", sep).replace("\0", group)
+    return i18n.t("format.money", lang, amount=number)
+
+
+def day(iso: str | None, lang: str) -> str:
+    if not iso:
+        return "?"
+    d = date.fromisoformat(iso)
+    return i18n.t("format.date", lang, d=d.day, m=d.month, y=d.year)
+
+
+def _host(url: str | None) -> str:
+    host = urlparse(url or "").netloc
+    return host.removeprefix("www.") or "?"
+
+
+def figure_note(entry: Mapping[str, Any], lang: str) -> str:
+    """Date and source of a figure, and a warning when it may be out of date."""
+    note = i18n.t("eligibility.figure_source", lang, date=day(entry.get("valid_from"), lang),
+                  source=_host(entry.get("source")))
+    if entry.get("outdated") or entry.get("uncertain"):
+        note += " " + i18n.t("eligibility.figure_maybe_old", lang)
+    return note
+
+
+def _disclaimer(result: Mapping[str, Any], check: str, lang: str) -> Reply:
+    rules = result["rule_sets"]["priority" if check == "priority" else "reduced_rate"]
+    return Reply(i18n.t("eligibility.disclaimer", lang, date=day(rules["valid_from"], lang),
+                        source=_host(rules["source"]), checked=day(result["last_checked"], lang)))
+
+
+def _join(items: list[str], lang: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {i18n.t('format.and', lang)} {items[-1]}"
+
+
+def _toeslag(role: str, lang: str) -> str:
+    toeslag = amount_on("kinderopvangtoeslag")
+    if not toeslag:
+        return ""
+    return i18n.t(f"eligibility.{role}.toeslag", lang, amount=money(toeslag["amount"], lang),
+                  note=figure_note(toeslag, lang))
+
+
+def outcome(check: str, facts: Mapping[str, Any], role: str | None, lang: str,
+            on: date | None = None) -> list[Reply]:
+    role = _role(role)
+    result = evaluate(facts, on)
+    if check == "priority":
+        body = _priority(result, role, lang)
+    else:
+        body = _reduced_rate(result, role, lang)
+    return [*body, _disclaimer(result, check, lang)]
+
+
+def _priority(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
+    p = result["priority"]
+    key = f"eligibility.{role}.priority"
+    if p.get("reason") == "free_price":
+        return [Reply(i18n.t(f"{key}.free_price", lang) + " " + _toeslag(role, lang))]
+    groups = _join([i18n.t(f"eligibility.group.{g}", lang) for g in p["groups"]], lang)
+    if p["absolute"]:
+        lines = [i18n.t(f"{key}.absolute", lang, groups=groups)]
+    elif p["applicable"]:
+        lines = [i18n.t(f"{key}.groups", lang, groups=groups)]
+    elif p["applicable"] is False:
+        lines = [i18n.t(f"{key}.none", lang)]
+    else:
+        lines = [i18n.t(f"{key}.unknown", lang)]
+    if p.get("vulnerable_family"):
+        lines.append(i18n.t(f"{key}.vulnerable", lang))
+    lines.append(i18n.t("eligibility.rules_changed", lang))
+    return [Reply("\n\n".join(lines)), Reply(i18n.t(f"eligibility.{role}.next_steps", lang))]
+
+
+def _reduced_rate(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
+    r = result["reduced_rate"]
+    key = f"eligibility.{role}.reduced"
+    if r.get("reason") == "free_price":
+        return [Reply(i18n.t(f"{key}.free_price", lang) + " " + _toeslag(role, lang))]
+    if r["applicable"]:
+        replies = [Reply(i18n.t(f"{key}.yes", lang))]
+        for route in r["routes"]:
+            replies.append(Reply(_route_text(route, r, role, lang)))
+        return replies
+    text = i18n.t(f"{key}.none" if r["applicable"] is False else f"{key}.unknown", lang)
+    return [Reply(text), Reply(_route_text("ocmw", r, role, lang))]
+
+
+def _route_text(route: str, r: Mapping[str, Any], role: str, lang: str) -> str:
+    text = i18n.t(f"eligibility.{role}.route.{route}", lang)
+    if route == "ocmw":
+        tariff = (r.get("amounts") or {}).get("ocmw_tariff") or amount_on("ocmw_tariff")
+        if tariff:
+            text += "\n" + i18n.t("eligibility.ocmw_amounts", lang,
+                                  standard=money(tariff["standard_minimum"], lang),
+                                  lowest=money(tariff["lowest_possible"], lang),
+                                  note=figure_note(tariff, lang))
+    return text

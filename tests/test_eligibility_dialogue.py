@@ -1,0 +1,132 @@
+"""The eligibility conversation without Rasa: what is asked, how answers are read, what is said."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+
+from bot import i18n
+from bot.eligibility import dialogue
+
+TODAY = date(2026, 11, 25)
+DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")
+
+
+def test_first_question_is_the_pricing_gate() -> None:
+    assert dialogue.next_question("priority", {}, [], TODAY) == "care_pricing"
+
+
+def test_free_price_settles_at_once() -> None:
+    assert dialogue.next_question("priority", {"care_pricing": "free_price"}, [], TODAY) is None
+
+
+def test_work_settles_priority_without_more_questions() -> None:
+    facts = {"care_pricing": "income_related", "work_situation": "working"}
+    assert dialogue.next_question("priority", facts, [], TODAY) is None
+
+
+def test_declined_questions_are_not_asked_again() -> None:
+    first = dialogue.next_question("priority", {}, [], TODAY)
+    second = dialogue.next_question("priority", {}, [first], TODAY)
+    assert second and second != first
+
+
+def test_unknown_pricing_is_not_false() -> None:
+    # "I don't know" on pricing: the check goes on as if income-related
+    assert dialogue.next_question("priority", {}, ["care_pricing"], TODAY) == "work_situation"
+
+
+def test_question_has_numbered_choices_and_dont_know() -> None:
+    reply = dialogue.question("work_situation", "parent", "nl")
+    assert reply.text == i18n.t("eligibility.parent.q.work_situation", "nl")
+    assert len(reply.buttons) == 6
+    assert reply.buttons[-1].title == i18n.t("answer.dont_know", "nl")
+
+
+def test_toeleider_is_asked_about_the_family() -> None:
+    assert (dialogue.question("single_parent", "toeleider", "en").text
+            == i18n.t("eligibility.toeleider.q.single_parent", "en"))
+    assert "family" in dialogue.question("single_parent", "toeleider", "en").text
+
+
+def test_low_income_question_shows_the_threshold() -> None:
+    assert "27.000" in dialogue.question("low_income", "parent", "nl").text
+
+
+@pytest.mark.parametrize(
+    ("fact", "text", "intent", "entities", "expected"),
+    [
+        ("single_parent", "ja", "affirm", [], True),
+        ("single_parent", "nee hoor", "deny", [], False),
+        ("single_parent", "2", "inform", [], False),
+        ("single_parent", "3", "inform", [], dialogue.UNKNOWN),
+        ("single_parent", "ik weet het niet", "inform", [], dialogue.UNKNOWN),
+        ("work_situation", "werk zoeken", "inform", [], "job_seeking"),
+        ("work_situation", "/inform", "inform",
+         [{"entity": "fact_value", "value": json.dumps("integration_course")}],
+         "integration_course"),
+    ],
+)
+def test_reading_answers(fact, text, intent, entities, expected) -> None:
+    answer = dialogue.interpret(fact, text, intent, entities, "nl")
+    assert answer.understood and answer.value == expected
+
+
+@pytest.mark.parametrize("text", ["blabla", "9", "misschien morgen"])
+def test_unclear_answers_are_not_guessed(text: str) -> None:
+    assert not dialogue.interpret("single_parent", text, "inform", [], "nl").understood
+
+
+def test_absolute_priority_outcome_names_the_reason_and_is_an_indication() -> None:
+    facts = {"care_pricing": "income_related", "work_situation": "working"}
+    replies = dialogue.outcome("priority", facts, "parent", "en", TODAY)
+    text = "\n".join(r.text for r in replies)
+    assert i18n.t("eligibility.group.work", "en") in text
+    assert "indication" in replies[-1].text
+    assert "30/4/2025" in replies[-1].text  # the rules in force since the court ruling
+
+
+def test_free_price_explains_the_allowance_with_its_date() -> None:
+    replies = dialogue.outcome("priority", {"care_pricing": "free_price"}, "parent", "nl", TODAY)
+    assert "€ 3,50" in replies[0].text and DATE.search(replies[0].text)
+
+
+def test_leefloon_route() -> None:
+    facts = {"care_pricing": "income_related", "receives_leefloon": True}
+    replies = dialogue.outcome("reduced_rate", facts, "parent", "fr", TODAY)
+    assert replies[1].text == i18n.t("eligibility.parent.route.leefloon", "fr")
+
+
+SCENARIOS = [
+    ("priority", {"care_pricing": "free_price"}),
+    ("priority", {"care_pricing": "income_related", "work_situation": "working"}),
+    ("priority", {"care_pricing": "income_related", "work_situation": "none",
+                  "foster_child": False, "sibling_in_location": False, "single_parent": False,
+                  "low_income": False, "region": "flanders"}),
+    ("reduced_rate", {"care_pricing": "income_related", "cannot_afford_income_tariff": True}),
+    ("reduced_rate", {"care_pricing": "free_price"}),
+    ("reduced_rate", {"care_pricing": "income_related", "foster_child": False,
+                      "receives_leefloon": False, "income_dropped_20pct_3_months": False,
+                      "cannot_afford_income_tariff": False}),
+]
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+@pytest.mark.parametrize("role", ["parent", "toeleider"])
+@pytest.mark.parametrize(("check", "facts"), SCENARIOS)
+def test_every_figure_shown_carries_a_date(check, facts, role, lang) -> None:
+    for reply in dialogue.outcome(check, facts, role, lang, TODAY):
+        for line in reply.text.split("\n"):
+            if "€" in line:
+                assert DATE.search(line), f"{lang}: figure without a date: {line}"
+
+
+def test_price_explanation_figure_has_a_date() -> None:
+    from bot import care_info
+
+    for lang in i18n.SUPPORTED:
+        texts = [r.text for r in care_info.explain_price(lang)]
+        assert any("€" in t and DATE.search(t) for t in texts), lang
