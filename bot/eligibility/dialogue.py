@@ -53,7 +53,7 @@ def _value_label(fact: str, value: Any, lang: str) -> str:
     if isinstance(value, bool):
         return i18n.t("answer.yes" if value else "answer.no", lang)
     if isinstance(value, float):
-        return i18n.t(f"eligibility.fraction.{int(round(value * 100))}", lang)
+        return i18n.t(f"eligibility.fraction.{round(value * 100)}", lang)
     return i18n.t(f"eligibility.value.{fact}.{value}", lang)
 
 
