@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -50,7 +51,7 @@ def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
         )
 
 
-class ReplyAction(Action):
+class ReplyAction(Action, ABC):
     """An action that answers with replies rendered in the conversation language."""
 
     action_name = ""
@@ -58,8 +59,8 @@ class ReplyAction(Action):
     def name(self) -> str:
         return self.action_name
 
-    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        raise NotImplementedError
+    @abstractmethod
+    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

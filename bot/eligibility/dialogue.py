@@ -27,7 +27,7 @@ UNKNOWN = "unknown"  # the answer "I don't know": the fact stays unknown, never 
 ROLES = ("parent", "toeleider")
 
 
-def _role(role: str | None) -> str:
+def role_of(role: str | None) -> str:
     return role if role in ROLES else "parent"
 
 
@@ -66,7 +66,7 @@ def question(fact: str, role: str | None, lang: str) -> Reply:
     if fact == "low_income":
         threshold = amount_on("low_income_threshold")
         params["threshold"] = money(threshold["amount"] if threshold else 0, lang, decimals=0)
-    text = i18n.t(f"eligibility.{_role(role)}.q.{fact}", lang, **params)
+    text = i18n.t(f"eligibility.{role_of(role)}.q.{fact}", lang, **params)
     buttons = [Button(_value_label(fact, v, lang), answer_payload(v)) for v in answer_values(fact)]
     buttons.append(Button(i18n.t("answer.dont_know", lang), answer_payload(UNKNOWN)))
     return Reply(text, tuple(buttons))
@@ -168,7 +168,7 @@ def _toeslag(role: str, lang: str) -> str:
 
 def outcome(check: str, facts: Mapping[str, Any], role: str | None, lang: str,
             on: date | None = None) -> list[Reply]:
-    role = _role(role)
+    role = role_of(role)
     result = evaluate(facts, on)
     if check == "priority":
         body = _priority(result, role, lang)
