@@ -13,9 +13,14 @@ import unicodedata
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+# Letters that carry no combining mark yet are typed plain on phones ("hayir" for "hayır").
+_PLAIN = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d"})
+
+
 def fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().translate(
+        _PLAIN)
 
 
 def fold(text: str) -> str:

@@ -12,7 +12,7 @@ from bot import i18n
 from bot.eligibility import dialogue
 
 TODAY = date(2026, 11, 25)
-DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b")
+DATE = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{4}\b")  # d/m/y or d.m.y, by locale
 
 
 def test_first_question_is_the_pricing_gate() -> None:

@@ -142,7 +142,7 @@ def figure_note(entry: Mapping[str, Any], lang: str) -> str:
     note = i18n.t("eligibility.figure_source", lang, date=day(entry.get("valid_from"), lang),
                   source=_host(entry.get("source")))
     if entry.get("outdated") or entry.get("uncertain"):
-        note += " " + i18n.t("eligibility.figure_maybe_old", lang)
+        note += "; " + i18n.t("eligibility.figure_maybe_old", lang)
     return note
 
 
