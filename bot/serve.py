@@ -23,6 +23,9 @@ import yaml
 from bot import model
 from bot.settings import ROOT, var_dir
 
+# Rasa's SQL tracker store that can also erase a family's conversation on request.
+TRACKER_STORE = "bot.tracker_store.ErasingTrackerStore"
+
 
 def rasa_token() -> str:
     """``RASA_TOKEN`` from the environment; on embedded defaults a generated one kept in var/."""
@@ -44,11 +47,11 @@ def write_runtime_config(action_port: int) -> tuple[Path, Path]:
 
         url = make_url(tracker_url)
         tracker = {
-            "type": "SQL", "dialect": url.drivername, "url": url.host, "port": url.port,
+            "type": TRACKER_STORE, "dialect": url.drivername, "url": url.host, "port": url.port,
             "db": url.database, "username": url.username, "password": url.password,
         }
     else:
-        tracker = {"type": "SQL", "dialect": "sqlite", "db": str(var / "tracker.db")}
+        tracker = {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(var / "tracker.db")}
     endpoints = {
         "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
         "tracker_store": {k: v for k, v in tracker.items() if v is not None},
@@ -59,6 +62,24 @@ def write_runtime_config(action_port: int) -> tuple[Path, Path]:
     endpoints_path.chmod(0o600)
     credentials_path.write_text(yaml.safe_dump(credentials))
     return endpoints_path, credentials_path
+
+
+def prepare_database() -> None:
+    """Migrate the assistant's database; on a store with no real places, load (or move along
+    with the calendar) the fictional demo region, unless BOT_LOAD_DEMO=0."""
+    from sqlalchemy import func, select
+
+    from bot import db
+    from bot.places.generate import load_demo
+    from bot.places.models import CareLocation
+
+    db.upgrade()
+    if os.environ.get("BOT_LOAD_DEMO", "1") == "0":
+        return
+    with db.session_scope() as session:
+        real = select(func.count()).select_from(CareLocation).where(~CareLocation.fictional)
+        if not session.execute(real).scalar():
+            load_demo(session)
 
 
 def wait_until_up(url: str, deadline: float, procs: list[subprocess.Popen]) -> None:
@@ -96,6 +117,7 @@ class Stack:
 
     def start(self, timeout: float = 180) -> None:
         model_file = model.ensure_model()
+        prepare_database()
         endpoints, credentials = write_runtime_config(self.action_port)
         py = sys.executable
         self._spawn("actions", [py, "-m", "rasa_sdk", "--actions", "bot.actions",

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -125,3 +126,39 @@ def test_priority_check_over_rest(assistant: RunningAssistant) -> None:
     # the facts are kept: asking about the reduced rate does not ask the pricing again
     replies = say(assistant, sender, "kan ik minder betalen?")
     assert replies[-1]["text"] != i18n.t("eligibility.parent.q.care_pricing", "nl")
+
+
+def test_free_place_search_over_rest(assistant: RunningAssistant) -> None:
+    sender = f"e2e-places-{os.urandom(3).hex()}"
+    replies = say(assistant, sender, "is er nog plaats in mechelen?")
+    assert replies[-1]["text"] == i18n.t("places.q.start", "nl")  # the town was in the question
+    assert say(assistant, sender, "volgende maand")[-1]["text"] == i18n.t("places.q.child", "nl")
+    assert say(assistant, sender, "8 maanden")[-1]["text"] == i18n.t("places.q.days", "nl")
+    replies = say(assistant, sender, "3")
+    # Rasa's REST channel sends each paragraph as its own message: read the whole turn
+    results = "\n\n".join(r["text"] for r in replies[:-1])
+    assert results.startswith(i18n.t("places.results_intro", "nl"))
+    assert "(fictief)" in results and "Mechelen" in results
+    assert results.count("\nTel. ") <= 3  # at most three places a message, fit for a phone
+    titles = [b["title"] for b in replies[-1]["buttons"]]
+    assert i18n.t("places.register", "nl") in titles
+    if i18n.t("places.more", "nl") in titles:  # the next page continues the numbering
+        more = next(b for b in replies[-1]["buttons"] if b["title"] == i18n.t("places.more", "nl"))
+        page2 = "\n\n".join(r["text"] for r in say(assistant, sender, more["payload"]))
+        assert page2.startswith(i18n.t("places.results_more", "nl")) and "\n4. " in "\n" + page2
+
+
+def test_free_place_without_result_is_honest_and_recorded(assistant: RunningAssistant) -> None:
+    sender = f"e2e-noplace-{os.urandom(3).hex()}"
+    say(assistant, sender, "I am looking for a free place in Oostende")
+    say(assistant, sender, "next month")
+    say(assistant, sender, "1 year")
+    replies = say(assistant, sender, "2")
+    assert replies[0]["text"].startswith(i18n.t("places.none", "en", municipality="Oostende",
+                                                date="")[:20])
+    titles = [b["title"] for b in replies[-1]["buttons"]]
+    assert i18n.t("places.try_occasional", "en") in titles
+    env = dict(os.environ, BOT_VAR_DIR=str(assistant.var))
+    done = subprocess.run([sys.executable, "-m", "bot", "places", "unmet", "--json"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, check=True)
+    assert "Oostende" in done.stdout

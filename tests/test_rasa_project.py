@@ -64,3 +64,8 @@ def test_held_out_never_in_training() -> None:
         test = {m.get("text").casefold() for m in
                 load_data(str(ROOT / f"tests/nlu/{lang}.yml")).intent_examples}
         assert not train & test, f"{lang}: {sorted(train & test)[:5]}"
+
+
+def test_generated_form_rules_are_current() -> None:
+    done = subprocess.run([sys.executable, "scripts/gen_form_rules.py", "--check"], cwd=ROOT)
+    assert done.returncode == 0, "run scripts/gen_form_rules.py and commit the result"

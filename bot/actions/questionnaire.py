@@ -31,6 +31,9 @@ NOT_AN_ANSWER = frozenset({
     "ask_price", "check_priority", "check_reduced_rate", "find_free_place", "start_intake",
     "request_human", "identify_toeleider", "ask_loket_contact", "delete_my_data",
 })
+# For a free-text question ("which languages do you speak at home?") almost anything is an
+# answer; only these still interrupt.
+STOPS_FREE_TEXT = frozenset({"request_human", "goodbye", "delete_my_data"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Questionnaire(FormValidationAction):
     answer_slot = ""
     asked_slot = ""
     invalid_key = ""  # default explanation of an answer that cannot be used
+    free_text_fields: frozenset[str] = frozenset()
     skip_key = ""  # said when a question is skipped after two misses
 
     def name(self) -> str:
@@ -88,7 +92,8 @@ class Questionnaire(FormValidationAction):
         intent = (message.get("intent") or {}).get("name")
         text = (message.get("text") or "").strip()
         is_payload = text.startswith("/")
-        if intent in NOT_AN_ANSWER and not is_payload and not text.isdigit():
+        interrupting = STOPS_FREE_TEXT if asked in self.free_text_fields else NOT_AN_ANSWER
+        if intent in interrupting and not is_payload and not text.isdigit():
             return {}  # a new question: the interruption rules answer it
         lang, _ = conversation_language(tracker)
         answer = self.interpret(asked, tracker, lang)

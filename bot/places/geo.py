@@ -68,7 +68,7 @@ def normalise(text: str) -> str:
     """Lower case, no accents, hyphens/apostrophes/dots as spaces, ``st`` as ``sint``."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"[-_'’`.,;:/()]+", " ", text)
+    text = re.sub(r"[-_'’`.,;:/()?!\"«»¿¡]+", " ", text)  # chat punctuation too: "mechelen?"
     words = ["sint" if word in ("st", "sint", "sin") else word for word in text.split()]
     return " ".join(words)
 

@@ -1,0 +1,133 @@
+"""Free-place search: a questionnaire form (``place_search_form``) and the results action.
+
+What to ask and how to show results come from ``bot.places.dialogue``; the search is the same
+function the command line uses (``bot.places.search``), with one database session per call.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.base import ReplyAction, entity_values
+from bot.actions.questionnaire import Answer, AskNext, Questionnaire
+from bot.db import session_scope
+from bot.places import dialogue
+from bot.places.search import SearchError, search
+from bot.places.unmet import record_unmet_need
+from bot.replies import Reply
+
+
+def today() -> date:
+    from datetime import datetime
+
+    return datetime.now(ZoneInfo("Europe/Brussels")).date()
+
+
+def _search(tracker: Tracker) -> dict[str, Any]:
+    return dict(tracker.get_slot("place_search") or {})
+
+
+def _declined(tracker: Tracker) -> list[str]:
+    return list(tracker.get_slot("declined_search_fields") or [])
+
+
+class ActionStartPlaceSearch(ReplyAction):
+    """Keeps what is known from earlier, adds what the question itself says."""
+
+    action_name = "action_start_place_search"
+
+    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
+        if entity_values(tracker, "page"):  # "more results": nothing to ask
+            return [], []
+        message = tracker.latest_message
+        text = message.get("text") or ""
+        found = {} if text.startswith("/") else dialogue.prefill(
+            text, message.get("entities", []), lang, today())
+        care_types = entity_values(tracker, "care_type")
+        search = {**_search(tracker), **found}
+        if care_types:
+            search["care_type"] = care_types[-1]
+        return [], [SlotSet("place_search", search), SlotSet("declined_search_fields", []),
+                    SlotSet("answer_failures", 0.0)]
+
+
+class ValidatePlaceSearchForm(Questionnaire):
+    form = "place_search_form"
+    answer_slot = "search_answer"
+    asked_slot = "asked_search_field"
+    invalid_key = "places.invalid.start"
+    skip_key = "places.skip"
+
+    def next_field(self, tracker: Tracker) -> str | None:
+        return dialogue.next_field(_search(tracker), _declined(tracker))
+
+    def ask(self, field: str, tracker: Tracker, lang: str) -> Reply:
+        return dialogue.question(field, lang)
+
+    def interpret(self, field: str, tracker: Tracker, lang: str) -> Answer:
+        text = tracker.latest_message.get("text") or ""
+        if dialogue.declines(text) and field != "location":
+            return Answer(declined=True)
+        value, problem = dialogue.interpret(field, text, lang, today())
+        return Answer(value, problem is None, problem=problem)
+
+    def accept(self, field: str, value: Any, tracker: Tracker) -> dict[str, Any]:
+        return {"place_search": {**_search(tracker), field: value}}
+
+    def decline(self, field: str, tracker: Tracker) -> dict[str, Any]:
+        return {"declined_search_fields": [*_declined(tracker), field]}
+
+    async def extract_search_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> dict[str, Any]:
+        return await self.extract_answer(dispatcher, tracker, domain)
+
+    def validate_search_answer(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self.validate_answer(value, dispatcher, tracker, domain)
+
+
+class ActionAskSearchAnswer(AskNext):
+    def questionnaire(self) -> Questionnaire:
+        return ValidatePlaceSearchForm()
+
+
+class ActionPlaceResults(ReplyAction):
+    """Three results a message; "more" pages on. No result: say so, suggest, record the need."""
+
+    action_name = "action_place_results"
+
+    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
+        wanted = _search(tracker)
+        if not wanted.get("location"):  # the family skipped it: no search without a place
+            return [Reply(dialogue.i18n.t("places.need_location", lang))], []
+        next_page = bool(entity_values(tracker, "page"))
+        offset = int(tracker.get_slot("search_offset") or 0) + dialogue.PAGE_SIZE \
+            if next_page else 0
+        now = today()
+        kwargs = dialogue.search_kwargs(wanted, now)
+        try:
+            with session_scope() as session:
+                rows = search(session, **kwargs, limit=dialogue.PAGE_SIZE + 1, offset=offset)
+                if not rows and offset == 0:
+                    record_unmet_need(
+                        session, care_type=kwargs["care_type"], postcode=kwargs["postcode"],
+                        municipality=(wanted.get("location") or {}).get("municipality"),
+                        start=date.fromisoformat(kwargs["start"]),
+                        child_birth_date=(date.fromisoformat(wanted["child"])
+                                          if wanted.get("child") else None),
+                        days_per_week=kwargs["days_per_week"], occasional=kwargs["occasional"],
+                        urgent=kwargs["urgent"], language=lang, source="bot")
+        except SearchError:
+            rows = []
+        if not rows:
+            return dialogue.no_results(wanted, lang, now), [SlotSet("search_offset", 0.0)]
+        has_more = len(rows) > dialogue.PAGE_SIZE
+        replies = dialogue.results(rows[: dialogue.PAGE_SIZE], offset, has_more, lang)
+        return replies, [SlotSet("search_offset", float(offset))]

@@ -1,0 +1,162 @@
+"""The free-place search conversation in plain Python: what is still missing, how to read an
+answer, and how to show results on a phone (three at a time). The Rasa form action
+(bot/actions/places.py) only wires this in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from bot import dates, i18n
+from bot.eligibility.dialogue import day
+from bot.places import geo
+from bot.replies import Button, Reply, intent_payload
+from bot.vocabulary import vocabulary
+
+FIELDS = ("location", "start", "child", "days")
+PAGE_SIZE = 3
+MAX_AGE_MONTHS = 48  # care for babies and toddlers ends when school starts (2.5–3 years)
+MAX_EXPECTED_DAYS = 9 * 31  # an expected birth date at most about nine months ahead
+ASAP = "asap"
+
+
+def next_field(search: Mapping[str, Any], declined: list[str]) -> str | None:
+    for field in FIELDS:
+        if search.get(field) is None and field not in declined:
+            return field
+    return None
+
+
+def _location_value(loc: geo.Location) -> dict[str, Any]:
+    return {"municipality": loc.municipality, "postcode": loc.postcode}
+
+
+def prefill(text: str, entities: list[dict], lang: str, today: date) -> dict[str, Any]:
+    """What the question itself already says ("plaats bij een onthaalouder in Mechelen")."""
+    found: dict[str, Any] = {}
+    loc = geo.resolve_location(text)
+    if loc and loc.how != "fuzzy" and loc.municipality:  # no guessing inside a sentence
+        found["location"] = _location_value(loc)
+    start = dates.parse_start_date(text, lang, today)
+    if start and start >= today:
+        found["start"] = start.isoformat()
+    care_types = [e["value"] for e in entities if e.get("entity") == "care_type"]
+    if care_types:
+        found["care_type"] = care_types[-1]
+    return found
+
+
+# --- asking ------------------------------------------------------------------------------
+
+def question(field: str, lang: str) -> Reply:
+    text = i18n.t(f"places.q.{field}", lang)
+    if field == "start":
+        return Reply(text, (Button(i18n.t("places.asap", lang), ASAP),))
+    if field == "days":
+        return Reply(text, tuple(Button(str(n), str(n)) for n in range(1, 6)))
+    return Reply(text)
+
+
+# --- reading an answer -------------------------------------------------------------------
+
+def interpret(field: str, text: str, lang: str, today: date) -> tuple[Any, str | None]:
+    """``(value, None)`` for a usable answer, ``(None, locale key)`` explaining why not."""
+    text = text.strip()
+    if field == "location":
+        loc = geo.resolve_location(text)
+        if loc is None or loc.region not in ("flanders", "brussels") or not loc.municipality:
+            return None, "places.invalid.location"
+        return _location_value(loc), None
+    if field == "start":
+        if text == ASAP:
+            return today.isoformat(), None
+        start = dates.parse_start_date(text, lang, today)
+        if start is None:
+            return None, "places.invalid.start"
+        if start < today:
+            return None, "places.invalid.start_past"
+        return start.isoformat(), None
+    if field == "child":
+        return _child(text, lang, today)
+    if field == "days":
+        days = dates.parse_days_per_week(text, lang)
+        if days is None or not 1 <= days <= 7:
+            return None, "places.invalid.days"
+        return min(days, 5), None
+    raise ValueError(f"unknown field {field!r}")
+
+
+def _child(text: str, lang: str, today: date) -> tuple[Any, str | None]:
+    birth = dates.parse_birth_date(text, lang, today)
+    if birth is None:
+        months = dates.parse_age_months(text, lang)
+        if months is None:
+            return None, "places.invalid.child"
+        birth = today - timedelta(days=round(months * 30.44))
+    if birth > today + timedelta(days=MAX_EXPECTED_DAYS):
+        return None, "places.invalid.child_expected"
+    if (today - birth).days > MAX_AGE_MONTHS * 30.44:
+        return None, "places.invalid.child_age"
+    return birth.isoformat(), None
+
+
+def declines(text: str) -> bool:
+    return vocabulary().is_phrase(text, "dont_know") or vocabulary().is_phrase(text, "skip")
+
+
+# --- searching and showing ---------------------------------------------------------------
+
+def search_kwargs(search: Mapping[str, Any], today: date) -> dict[str, Any]:
+    location = search.get("location") or {}
+    care_type = search.get("care_type")
+    return {
+        "postcode": location.get("postcode"),
+        "municipality": None if location.get("postcode") else location.get("municipality"),
+        "start": search.get("start") or today.isoformat(),
+        "child_birth_date": search.get("child"),
+        "days_per_week": search.get("days"),
+        "care_type": care_type,
+        "occasional": care_type == "occasionele_opvang",
+        "urgent": care_type == "dringende_opvang",
+        "today": today,
+    }
+
+
+def _result_text(number: int, row: Mapping[str, Any], lang: str) -> str:
+    return i18n.t(
+        "places.result", lang, n=number, name=row["name"],
+        type=i18n.t(f"care_type_name.{row['care_type']}", lang),
+        pricing=i18n.t(f"places.pricing.{row['pricing']}", lang),
+        date=day(row["available_from"], lang), municipality=row["municipality"],
+        phone=row.get("phone") or "-",
+    )
+
+
+def results(rows: list[Mapping[str, Any]], offset: int, has_more: bool, lang: str
+            ) -> list[Reply]:
+    """One message with up to three places, then what the family can do next."""
+    lines = [_result_text(offset + i + 1, row, lang) for i, row in enumerate(rows)]
+    head = i18n.t("places.results_intro" if offset == 0 else "places.results_more", lang)
+    buttons = []
+    if has_more:
+        buttons.append(Button(i18n.t("places.more", lang),
+                              intent_payload("find_free_place", page="next")))
+    buttons.append(Button(i18n.t("places.register", lang), intent_payload("start_intake")))
+    buttons.append(Button(i18n.t("topic.loket", lang), intent_payload("ask_loket_contact")))
+    follow = i18n.t("places.after_results" if has_more else "places.no_more", lang)
+    return [Reply(head + "\n\n" + "\n\n".join(lines)), Reply(follow, tuple(buttons))]
+
+
+def no_results(search: Mapping[str, Any], lang: str, today: date) -> list[Reply]:
+    location = search.get("location") or {}
+    where = location.get("municipality") or location.get("postcode") or "?"
+    when = day(search.get("start") or today.isoformat(), lang)
+    text = i18n.t("places.none", lang, municipality=where, date=when)
+    buttons = []
+    if search.get("care_type") != "occasionele_opvang":
+        buttons.append(Button(i18n.t("places.try_occasional", lang),
+                              intent_payload("find_free_place", care_type="occasionele_opvang")))
+    buttons.append(Button(i18n.t("places.register", lang), intent_payload("start_intake")))
+    return [Reply(text), Reply(i18n.t("places.none_next", lang), tuple(buttons))]
