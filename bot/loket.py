@@ -27,6 +27,7 @@ class Loket:
     timezone: str
     hours: dict[str, list[tuple[time, time]]]
     response_working_days: int
+    retention_months: int
     fictional: bool
 
     def local(self, now: datetime) -> datetime:
@@ -93,6 +94,7 @@ def _parse(data: dict) -> Loket:
         timezone=data.get("timezone", "Europe/Brussels"),
         hours=hours,
         response_working_days=int(data.get("response_working_days", 3)),
+        retention_months=int(data.get("retention_months", 12)),
         fictional=bool(data.get("fictional", False)),
     )
 

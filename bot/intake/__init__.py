@@ -1,0 +1,1 @@
+"""The snelfiche (quick intake): care requests with consent, kept as drafts while filled in."""

@@ -1,0 +1,167 @@
+"""End to end over REST: the snelfiche with consent, validation, a server restart in the
+middle, confirmation, encryption at rest, and deletion of the family's data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, free_port, http_json
+
+from bot import i18n
+
+pytestmark = pytest.mark.e2e
+
+
+class Stack:
+    """``make serve`` on its own var folder, restartable."""
+
+    def __init__(self, var: Path) -> None:
+        self.var, self.port, self.proc = var, free_port(), None
+        self.token = "t-" + os.urandom(4).hex()
+
+    def start(self) -> None:
+        env = dict(os.environ, RASA_TOKEN=self.token, BOT_VAR_DIR=str(self.var),
+                   RASA_PORT=str(self.port), ACTION_PORT=str(free_port()))
+        log = self.var / "serve.log"
+        log.write_bytes(b"")
+        self.proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT,
+                                     env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 240
+        while b"serve: ready" not in log.read_bytes():
+            assert self.proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        status, body = http_json(f"http://127.0.0.1:{self.port}/webhooks/rest/webhook",
+                                 {"sender": sender, "message": text})
+        assert status == 200 and isinstance(body, list)
+        return body
+
+    def tracker(self, sender: str) -> dict:
+        status, body = http_json(
+            f"http://127.0.0.1:{self.port}/conversations/{sender}/tracker", token=self.token)
+        assert status == 200 and isinstance(body, dict)
+        return body
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("intake"))
+    s.start()
+    yield s
+    s.stop()
+
+
+def last_text(replies: list[dict]) -> str:
+    return replies[-1]["text"]
+
+
+def button(replies: list[dict], title: str) -> str:
+    for reply in replies:
+        for b in reply.get("buttons") or []:
+            if b["title"] == title:
+                return b["payload"]
+    raise AssertionError(f"no button {title!r} in {replies}")
+
+
+def requests_list(var: Path) -> list[dict]:
+    env = dict(os.environ, BOT_VAR_DIR=str(var))
+    done = subprocess.run([sys.executable, "-m", "bot", "requests", "list", "--json"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def q(field: str, lang: str = "nl", role: str = "parent") -> str:
+    return i18n.t(f"intake.{role}.q.{field}", lang)
+
+
+def test_refusing_consent_stores_nothing(stack: Stack) -> None:
+    sender = "e2e-refuse-" + os.urandom(3).hex()
+    replies = stack.say(sender, "ik wil mijn kind inschrijven")
+    assert q("consent") in last_text(replies)
+    replies = stack.say(sender, button(replies, i18n.t("answer.no", "nl")))
+    assert replies[0]["text"] == i18n.t("intake.no_consent", "nl")
+    assert not [r for r in requests_list(stack.var) if r["status"] == "draft"]
+
+
+def test_whole_intake_with_restart_encryption_and_deletion(stack: Stack) -> None:
+    sender = "e2e-intake-" + os.urandom(3).hex()
+    replies = stack.say(sender, "ik wil mijn kind inschrijven")
+    replies = stack.say(sender, button(replies, i18n.t("answer.yes", "nl")))
+    assert last_text(replies) == q("child_name")
+    assert last_text(stack.say(sender, "Amira")) == q("child_birth")
+    # a wrong answer: a kind explanation with an example, then the same question again
+    replies = stack.say(sender, "weet ik veel banaan")
+    assert [r["text"] for r in replies] == [i18n.t("intake.invalid.child_birth", "nl"),
+                                           q("child_birth")]
+
+    # the server restarts in the middle: nothing is lost, the next question follows
+    stack.stop()
+    stack.start()
+    assert last_text(stack.say(sender, "12/05/2025")) == q("start")
+
+    assert last_text(stack.say(sender, "volgende maand")) == q("frequency")
+    assert last_text(stack.say(sender, "3")) == q("reason")
+    replies = stack.say(sender, "1")  # work
+    assert last_text(replies) == q("location")
+    replies = stack.say(sender, "mechlen")  # a typo is fine
+    assert last_text(replies) == q("care_type")
+    replies = stack.say(sender, button(replies, i18n.t("intake.skip", "nl")))
+    assert last_text(replies) == q("allergies")
+    assert last_text(stack.say(sender, "pindanoten en kiwi")) == q("health")
+    assert last_text(stack.say(sender, "astma, puffer zo nodig")) == q("home_languages")
+    assert last_text(stack.say(sender, "Arabisch en Nederlands")) == q("comfort")
+    replies = stack.say(sender, "overslaan")
+    assert last_text(replies) == q("parent_name")
+    assert last_text(stack.say(sender, "Fatima El Amrani")) == q("phone")
+    replies = stack.say(sender, "12345")
+    assert replies[0]["text"] == i18n.t("intake.invalid.phone", "nl")
+    assert last_text(stack.say(sender, "0470 12 34 56")) == q("email")
+    replies = stack.say(sender, "overslaan")
+    summary = last_text(replies)
+    assert summary.startswith(i18n.t("intake.parent.summary", "nl"))
+    assert "Amira" in summary and "12/5/2025" in summary and "+32470123456" in summary
+
+    # change a field from the summary, then confirm
+    replies = stack.say(sender, button(replies, i18n.t("intake.change", "nl")))
+    replies = stack.say(sender, button(replies, i18n.t("intake.label.child_name", "nl")))
+    assert last_text(replies) == q("child_name")
+    replies = stack.say(sender, "Amira Lina")
+    assert "Amira Lina" in last_text(replies)
+    replies = stack.say(sender, button(replies, i18n.t("intake.confirm_send", "nl")))
+    done = last_text(replies)
+    reference = done.split("KO-")[1][:6]
+    assert f"KO-{reference}" in done
+
+    mine = [r for r in requests_list(stack.var) if r["reference"] == f"KO-{reference}"]
+    assert mine and mine[0]["status"] == "new" and mine[0]["municipality"] == "Mechelen"
+
+    # special-category answers are unreadable at rest, in our store and in the tracker store
+    for db in ("bot.db", "tracker.db"):
+        raw = b"".join(p.read_bytes() for p in stack.var.glob(db + "*"))
+        assert b"pindanoten" not in raw and b"puffer" not in raw, db
+
+    # deletion: confirm, then nothing of this sender remains
+    replies = stack.say(sender, "verwijder mijn gegevens")
+    assert replies[0]["text"] == i18n.t("delete.confirm", "nl")
+    replies = stack.say(sender, button(replies, i18n.t("delete.yes", "nl")))
+    assert replies[0]["text"].startswith(i18n.t("delete.done", "nl", requests=1,
+                                                 messages=0)[:10])
+    assert not [r for r in requests_list(stack.var) if r["reference"] == f"KO-{reference}"]
+    events = stack.tracker(sender)["events"]
+    assert not [e for e in events if e.get("event") == "user"], "conversation not erased"
