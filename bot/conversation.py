@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import i18n
 from bot.loket import Loket
-from bot.replies import Reply, language_buttons, topic_buttons
+from bot.replies import Button, Reply, intent_payload, language_buttons, topic_buttons
 
 FALLBACK_ACTION = "action_fallback"
 
@@ -47,4 +47,5 @@ def fallback(step: int, out_of_scope: bool, lang: str, loket: Loket) -> list[Rep
     if step <= 1:
         key = "fallback.out_of_scope" if out_of_scope else "fallback.rephrase"
         return [Reply(i18n.t(key, lang), topic_buttons(lang))]
-    return [Reply(i18n.t("fallback.give_up", lang)), Reply(loket.contact_text(lang))]
+    human = Button(i18n.t("topic.human", lang), intent_payload("request_human"))
+    return [Reply(i18n.t("fallback.give_up", lang)), Reply(loket.contact_text(lang), (human,))]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -74,6 +76,13 @@ class Loket:
             hours=self.hours_text(lang),
         )
 
+    def moment_text(self, moment: datetime, lang: str) -> str:
+        """"Monday 30/11 09:00" in the conversation's language."""
+        local = self.local(moment)
+        return i18n.t("loket.moment", lang, weekday=i18n.t(f"weekday.{WEEKDAYS[local.weekday()]}",
+                                                           lang),
+                      date=f"{local.day}/{local.month}", time=f"{local:%H:%M}")
+
 
 def _parse(data: dict) -> Loket:
     hours = {
@@ -101,5 +110,8 @@ def _parse(data: dict) -> Loket:
 
 @lru_cache(maxsize=8)
 def load(name: str | None = None) -> Loket:
-    path = DATA_DIR / "loket" / f"{name or municipality()}.yml"
+    # BOT_LOKET_FILE points at another configuration file (tests use fixed opening hours)
+    override = os.environ.get("BOT_LOKET_FILE")
+    path = Path(override) if override and not name else (
+        DATA_DIR / "loket" / f"{name or municipality()}.yml")
     return _parse(yaml.safe_load(path.read_text(encoding="utf-8")))

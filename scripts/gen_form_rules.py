@@ -26,7 +26,7 @@ ANSWER_AND_RETURN = {
 }
 # Something else: the form stops and that starts (a form of its own, or an answer).
 STOP_AND_START = {
-    "request_human": ["action_refer_to_loket"],
+    "request_human": ["action_handoff"],
     "goodbye": ["action_goodbye"],
     "delete_my_data": ["action_confirm_delete"],
     "check_priority": ["action_start_eligibility", "eligibility_form"],

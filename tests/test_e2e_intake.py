@@ -5,58 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, http_json
+from conftest import ROOT, Stack
 
 from bot import i18n
 
 pytestmark = pytest.mark.e2e
-
-
-class Stack:
-    """``make serve`` on its own var folder, restartable."""
-
-    def __init__(self, var: Path) -> None:
-        self.var, self.port, self.proc = var, free_port(), None
-        self.token = "t-" + os.urandom(4).hex()
-
-    def start(self) -> None:
-        env = dict(os.environ, RASA_TOKEN=self.token, BOT_VAR_DIR=str(self.var),
-                   RASA_PORT=str(self.port), ACTION_PORT=str(free_port()))
-        log = self.var / "serve.log"
-        log.write_bytes(b"")
-        self.proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT,
-                                     env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 240
-        while b"serve: ready" not in log.read_bytes():
-            assert self.proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=60)
-
-    def say(self, sender: str, text: str) -> list[dict]:
-        status, body = http_json(f"http://127.0.0.1:{self.port}/webhooks/rest/webhook",
-                                 {"sender": sender, "message": text})
-        assert status == 200 and isinstance(body, list)
-        return body
-
-    def tracker(self, sender: str) -> dict:
-        status, body = http_json(
-            f"http://127.0.0.1:{self.port}/conversations/{sender}/tracker", token=self.token)
-        assert status == 200 and isinstance(body, dict)
-        return body
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
-"""Information answers: care types, price, the loket's contact, and honest referrals."""
+"""Information answers: care types, price and the loket's contact."""
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
-from bot import care_info, i18n, loket
+from bot import care_info, loket
 from bot.actions.base import ReplyAction, entity_values
 from bot.replies import Reply
 
@@ -29,14 +29,3 @@ class ActionLoketContact(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         return [Reply(loket.load().contact_text(lang))], []
-
-
-class ActionReferToLoket(ReplyAction):
-    """For a question the chat cannot settle yet: say so plainly and give the loket's contact."""
-
-    action_name = "action_refer_to_loket"
-
-    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        key = f"referral.{intent}" if i18n.has(f"referral.{intent}") else "referral.default"
-        return [Reply(i18n.t(key, lang)), Reply(loket.load().contact_text(lang))], []

@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import language
+from bot.crisis import signals_crisis
 from bot.intent_model import IntentModel
 from bot.vocabulary import vocabulary
 
@@ -176,3 +177,25 @@ class CharNgramIntentClassifier(GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class CrisisDetector(_NonTrainable):
+    """A message with crisis words is a request for a person, marked urgent (bot.crisis)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/") or not signals_crisis(text):
+                continue
+            message.set(INTENT, {"name": "request_human", "confidence": 1.0},
+                        add_to_output=True)
+            self._add(message, [{"entity": "urgency", "value": "crisis", "start": 0,
+                                 "end": len(text), "extractor": self.__class__.__name__}])
+        return messages
