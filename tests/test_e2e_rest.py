@@ -34,11 +34,11 @@ def tracker(a: RunningAssistant, sender: str) -> dict:
 @pytest.mark.parametrize(
     ("lang", "first", "question", "care_type"),
     [
-        ("nl", "hallo, ik zoek informatie over kinderopvang", "wat is een onthaalouder",
+        ("nl", "goeiemorgen, hoe gaat het met jou", "wat is een onthaalouder",
          "gezinsopvang"),
-        ("fr", "bonjour, je cherche des informations sur la crèche",
+        ("fr", "bonjour, comment allez-vous aujourd'hui",
          "c'est quoi l'accueil d'urgence", "dringende_opvang"),
-        ("ar", "السلام عليكم، أبحث عن معلومات حول الحضانة", "ما هي الحضانة الدامجة",
+        ("ar", "السلام عليكم، كيف حالك اليوم", "ما هي الحضانة الدامجة",
          "inclusieve_opvang"),
     ],
 )
