@@ -56,7 +56,9 @@ def write_runtime_config(action_port: int) -> tuple[Path, Path]:
         "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
         "tracker_store": {k: v for k, v in tracker.items() if v is not None},
     }
-    credentials: dict[str, object] = {"rest": None}
+    from connectors import enabled_channels
+
+    credentials: dict[str, object] = {"rest": None, **enabled_channels()}
     endpoints_path, credentials_path = var / "endpoints.yml", var / "credentials.yml"
     endpoints_path.write_text(yaml.safe_dump(endpoints))
     endpoints_path.chmod(0o600)

@@ -23,6 +23,7 @@ ANSWER_AND_RETURN = {
     "identify_toeleider": "action_identify_toeleider",
     "greet": "action_greet",
     "thank": "action_thank",
+    "share_media": "action_media_received",
 }
 # Something else: the form stops and that starts (a form of its own, or an answer).
 STOP_AND_START = {

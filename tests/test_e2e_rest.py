@@ -162,3 +162,20 @@ def test_free_place_without_result_is_honest_and_recorded(assistant: RunningAssi
     done = subprocess.run([sys.executable, "-m", "bot", "places", "unmet", "--json"], cwd=ROOT,
                           env=env, capture_output=True, text=True, check=True)
     assert "Oostende" in done.stdout
+
+
+def test_contradiction_gets_a_question_not_a_silent_overwrite(assistant: RunningAssistant) -> None:
+    sender = f"e2e-conflict-{os.urandom(3).hex()}"
+    say(assistant, sender, "heb ik voorrang?")
+    for answer in ("1", "5", "2", "2"):  # inkomenstarief, no work reason, no foster, no sibling
+        replies = say(assistant, sender, answer)
+    assert replies[-1]["text"] == i18n.t("eligibility.parent.q.single_parent", "nl")
+    say(assistant, sender, "1")  # raises the child alone: priority settled
+    assert tracker(assistant, sender)["slots"]["facts"]["single_parent"] is True
+    replies = say(assistant, sender, "kan ik minder betalen?")
+    replies = say(assistant, sender, "nee, mijn man werkt voltijds")
+    assert replies[-1]["text"] == i18n.t("conflict.parent.single_parent", "nl")
+    assert tracker(assistant, sender)["slots"]["facts"]["single_parent"] is True  # not yet changed
+    partner = replies[-1]["buttons"][1]["payload"]
+    say(assistant, sender, partner)
+    assert tracker(assistant, sender)["slots"]["facts"]["single_parent"] is False

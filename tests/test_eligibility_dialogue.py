@@ -130,3 +130,15 @@ def test_price_explanation_figure_has_a_date() -> None:
     for lang in i18n.SUPPORTED:
         texts = [r.text for r in care_info.explain_price(lang)]
         assert any("€" in t and DATE.search(t) for t in texts), lang
+
+
+def test_a_partner_after_single_parent_is_a_conflict_to_ask_about() -> None:
+    facts = {"single_parent": True}
+    assert dialogue.conflicting_fact("nee, mijn man werkt voltijds", facts) == "single_parent"
+    assert dialogue.conflicting_fact("my husband works", facts) == "single_parent"
+    assert dialogue.conflicting_fact("mijn man werkt", {"single_parent": False}) is None
+    assert dialogue.conflicting_fact("ik werk halftijds", facts) is None
+    reply = dialogue.conflict_question("single_parent", "parent", "nl")
+    assert reply.text == i18n.t("conflict.parent.single_parent", "nl")
+    assert [b.title for b in reply.buttons] == [i18n.t("conflict.option.single_parent.true", "nl"),
+                                               i18n.t("conflict.option.single_parent.false", "nl")]

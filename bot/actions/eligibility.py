@@ -20,6 +20,8 @@ from bot.actions.questionnaire import Answer, AskNext, Questionnaire
 from bot.eligibility import dialogue
 from bot.replies import Reply
 
+CONFLICT = "conflict:"  # pseudo-field: a contradiction to settle
+
 
 def _facts(tracker: Tracker) -> dict[str, Any]:
     return dict(tracker.get_slot("facts") or {})
@@ -54,22 +56,43 @@ class ValidateEligibilityForm(Questionnaire):
     skip_key = "eligibility.skip_after_failures"
 
     def next_field(self, tracker: Tracker) -> str | None:
+        conflict = tracker.get_slot("fact_conflict")
+        if conflict:  # settle a contradiction before anything else
+            return CONFLICT + conflict
         return dialogue.next_question(_check(tracker), _facts(tracker), _declined(tracker))
 
     def ask(self, field: str, tracker: Tracker, lang: str) -> Reply:
+        if field.startswith(CONFLICT):
+            return dialogue.conflict_question(field.removeprefix(CONFLICT),
+                                              tracker.get_slot("role"), lang)
         return dialogue.question(field, tracker.get_slot("role"), lang)
 
     def interpret(self, field: str, tracker: Tracker, lang: str) -> Answer:
         message = tracker.latest_message
+        if field.startswith(CONFLICT):
+            field = field.removeprefix(CONFLICT)
+        else:
+            conflict = dialogue.conflicting_fact(message.get("text") or "", _facts(tracker))
+            if conflict:
+                return Answer({CONFLICT: conflict}, True)
         read = dialogue.interpret(field, message.get("text") or "",
                                   (message.get("intent") or {}).get("name"),
                                   message.get("entities", []), lang)
         return Answer(read.value, read.understood, read.value == dialogue.UNKNOWN)
 
     def accept(self, field: str, value: Any, tracker: Tracker) -> dict[str, Any]:
+        if isinstance(value, dict) and CONFLICT in value:  # ask which is right, keep both
+            return {"fact_conflict": value[CONFLICT]}
+        if field.startswith(CONFLICT):
+            field = field.removeprefix(CONFLICT)
+            return {"facts": {**_facts(tracker), field: value}, "fact_conflict": None}
         return {"facts": {**_facts(tracker), field: value}}
 
     def decline(self, field: str, tracker: Tracker) -> dict[str, Any]:
+        if field.startswith(CONFLICT):  # "I don't know": the earlier answer no longer holds
+            field = field.removeprefix(CONFLICT)
+            facts = {k: v for k, v in _facts(tracker).items() if k != field}
+            return {"facts": facts, "fact_conflict": None}
         return {"declined_facts": [*_declined(tracker), field]}
 
     async def extract_fact_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,

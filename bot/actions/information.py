@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
-from bot import care_info, loket
+from bot import care_info, i18n, loket
 from bot.actions.base import ReplyAction, entity_values
 from bot.replies import Reply
 
@@ -29,3 +29,15 @@ class ActionLoketContact(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         return [Reply(loket.load().contact_text(lang))], []
+
+
+class ActionMediaReceived(ReplyAction):
+    """The assistant reads text only; the loket can look at what was sent (kept with the
+    conversation by the channel)."""
+
+    action_name = "action_media_received"
+
+    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
+        kind = (entity_values(tracker, "media_type") or ["other"])[-1]
+        key = "channel.location_received" if kind == "location" else "channel.media_received"
+        return [Reply(i18n.t(key, lang))], []

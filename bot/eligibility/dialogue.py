@@ -12,14 +12,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
+
+import yaml
 
 from bot import i18n
 from bot.eligibility.engine import amount_on, evaluate
 from bot.eligibility.questions import answer_values
 from bot.replies import Button, Reply, intent_payload
-from bot.textnorm import fold
+from bot.settings import DATA_DIR
+from bot.textnorm import fold, tokens_with_spans
 from bot.vocabulary import vocabulary
 
 CHECKS = ("priority", "reduced_rate")
@@ -109,6 +113,33 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
     folded = fold(stripped)
     matches = [v for v in values if fold(_value_label(fact, v, lang)) == folded]
     return Answer(matches[0], True) if len(matches) == 1 else Answer()
+
+
+@lru_cache(maxsize=1)
+def _partner_phrases() -> frozenset[tuple[str, ...]]:
+    data = yaml.safe_load((DATA_DIR / "partner_words.yml").read_text(encoding="utf-8"))
+    return frozenset(tuple(t for t, _, _ in tokens_with_spans(fold(str(p))))
+                     for words in data["words"].values() for p in words)
+
+
+def conflicting_fact(text: str, facts: Mapping[str, Any]) -> str | None:
+    """A fact the message contradicts: a partner mentioned after "I raise the child alone"."""
+    if facts.get("single_parent") is not True:
+        return None
+    tokens = [t for t, _, _ in tokens_with_spans(fold(text))]
+    for phrase in _partner_phrases():
+        n = len(phrase)
+        if any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1)):
+            return "single_parent"
+    return None
+
+
+def conflict_question(fact: str, role: str | None, lang: str) -> Reply:
+    """Which is right? Each button sets the fact to the chosen value."""
+    return Reply(i18n.t(f"conflict.{role_of(role)}.{fact}", lang), (
+        Button(i18n.t(f"conflict.option.{fact}.true", lang), answer_payload(True)),
+        Button(i18n.t(f"conflict.option.{fact}.false", lang),
+               answer_payload(False))))
 
 
 def invalid_answer(fact: str, lang: str) -> Reply:

@@ -19,6 +19,8 @@ def _import_models() -> None:
     """Import every ``bot/<package>/models.py`` so autogenerate sees all tables."""
     for path in sorted((settings.ROOT / "bot").glob("*/models.py")):
         importlib.import_module(f"bot.{path.parent.name}.models")
+    for module in ("bot.messages", "bot.handoff"):  # models kept beside their functions
+        importlib.import_module(module)
 
 
 def _run(connection) -> None:

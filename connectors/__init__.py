@@ -1,0 +1,103 @@
+"""Our own Rasa channels: WhatsApp and SMS through Twilio, Telegram through its Bot API.
+
+Configured only by environment variables (docs/CHANNELS.md). A channel whose variables are not
+set is off. This module stays light (no Rasa import): ``bot/serve.py`` calls
+``enabled_channels()`` to write the channel entries of ``credentials.yml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+TWILIO_CHANNEL = "connectors.twilio.TwilioInput"
+TELEGRAM_CHANNEL = "connectors.telegram.TelegramInput"
+DEFAULT_TWILIO_API = "https://api.twilio.com"
+DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+
+_logged: set[str] = set()
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    from_sms: str
+    from_whatsapp: str
+    api_base: str
+    webhook_url: str  # the public URL Twilio signs; "" = the URL of the request
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+    @classmethod
+    def from_env(cls) -> TwilioSettings:
+        whatsapp = _env("TWILIO_FROM_WHATSAPP")
+        if whatsapp and not whatsapp.startswith("whatsapp:"):
+            whatsapp = f"whatsapp:{whatsapp}"
+        return cls(
+            account_sid=_env("TWILIO_ACCOUNT_SID"), auth_token=_env("TWILIO_AUTH_TOKEN"),
+            from_sms=_env("TWILIO_FROM_SMS"), from_whatsapp=whatsapp,
+            api_base=(_env("TWILIO_API_BASE") or DEFAULT_TWILIO_API).rstrip("/"),
+            webhook_url=_env("TWILIO_WEBHOOK_URL"),
+        )
+
+    def missing(self) -> list[str]:
+        names = [n for n, v in (("TWILIO_ACCOUNT_SID", self.account_sid),
+                                ("TWILIO_AUTH_TOKEN", self.auth_token)) if not v]
+        if not (self.from_sms or self.from_whatsapp):
+            names.append("TWILIO_FROM_SMS or TWILIO_FROM_WHATSAPP")
+        return names
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    secret_token: str
+    api_base: str
+
+    def method_url(self, method: str) -> str:
+        return f"{self.api_base}/bot{self.token}/{method}"
+
+    @classmethod
+    def from_env(cls) -> TelegramSettings:
+        return cls(token=_env("TELEGRAM_TOKEN"), secret_token=_env("TELEGRAM_SECRET_TOKEN"),
+                   api_base=(_env("TELEGRAM_API_BASE") or DEFAULT_TELEGRAM_API).rstrip("/"))
+
+    def missing(self) -> list[str]:
+        # No secret, no channel: without it anyone could post updates in a family's name.
+        return [n for n, v in (("TELEGRAM_TOKEN", self.token),
+                               ("TELEGRAM_SECRET_TOKEN", self.secret_token)) if not v]
+
+
+def _log_once(key: str, level: int, message: str, *args: object) -> None:
+    if key not in _logged:
+        _logged.add(key)
+        logger.log(level, message, *args)
+
+
+def enabled_channels() -> dict[str, dict]:
+    """``credentials.yml`` entries of the channels whose environment is complete."""
+    channels: dict[str, dict] = {}
+    for key, label, settings in (
+        (TWILIO_CHANNEL, "twilio (WhatsApp/SMS)", TwilioSettings.from_env()),
+        (TELEGRAM_CHANNEL, "telegram", TelegramSettings.from_env()),
+    ):
+        missing = settings.missing()
+        if not missing:
+            channels[key] = {}
+            _log_once(key, logging.INFO, "channel %s is on", label)
+            continue
+        # Half a configuration is a mistake worth a warning; none at all is the local default.
+        partial = any(str(v) for n, v in vars(settings).items() if n != "api_base")
+        _log_once(key, logging.WARNING if partial else logging.INFO,
+                  "channel %s is off: %s not set", label, ", ".join(missing))
+    return channels

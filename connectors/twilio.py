@@ -1,0 +1,220 @@
+"""WhatsApp and SMS through Twilio: ``/webhooks/twilio/webhook`` (and ``/status``).
+
+Better than Rasa's own Twilio channel (docs/CHANNELS.md): the signature is checked, a repeated
+delivery of a MessageSid is dropped, Twilio gets its empty TwiML at once while the assistant
+answers in the background through the REST API (never in the webhook response), sending is
+asynchronous with retries, buttons become numbered options, long SMS are cut at sentence ends,
+and WhatsApp's 24-hour window is respected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import aiohttp
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from bot import messages
+from bot.messages import FAILED, NOT_SENT, SENT, Inbound
+from connectors import TwilioSettings, sms
+from connectors.common import PhoneChatChannel, media_kind
+
+logger = logging.getLogger(__name__)
+
+SMS, WHATSAPP = "sms", "whatsapp"
+WHATSAPP_WINDOW = timedelta(hours=24)
+WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body on every channel
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+ERROR_UNSUBSCRIBED = "21610"  # Twilio's own STOP handling blocked this number
+ERROR_OUTSIDE_WINDOW = "63016"  # WhatsApp free-form message outside the 24-hour window
+
+
+class _Form(dict):
+    """Form fields with all their values; ``getlist`` is what Twilio's validator reads."""
+
+    def getlist(self, key: str) -> list[str]:
+        return self[key]
+
+
+def _form(request: Request) -> _Form:
+    # Parsed here, not with request.form: Sanic drops empty fields ("Body=" of a photo without
+    # a caption), and Twilio signs them.
+    body = (request.body or b"").decode("utf-8", errors="replace")
+    return _Form(parse_qs(body, keep_blank_values=True))
+
+
+def _first(form: _Form, key: str) -> str:
+    values = form.get(key) or [""]
+    return values[0]
+
+
+def _sibling_url(url: str, last_segment: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").rsplit("/", 1)[0] + "/" + last_segment
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+class TwilioInput(PhoneChatChannel):
+    channels = (SMS, WHATSAPP)
+    numbered_options = True
+
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings = TwilioSettings.from_env()
+        self.validator = RequestValidator(self.settings.auth_token)
+        self.auth = aiohttp.BasicAuth(self.settings.account_sid, self.settings.auth_token)
+
+    # inbound ---------------------------------------------------------------------------------
+
+    def public_url(self, request: Request) -> str:
+        """The URL Twilio signed: TWILIO_WEBHOOK_URL behind a proxy, else the request's."""
+        configured = self.settings.webhook_url
+        if not configured:
+            return request.url
+        last = request.path.rstrip("/").rsplit("/", 1)[-1]
+        return configured if last == "webhook" else _sibling_url(configured, last)
+
+    def verify(self, request: Request) -> bool:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not self.settings.auth_token:
+            return False
+        return bool(self.validator.validate(self.public_url(request), _form(request),
+                                            signature))
+
+    def ack(self) -> HTTPResponse:
+        return response.text(TWIML_EMPTY, content_type="text/xml")
+
+    def parse(self, request: Request) -> list[Inbound]:
+        form = _form(request)
+        sid = _first(form, "MessageSid") or _first(form, "SmsMessageSid")
+        sender = _first(form, "From")
+        if not sid or not sender:
+            raise ValueError("MessageSid and From are required")
+        channel, address = (WHATSAPP, sender[len("whatsapp:"):]) \
+            if sender.startswith("whatsapp:") else (SMS, sender)
+        meta = {k: _first(form, v) for k, v in (
+            ("to", "To"), ("profile_name", "ProfileName"), ("wa_id", "WaId"),
+            ("num_segments", "NumSegments"), ("button_text", "ButtonText"),
+        ) if _first(form, v)}
+        body = _first(form, "Body")
+        common = {"channel": channel, "sender_id": f"{channel}:{address}", "address": address,
+                  "external_id": sid, "text": body, "meta": meta or None}
+        latitude, longitude = _first(form, "Latitude"), _first(form, "Longitude")
+        if latitude and longitude:
+            place = {"latitude": latitude, "longitude": longitude,
+                     "address": _first(form, "Address") or None,
+                     "label": _first(form, "Label") or None}
+            return [Inbound(kind="media", media_type="location", media=place, **common)]
+        count = int(_first(form, "NumMedia") or 0)
+        if count > 0:
+            media = [{"url": _first(form, f"MediaUrl{i}"),
+                      "content_type": _first(form, f"MediaContentType{i}")}
+                     for i in range(count)]
+            content_type = media[0]["content_type"].lower()
+            kind = "sticker" if channel == WHATSAPP and content_type == "image/webp" \
+                else media_kind(content_type)
+            return [Inbound(kind="media", media_type=kind, media=media, **common)]
+        payload = _first(form, "ButtonPayload")  # a WhatsApp quick-reply button
+        if payload:
+            return [Inbound(**{**common, "text": payload}, kind="button")]
+        return [Inbound(kind="text", **common)]
+
+    def extra_routes(self, blueprint: Blueprint) -> None:
+        @blueprint.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            """Twilio's delivery report for a message we sent (StatusCallback)."""
+            if not self.verify(request):
+                return response.text("forbidden", status=403)
+            form = _form(request)
+            sid, state = _first(form, "MessageSid"), _first(form, "MessageStatus")
+            if sid and state:
+                code = _first(form, "ErrorCode") or None
+                await asyncio.to_thread(messages.update_delivery, self.channels, sid,
+                                        state[:16], code)
+                if code == ERROR_UNSUBSCRIBED:
+                    to = _first(form, "To").removeprefix("whatsapp:")
+                    await asyncio.to_thread(messages.set_opted_out, to, True, "twilio:21610")
+            return response.empty()
+
+    # outbound --------------------------------------------------------------------------------
+
+    def optout_key(self, message: dict[str, Any]) -> str:
+        return message["address"]  # the phone number: STOP on SMS also stops WhatsApp
+
+    def route(self, sender_id: str) -> tuple[str, str]:
+        channel, _, address = sender_id.partition(":")
+        if channel not in self.channels or not address:
+            raise ValueError(f"not a Twilio conversation: {sender_id!r}")
+        return channel, address
+
+    async def send(self, sender_id: str, channel: str, address: str, text: str,
+                   buttons: list[dict], reply_id: str) -> None:
+        sender = self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms
+        if not sender:
+            await self.hold(channel, sender_id, address, text, buttons, reply_id,
+                            "no_sender_configured")
+            return
+        if channel == WHATSAPP:
+            last = await asyncio.to_thread(messages.last_inbound_at, sender_id)
+            if last is None or messages.utcnow() - last > WHATSAPP_WINDOW:
+                await self.hold(channel, sender_id, address, text, buttons, reply_id,
+                                "outside_24h_window")
+                return
+        body = sms.with_options(text, [b["title"] for b in buttons])
+        if channel == SMS:
+            parts = sms.split_sms(body)
+        else:
+            parts = [sms.SmsPart(p, "", 0) for p in sms.split_chars(body, WHATSAPP_MAX_CHARS)]
+        to = f"whatsapp:{address}" if channel == WHATSAPP else address
+        failed = False
+        for number, part in enumerate(parts, 1):
+            record: dict[str, Any] = {
+                "buttons": buttons if number == len(parts) else None, "reply_id": reply_id,
+                "part": number,
+            }
+            if channel == SMS:
+                record.update(segments=part.segments, encoding=part.encoding)
+            if failed:  # later parts would make no sense without the one that failed
+                await asyncio.to_thread(messages.record_outbound, channel, sender_id, address,
+                                        part.text, NOT_SENT, reason="previous_part_failed",
+                                        **record)
+                continue
+            failed = not await self._post(channel, sender_id, address, to, sender, part.text,
+                                          record)
+
+    async def _post(self, channel: str, sender_id: str, address: str, to: str, sender: str,
+                    text: str, record: dict[str, Any]) -> bool:
+        form = {"To": to, "From": sender, "Body": text}
+        if self.settings.webhook_url:
+            form["StatusCallback"] = _sibling_url(self.settings.webhook_url, "status")
+        result = await self.http.post(self.settings.messages_url, data=form, auth=self.auth)
+        body = result.body if isinstance(result.body, dict) else {}
+        if result.ok:
+            await asyncio.to_thread(
+                messages.record_outbound, channel, sender_id, address, text, SENT,
+                external_id=body.get("sid"), delivery=body.get("status"),
+                attempts=result.attempts, **record)
+            return True
+        code = str(body.get("code") or result.status or "no_response")
+        reason = {ERROR_UNSUBSCRIBED: "unsubscribed_at_twilio",
+                  ERROR_OUTSIDE_WINDOW: "outside_24h_window"}.get(code, "provider_error")
+        logger.error("twilio: sending to %s failed: %s %s", sender_id, code,
+                     body.get("message", ""))
+        await asyncio.to_thread(
+            messages.record_outbound, channel, sender_id, address, text, FAILED,
+            reason=reason, error_code=code[:32], attempts=result.attempts, **record)
+        if code == ERROR_UNSUBSCRIBED:  # Twilio honoured an English STOP we did not see
+            await asyncio.to_thread(messages.set_opted_out, address, True, "twilio:21610",
+                                    sender_id)
+        return False

@@ -1,0 +1,59 @@
+"""Fake Twilio REST API: ``POST /2010-04-01/Accounts/<sid>/Messages.json`` (Basic auth)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from fakes.server import Call, FakeApi, Scripted
+
+_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+
+
+class FakeTwilio(FakeApi):
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        super().__init__()
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self._ids = itertools.count(1)
+
+    def decode(self, content_type: str, raw: str) -> dict[str, Any]:
+        return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+    def key(self, call: Call) -> str:
+        return str(call.body.get("To", ""))
+
+    def _authorised(self, call: Call) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return call.headers.get("Authorization") == f"Basic {expected}"
+
+    def handle(self, call: Call) -> tuple[int, Any, dict[str, str]]:
+        match = _PATH.match(call.path)
+        if not match or match["sid"] != self.account_sid:
+            return 404, {"code": 20404, "message": "not found", "status": 404}, {}
+        if not self._authorised(call):
+            return 401, {"code": 20003, "message": "Authenticate", "status": 401}, {}
+        body = call.body
+        if not body.get("To") or not body.get("From") or "Body" not in body:
+            return 400, {"code": 21604, "message": "missing parameter", "status": 400}, {}
+        if len(body["Body"]) > 1600:
+            return 400, {"code": 21617, "message": "body too long", "status": 400}, {}
+        sid = f"SM{next(self._ids):032x}"
+        return 201, {"sid": sid, "status": "queued", "to": body["To"], "from": body["From"],
+                     "body": body["Body"]}, {}
+
+    def delivered(self, to: str) -> list[str]:
+        """Bodies Twilio accepted for ``to``, in order."""
+        return [c.body["Body"] for c in self.calls_for(to) if c.status == 201]
+
+    def wait_delivered(self, to: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        calls = self.wait_for(to, count, timeout, predicate=lambda c: c.status == 201)
+        return [c.body["Body"] for c in calls]
+
+    @staticmethod
+    def error(status: int, code: int, retry_after: int | None = None) -> Scripted:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return Scripted(status, {"code": code, "message": f"scripted {status}",
+                                 "status": status}, headers)

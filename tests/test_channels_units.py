@@ -1,0 +1,447 @@
+"""Channel building blocks without a running assistant: SMS encoding and splitting, numbered
+options, opt-out words, the message store, sending with retries, which channels are on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import free_port
+from fakes import FakeTelegram, FakeTwilio
+from fakes.server import Scripted
+from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
+
+import connectors
+from bot import db, i18n, messages
+from connectors import optout, sms
+from connectors.common import HttpClient, media_kind, share_media_payload
+
+# --- SMS -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Hallo, hoe gaat het? Prijs: 5 €", sms.GSM7),
+    ("Crèche à Mechelen, ÄÖÜ äöü ñ", sms.GSM7),
+    ("Ça va être possible", sms.UCS2),  # ê is not GSM-7
+    ("مرحبا", sms.UCS2),
+    ("Привіт", sms.UCS2),
+    ("Merhaba, ücret ne kadar? Şu an", sms.UCS2),  # Ş
+    ("ok 👍", sms.UCS2),
+])
+def test_encoding(text: str, expected: str) -> None:
+    assert sms.encoding(text) == expected
+
+
+def test_segments_follow_the_gsm_and_ucs2_limits() -> None:
+    assert sms.segments("") == 0
+    assert [sms.segments("a" * n) for n in (160, 161, 306, 307)] == [1, 2, 2, 3]
+    assert [sms.segments("ب" * n) for n in (70, 71, 134, 135)] == [1, 2, 2, 3]
+    assert sms.length("{}€") == 6  # extension characters take two septets
+    assert sms.segments("a" * 152 + "€") == 1  # 154 septets fit in one SMS of 160
+    # an escape pair is never cut between segments: 152 + 2 does not fit in 153
+    assert sms.segments("a" * 152 + "€" + "a" * 10) == 2
+    assert sms.segments("😀" * 35) == 1 and sms.segments("😀" * 36) == 2  # surrogate pairs
+
+
+def test_short_text_is_one_sms() -> None:
+    [part] = sms.split_sms("Hallo! Waarmee kan ik helpen?")
+    assert part == sms.SmsPart("Hallo! Waarmee kan ik helpen?", sms.GSM7, 1)
+
+
+def test_arabic_text_is_split_at_sentence_ends_into_ucs2_parts() -> None:
+    text = ("الرعاية المنزلية هي رعاية عند مربية في بيتها، مع مجموعة صغيرة من الأطفال. "
+            "تدفع حسب دخلك في أغلب الأماكن. المكتب يساعدك في البحث عن مكان قريب من بيتك. "
+            "هل تريد أن نبحث معًا عن مكان حر؟ يمكنك أيضًا أن تسأل عن السعر أو عن الأولوية.")
+    assert sms.length(text) > 3 * 67
+    parts = sms.split_sms(text, max_segs=3)
+    assert len(parts) >= 2
+    assert all(p.encoding == sms.UCS2 and p.segments <= 3 for p in parts)
+    assert all(sms.length(p.text) <= 3 * 67 for p in parts)
+    # nothing lost, and every cut but the last falls after a sentence end
+    assert " ".join(p.text for p in parts).split() == text.split()
+    assert all(p.text[-1] in ".!?؟" for p in parts[:-1])
+
+
+def test_split_prefers_sentences_then_spaces_and_keeps_option_numbers() -> None:
+    text = "Eerste zin is kort. " + "woord " * 40 + "\n\n1. Een\n2. Twee"
+    parts = [p.text for p in sms.split_sms(text, max_segs=1)]
+    assert parts[0] == "Eerste zin is kort."
+    assert all(len(p) <= 160 for p in parts)
+    assert parts[-1].endswith("1. Een\n2. Twee")
+    assert not any(p.endswith(("1.", "2.")) for p in parts)
+    # one endless word still gets cut
+    assert [len(p.text) for p in sms.split_sms("x" * 400, max_segs=1)] == [160, 160, 80]
+
+
+def test_typographic_punctuation_does_not_force_ucs2() -> None:
+    assert sms.gsm_friendly("Vraag het: « heb ik voorrang? » – ja…") == (
+        'Vraag het: " heb ik voorrang? " - ja...')
+    assert sms.gsm_friendly("Ça « coûte » combien ?") == "Ça « coûte » combien ?"  # û stays
+    assert sms.gsm_friendly("«Привіт»") == "«Привіт»"
+    [part] = sms.split_sms("Het “attest” – zo vraag je het aan.")
+    assert part.encoding == sms.GSM7
+
+
+def test_split_respects_twilio_maximum() -> None:
+    parts = sms.split_sms("Zin. " * 500, max_segs=20)
+    assert all(len(p.text) <= sms.TWILIO_MAX_CHARS for p in parts)
+
+
+def test_numbered_options() -> None:
+    assert sms.with_options("Welke taal?", ["Nederlands", "Français"]) == (
+        "Welke taal?\n\n1. Nederlands\n2. Français")
+    assert sms.with_options("Tekst", []) == "Tekst"
+    for reply, expected in [("2", 1), (" 2. ", 1), ("2)", 1), ("٢", 1), ("2️⃣", 1), ("1", 0),
+                            ("3", None), ("0", None), ("2 kinderen", None), ("", None)]:
+        assert sms.chosen_option(reply, 2) == expected, reply
+    assert sms.chosen_option("1", 0) is None
+
+
+# --- opt-out ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", " Stop! ", "STOPPEN", "Arrêt", "ARRET",
+                                  "arret.", "توقف", "إيقاف", "ايقاف", "الغاء الاشتراك", "RET",
+                                  "İptal", "iptal", "СТОП", "відписатися", "unsubscribe"])
+def test_optout_words(text: str) -> None:
+    keyword = optout.classify(text)
+    assert keyword is not None and keyword.kind == optout.OPTOUT
+
+
+@pytest.mark.parametrize("text", ["START", "start", "Başla", "basla", "ابدأ", "ابدا", "СТАРТ",
+                                  "démarrer"])
+def test_optin_words(text: str) -> None:
+    keyword = optout.classify(text)
+    assert keyword is not None and keyword.kind == optout.OPTIN
+
+
+@pytest.mark.parametrize("text", ["stop met de vragen", "ik wil stoppen met werken", "hallo",
+                                  "yes", "ja", "", None, "stopp"])
+def test_ordinary_messages_are_not_keywords(text: str | None) -> None:
+    assert optout.classify(text) is None
+
+
+def test_keyword_language() -> None:
+    assert optout.classify("STOP").language is None  # shared: the conversation decides
+    assert optout.classify("arrêt").language == "fr"
+    assert optout.classify("توقف").language == "ar"
+    assert optout.classify("СТОП").language == "uk"
+
+
+def test_optout_file_covers_every_language() -> None:
+    data = yaml.safe_load(Path(optout.OPTOUT_FILE).read_text(encoding="utf-8"))
+    for kind in ("optout", "optin"):
+        assert set(data[kind]) == set(i18n.SUPPORTED)
+        assert all(data[kind][lang] for lang in i18n.SUPPORTED)
+
+
+# --- media -----------------------------------------------------------------------------------
+
+
+def test_media_payload_and_kinds() -> None:
+    assert share_media_payload("image") == '/share_media{"media_type":"image"}'
+    assert share_media_payload("video") == '/share_media{"media_type":"other"}'
+    assert [media_kind(t) for t in ("image/jpeg", "audio/ogg", "application/pdf",
+                                    "text/vcard", "video/mp4", None)] == [
+        "image", "audio", "document", "other", "other", "other"]
+
+
+# --- message store ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def store(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    db.upgrade(url)
+    yield url
+    db.dispose_engine(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        yield request.getfixturevalue("store")
+    else:
+        url = request.getfixturevalue("pg_url")
+        db.upgrade(url)
+        yield url
+
+
+def test_migration_matches_the_models(any_store: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.get_engine(any_store).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, db.Base.metadata)
+    assert [d for d in diff if "channel_" in repr(d)] == []
+
+
+def test_concurrent_deliveries_are_stored_once(any_store: str) -> None:
+    store = any_store
+    message = messages.Inbound(channel="sms", sender_id="sms:+32470000001",
+                               address="+32470000001", external_id="SM-dup", text="hallo")
+    results: list[int | None] = []
+    barrier = threading.Barrier(5)
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(messages.record_inbound(message, store))
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([r for r in results if r is not None]) == 1
+    assert len(messages.conversation("sms:+32470000001", store)) == 1
+    assert messages.last_inbound_at("sms:+32470000001", store) is not None
+
+
+def test_store_keeps_processing_state(any_store: str) -> None:
+    store = any_store
+    first = messages.record_inbound(messages.Inbound(
+        channel="whatsapp", sender_id="whatsapp:+32470000002", address="+32470000002",
+        external_id="SM-a", text="a"), store)
+    second = messages.record_inbound(messages.Inbound(
+        channel="whatsapp", sender_id="whatsapp:+32470000002", address="+32470000002",
+        external_id="SM-b", text="b"), store)
+    assert [r["id"] for r in messages.pending_inbound(("whatsapp",), store)] == [first, second]
+    assert messages.start_inbound(first, store)["attempts"] == 1
+    messages.finish_inbound(first, messages.PROCESSED, "a", None, store)
+    assert messages.start_inbound(first, store) is None  # done: not handled twice
+    assert [r["id"] for r in messages.pending_inbound(("whatsapp",), store)] == [second]
+    out = messages.record_outbound("whatsapp", "whatsapp:+32470000002", "+32470000002", "x",
+                                   messages.SENT, external_id="SM-out",
+                                   buttons=[{"title": "A", "payload": "/a"}], reply_id="r1",
+                                   url=store)
+    assert messages.reply_buttons("r1", store) == [{"title": "A", "payload": "/a"}]
+    assert messages.update_delivery(("whatsapp",), "SM-out", "delivered", url=store)
+    assert messages.get(out, store)["delivery"] == "delivered"
+    messages.set_opted_out("+32470000002", True, "STOP", url=store)
+    assert messages.is_opted_out("+32470000002", store)
+    messages.set_opted_out("+32470000002", False, "START", url=store)
+    assert not messages.is_opted_out("+32470000002", store)
+
+
+# --- sending with retries --------------------------------------------------------------------
+
+
+@pytest.fixture()
+def twilio():
+    fake = FakeTwilio("ACunit", "secret").start()
+    yield fake
+    fake.stop()
+
+
+def _url(fake: FakeTwilio) -> str:
+    return f"{fake.url}/2010-04-01/Accounts/ACunit/Messages.json"
+
+
+async def _post(fake: FakeTwilio, to: str, client: HttpClient | None = None):
+    import aiohttp
+
+    client = client or HttpClient(backoff=0.01)
+    try:
+        return await client.post(_url(fake), data={"To": to, "From": "+32", "Body": "x"},
+                                 auth=aiohttp.BasicAuth("ACunit", "secret"))
+    finally:
+        await client.close()
+
+
+async def test_retries_5xx_then_succeeds(twilio: FakeTwilio) -> None:
+    twilio.script("+1", FakeTwilio.error(500, 20500), FakeTwilio.error(503, 20503))
+    result = await _post(twilio, "+1")
+    assert result.ok and result.attempts == 3
+    assert [c.status for c in twilio.calls_for("+1")] == [500, 503, 201]
+
+
+async def test_honours_retry_after(twilio: FakeTwilio) -> None:
+    twilio.script("+2", FakeTwilio.error(429, 20429, retry_after=1))
+    started = time.monotonic()
+    result = await _post(twilio, "+2")
+    assert result.ok and result.attempts == 2
+    assert time.monotonic() - started >= 0.95
+
+
+async def test_telegram_retry_after_in_body() -> None:
+    fake = FakeTelegram("1:T").start()
+    fake.script("7", FakeTelegram.error(429, "Too Many Requests", retry_after=1))
+    client = HttpClient(backoff=0.01)
+    started = time.monotonic()
+    try:
+        result = await client.post(f"{fake.url}/bot1:T/sendMessage",
+                                   json_body={"chat_id": 7, "text": "hoi"})
+    finally:
+        await client.close()
+        fake.stop()
+    assert result.ok and result.attempts == 2 and time.monotonic() - started >= 0.95
+
+
+async def test_no_retry_on_other_4xx(twilio: FakeTwilio) -> None:
+    twilio.script("+3", FakeTwilio.error(400, 21211))
+    result = await _post(twilio, "+3")
+    assert not result.ok and result.attempts == 1 and result.body["code"] == 21211
+
+
+async def test_retries_connection_errors() -> None:
+    client = HttpClient(attempts=3, backoff=0.01)
+    try:
+        result = await client.post(f"http://127.0.0.1:{free_port()}/x", data={})
+    finally:
+        await client.close()
+    assert not result.ok and result.status is None and result.attempts == 3
+
+
+async def test_slow_answer_times_out_and_is_retried(twilio: FakeTwilio) -> None:
+    twilio.script("+4", Scripted(201, {"sid": "late"}, delay=1.0))
+    result = await _post(twilio, "+4", HttpClient(attempts=2, backoff=0.01, timeout=0.3))
+    assert result.ok and result.attempts == 2
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+_ALL_ENV = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_SMS", "TWILIO_FROM_WHATSAPP",
+            "TWILIO_API_BASE", "TWILIO_WEBHOOK_URL", "TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN",
+            "TELEGRAM_API_BASE")
+
+
+def test_enabled_channels_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert connectors.enabled_channels() == {}
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC1")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
+    assert connectors.enabled_channels() == {}  # no sender number yet
+    monkeypatch.setenv("TWILIO_FROM_WHATSAPP", "+3250")
+    monkeypatch.setenv("TELEGRAM_TOKEN", "1:T")
+    assert connectors.enabled_channels() == {connectors.TWILIO_CHANNEL: {}}  # no secret: off
+    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", "s")
+    assert set(connectors.enabled_channels()) == {connectors.TWILIO_CHANNEL,
+                                                  connectors.TELEGRAM_CHANNEL}
+    twilio = connectors.TwilioSettings.from_env()
+    assert twilio.from_whatsapp == "whatsapp:+3250"
+    assert twilio.messages_url == "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json"
+    monkeypatch.setenv("TELEGRAM_API_BASE", "http://127.0.0.1:9/")
+    assert connectors.TelegramSettings.from_env().method_url("sendMessage") == (
+        "http://127.0.0.1:9/bot1:T/sendMessage")
+
+
+# --- channel pieces that need no server ------------------------------------------------------
+
+
+class _Tracker:
+    def __init__(self, lang: str | None) -> None:
+        self.lang = lang
+
+    def get_slot(self, name: str) -> str | None:
+        return self.lang if name == "language" else None
+
+
+class _Store:
+    def __init__(self, lang: str | None) -> None:
+        self.lang = lang
+
+    async def retrieve(self, sender_id: str) -> _Tracker | None:
+        return _Tracker(self.lang) if self.lang != "no-tracker" else None
+
+
+@pytest.fixture()
+def channel_env(monkeypatch: pytest.MonkeyPatch, store: str) -> str:
+    monkeypatch.setenv("BOT_DB_URL", store)
+    for name, value in (("TWILIO_ACCOUNT_SID", "AC1"), ("TWILIO_AUTH_TOKEN", "tok"),
+                        ("TWILIO_FROM_SMS", "+3250"), ("TELEGRAM_TOKEN", "1:T"),
+                        ("TELEGRAM_SECRET_TOKEN", "s")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TWILIO_WEBHOOK_URL", raising=False)
+    return store
+
+
+@pytest.mark.parametrize(("tracker_lang", "keyword_lang", "expected"), [
+    ("ar", "fr", "ar"),  # the conversation's language wins
+    (None, "fr", "fr"),  # else the language of the word ("arrêt")
+    ("no-tracker", None, "nl"),  # else Dutch
+    ("xx", None, "nl"),
+])
+async def test_confirmation_language(channel_env: str, monkeypatch: pytest.MonkeyPatch,
+                                     tracker_lang: str | None, keyword_lang: str | None,
+                                     expected: str) -> None:
+    from types import SimpleNamespace
+
+    from connectors import common
+    from connectors.twilio import TwilioInput
+
+    channel = TwilioInput()
+    channel.app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(
+        tracker_store=_Store(tracker_lang))))
+    sent: list[tuple[str, str, bool]] = []
+
+    async def deliver(sender_id: str, text: str, buttons: list, force: bool = False) -> None:
+        sent.append((sender_id, text, force))
+
+    monkeypatch.setattr(channel, "deliver", deliver)
+    monkeypatch.setattr(common.i18n, "t", lambda key, lang: f"{key}@{lang}")
+    await channel.confirm("sms:+32470", "channel.optout_confirm", keyword_lang)
+    assert sent == [("sms:+32470", f"channel.optout_confirm@{expected}", True)]
+
+
+async def test_telegram_long_payload_rides_as_a_reference(channel_env: str) -> None:
+    from connectors.telegram import TelegramInput
+
+    long_payload = '/inform{"intake_value":"' + "x" * 80 + '"}'
+    buttons = [{"title": "Kort", "payload": "/greet"}, {"title": "Lang", "payload": long_payload}]
+    markup = TelegramInput.keyboard(buttons, "r" * 32)
+    data = [row[0]["callback_data"] for row in markup["inline_keyboard"]]
+    assert data[0] == "/greet" and data[1] == "#" + "r" * 32 + ":1"
+    assert all(len(d.encode()) <= 64 for d in data)
+    messages.record_outbound("telegram", "telegram:5", "5", "x", messages.SENT,
+                             buttons=buttons, reply_id="r" * 32, url=channel_env)
+    assert await TelegramInput()._resolve_ref(data[1]) == long_payload
+    assert await TelegramInput()._resolve_ref("#unknown:0") == ""
+
+
+def test_twilio_signed_url_behind_a_proxy(channel_env: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from connectors.twilio import TwilioInput
+
+    local = SimpleNamespace(url="http://10.0.0.5:5005/webhooks/twilio/webhook",
+                            path="/webhooks/twilio/webhook")
+    assert TwilioInput().public_url(local) == local.url  # default: the request's own URL
+    monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://loket.example.be/webhooks/twilio/webhook")
+    channel = TwilioInput()
+    assert channel.public_url(local) == "https://loket.example.be/webhooks/twilio/webhook"
+    status = SimpleNamespace(url="http://10.0.0.5:5005/webhooks/twilio/status",
+                             path="/webhooks/twilio/status")
+    assert channel.public_url(status) == "https://loket.example.be/webhooks/twilio/status"
+
+
+def test_telegram_updates_are_read_or_kept(channel_env: str) -> None:
+    from types import SimpleNamespace
+
+    from connectors.telegram import TelegramInput
+
+    channel = TelegramInput()
+    chat = {"id": 5, "type": "private"}
+    [text] = channel.parse(SimpleNamespace(json={"update_id": 1, "message": {
+        "message_id": 1, "date": 0, "chat": chat, "text": "hallo"}}))
+    assert (text.sender_id, text.kind, text.text, text.external_id) == (
+        "telegram:5", "text", "hallo", "1")
+    [tap] = channel.parse(SimpleNamespace(json={"update_id": 2, "callback_query": {
+        "id": "q", "chat_instance": "c", "data": "/greet",
+        "from": {"id": 5, "is_bot": False, "first_name": "A"},
+        "message": {"message_id": 1, "date": 0, "chat": chat}}}))
+    assert (tap.kind, tap.text, tap.meta) == ("button", "/greet", {"callback_query_id": "q"})
+    [edited] = channel.parse(SimpleNamespace(json={"update_id": 3, "edited_message": {
+        "message_id": 1, "date": 0, "edit_date": 1, "chat": chat, "text": "hallo!"}}))
+    assert edited.kind == "event"
+    # a shape the library cannot read is kept (and acknowledged), not refused into retries
+    [odd] = channel.parse(SimpleNamespace(json={"update_id": 4, "message": {
+        "message_id": 1, "date": 0, "chat": chat, "sticker": {"file_id": "x"}}}))
+    assert odd.kind == "event" and odd.sender_id == "telegram:5"
+    with pytest.raises(ValueError):
+        channel.parse(SimpleNamespace(json={"no": "update"}))
