@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,13 @@ def test_whole_intake_with_restart_encryption_and_deletion(stack: Stack) -> None
 
     assert last_text(stack.say(sender, "volgende maand")) == q("frequency")
     assert last_text(stack.say(sender, "3")) == q("reason")
+    # a correction at any time: that field changes, then the same question again
+    replies = stack.say(sender, "nee sorry, haar geboortedatum is 3 mei")
+    today = date.today()
+    may3 = f"3/5/{today.year if (today.month, today.day) >= (5, 3) else today.year - 1}"
+    assert [r["text"] for r in replies] == [
+        i18n.t("intake.corrected", "nl", field=i18n.t("intake.label.child_birth", "nl"),
+               value=may3), q("reason")]
     replies = stack.say(sender, "1")  # work
     assert last_text(replies) == q("location")
     replies = stack.say(sender, "mechlen")  # a typo is fine
@@ -94,7 +102,7 @@ def test_whole_intake_with_restart_encryption_and_deletion(stack: Stack) -> None
     replies = stack.say(sender, "overslaan")
     summary = last_text(replies)
     assert summary.startswith(i18n.t("intake.parent.summary", "nl"))
-    assert "Amira" in summary and "12/5/2025" in summary and "+32470123456" in summary
+    assert "Amira" in summary and may3 in summary and "+32470123456" in summary
 
     # change a field from the summary, then confirm
     replies = stack.say(sender, button(replies, i18n.t("intake.change", "nl")))

@@ -75,6 +75,7 @@ class ValidateIntakeForm(Questionnaire):
     asked_slot = "asked_intake_field"
     invalid_key = "intake.invalid.text"
     skip_key = "intake.skipped"
+    notice_slot = "intake_notice"
     free_text_fields = frozenset({"organisation", "toeleider_name", "child_name", "allergies",
                                   "health", "home_languages", "comfort", "parent_name"})
 
@@ -88,6 +89,10 @@ class ValidateIntakeForm(Questionnaire):
 
     def interpret(self, field: str, tracker: Tracker, lang: str) -> Answer:
         message = tracker.latest_message
+        fix = dialogue.correction(message.get("text") or "", lang, _answers(tracker), field,
+                                  _today(), tracker.sender_id)
+        if fix:  # "no, her date of birth is 3 May": change that, then ask the same again
+            return Answer({"correct": fix[0], "value": fix[1]}, True)
         read = dialogue.interpret(field, message.get("text") or "",
                                   (message.get("intent") or {}).get("name"),
                                   message.get("entities", []), lang, _today(),
@@ -100,6 +105,10 @@ class ValidateIntakeForm(Questionnaire):
             return {"intake_consent": False}
         with session_scope() as session:
             request = self._request(session, tracker, lang)
+            if isinstance(value, dict) and "correct" in value:
+                store.save_answer(session, request, value["correct"], value["value"])
+                return {"intake_notice": dialogue.corrected_notice(value["correct"],
+                                                                   value["value"], lang)}
             if field == dialogue.CONFIRM:
                 if isinstance(value, dict):  # "change something": the menu, then the field
                     changed = value.get("change")

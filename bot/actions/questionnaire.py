@@ -50,6 +50,7 @@ class Questionnaire(FormValidationAction):
     form = ""
     answer_slot = ""
     asked_slot = ""
+    notice_slot = ""  # optional: a text said before the next question (e.g. "changed: …")
     invalid_key = ""  # default explanation of an answer that cannot be used
     free_text_fields: frozenset[str] = frozenset()
     skip_key = ""  # said when a question is skipped after two misses
@@ -138,5 +139,10 @@ class AskNext(Action, ABC):
         field = form.next_field(tracker)
         if field is None:
             return events
-        send(dispatcher, [form.ask(field, tracker, lang)])
+        question = form.ask(field, tracker, lang)
+        notice = tracker.get_slot(form.notice_slot) if form.notice_slot else None
+        if notice:
+            send(dispatcher, [Reply(str(notice))])
+            events.append(SlotSet(form.notice_slot, None))
+        send(dispatcher, [question])
         return [*events, SlotSet(form.asked_slot, field)]

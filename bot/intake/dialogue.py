@@ -294,6 +294,34 @@ _CHECKS = {"name": _name, "text": _text, "birth": _birth, "start": _start,
            "location": _location, "phone": _phone, "email": _email, "contact": _contact}
 
 
+# --- corrections at any time -------------------------------------------------------------
+
+# Fields whose new value can be read from a sentence ("nee, haar geboortedatum is 3 mei").
+CORRECTABLE = ("child_birth", "start", "location", "phone", "email")
+
+
+def correction(text: str, lang: str, answers: Mapping[str, Any], asked: str | None,
+               today: date, sender_id: str = "") -> tuple[str, Any] | None:
+    """An earlier answer the message corrects: (field, new value), or None."""
+    words = set(re.findall(r"\w+", fold(text)))
+    for field in CORRECTABLE:
+        if field == asked or field not in answers:
+            continue
+        label_words = {w for w in re.findall(r"\w+", fold(i18n.t(f"intake.label.{field}", lang)))
+                       if len(w) >= 5}
+        if not label_words & words:
+            continue
+        read = interpret(field, text, "inform", [], lang, today, sender_id)
+        if read.ok:
+            return field, read.value
+    return None
+
+
+def corrected_notice(field: str, value: Any, lang: str) -> str:
+    return i18n.t("intake.corrected", lang, field=i18n.t(f"intake.label.{field}", lang),
+                  value=display(field, value, lang))
+
+
 # --- summary and the end -----------------------------------------------------------------
 
 def display(field: str, value: Any, lang: str) -> str:
