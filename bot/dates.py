@@ -51,6 +51,8 @@ MONTHS_PER_UNIT = {"year": 12.0, "month": 1.0, "week": 7 / 30.44, "day": 1 / 30.
 DAYS_PER_UNIT = {"year": 365.25, "month": 30.44, "week": 7.0, "day": 1.0}
 FULL_WEEK = frozenset(range(5))  # childcare weeks are Monday to Friday
 SHORT_ANSWER = 3  # words; "nu" / "now" mean "as soon as possible" only in an answer this short
+# A longer run of digits is no day, age or count a family means (and 400 digits overflow).
+MAX_NUMBER_DIGITS = 6
 CACHE_SIZE = 20_000  # corrected words kept per language
 FUZZY_MIN = 6  # words this long forgive one typo (same first letter)
 
@@ -312,7 +314,7 @@ def _scan(norm: str, lang: str) -> list[_Item]:
                 key, i = match
                 items.append(_Item(key, lex.entries[key]))
                 continue
-        if _NUMBER.fullmatch(tok.text):
+        if _NUMBER.fullmatch(tok.text) and len(tok.text) <= MAX_NUMBER_DIGITS:
             value = float(tok.text.replace(",", "."))
             items.append(_Item((tok.text,), {"num": value}, digits=True))
         else:
@@ -590,7 +592,10 @@ def _duration(items: list[_Item], today: date, ago: bool) -> date | None:
             continue
         if count is None:
             count = 1.0  # "over een week" has its number; "через тиждень", "بعد شهر" do not
-        return _shift(today, unit, count, -1 if ago else 1)
+        try:
+            return _shift(today, unit, count, -1 if ago else 1)
+        except (ValueError, OverflowError):  # "over 99999 jaar": no date a calendar has
+            return None
     return None
 
 

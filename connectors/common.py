@@ -306,7 +306,7 @@ class PhoneChatChannel(InputChannel, ABC):
         self.app = request.app
         try:
             inbound = self.parse(request)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.warning("channel %s: unreadable request: %s", self.name(), exc)
             return response.text("bad request", status=400)
         for message in inbound:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sanic import response
@@ -109,6 +110,13 @@ class TelegramInput(PhoneChatChannel):
             return inbound(chat.get("id", 0), kind="event",
                            meta={"event": "unreadable", "update": data})
 
+        try:
+            return self._classify(update, inbound)
+        except AttributeError as exc:  # a field Telegram always sends is missing (chat: null)
+            raise ValueError(f"incomplete telegram update {external_id}: {exc}") from exc
+
+    @staticmethod
+    def _classify(update: Update, inbound: Callable[..., list[Inbound]]) -> list[Inbound]:
         if update.callback_query:
             query = update.callback_query
             chat_id = query.message.chat.id if query.message else query.from_user.id

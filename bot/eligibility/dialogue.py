@@ -101,7 +101,7 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
     stripped = text.strip()
     if vocabulary().is_phrase(stripped, "dont_know"):
         return Answer(UNKNOWN, True)
-    if stripped.isdigit():
+    if stripped.isdecimal() and len(stripped) <= 3:
         number = int(stripped)
         if 1 <= number <= len(values):
             return Answer(values[number - 1], True)

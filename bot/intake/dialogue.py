@@ -173,12 +173,17 @@ def interpret(field: str, text: str, intent: str | None, entities: list[dict], l
     spec = BY_NAME.get(field)
     raw = _entity(entities, "intake_value")
     if raw is not None:
-        value = json.loads(str(raw))
+        try:
+            value = json.loads(str(raw))
+        except json.JSONDecodeError:  # someone typed a payload by hand
+            return Read(problem="intake.invalid.text")
         if value is None:
-            return Read(skipped=True)
+            return Read(skipped=True) if spec is None or spec.optional or field in (
+                "frequency", "start") else Read(problem="intake.invalid.text")
         if field == "phone" and value is True:
             return Read(channel_phone(sender_id), bool(channel_phone(sender_id)))
-        return Read(value, True)
+        return Read(value, True) if _button_value_fits(field, value) else Read(
+            problem="intake.invalid.text")
     if field == CONFIRM:
         change = _entity(entities, "change_field")
         if change in BY_NAME:
@@ -207,8 +212,20 @@ def interpret(field: str, text: str, intent: str | None, entities: list[dict], l
     return _CHECKS[spec.kind](text, lang, today)
 
 
+def _button_value_fits(field: str, value: Any) -> bool:
+    """A button's value is only trusted when it is one this field offers."""
+    if field == CONFIRM:
+        return value is True
+    spec = BY_NAME[field]
+    if spec.kind == "yesno":
+        return isinstance(value, bool)
+    if spec.kind == "choice":
+        return isinstance(value, str) and value in spec.values
+    return False  # free fields have no buttons
+
+
 def _choice(spec: Field, text: str, lang: str) -> Read:
-    if text.isdigit() and 1 <= int(text) <= len(spec.values):
+    if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(spec.values):
         return Read(spec.values[int(text) - 1], True)
     folded = fold(text)
     hits = [v for v in spec.values if fold(value_label(spec.name, v, lang)) == folded]
@@ -239,6 +256,8 @@ def _birth(text: str, lang: str, today: date) -> Read:
         months = dates.parse_age_months(text, lang)
         if months is None:
             return Read(problem="intake.invalid.child_birth")
+        if months > MAX_AGE_MONTHS:
+            return Read(problem="intake.invalid.child_birth_old")
         birth = today - timedelta(days=round(months * 30.44))
     if birth > today + timedelta(days=MAX_EXPECTED_DAYS):
         return Read(problem="intake.invalid.child_birth_future")

@@ -119,20 +119,17 @@ def list_requests(session: Session) -> list[dict[str, Any]]:
 
 
 def erase_sender(session: Session, sender_id: str) -> dict[str, int]:
-    """Delete a sender's drafts and requests, its stored channel messages when that store
-    exists, and mark its conversation events for erasure by the tracker store."""
-    counts = {"requests": session.execute(
-        delete(CareRequest).where(CareRequest.sender_id == sender_id)).rowcount or 0}
-    try:
-        from bot import messages
-    except ImportError:  # no channel message store in this deployment
-        messages = None
-    if messages is not None and hasattr(messages, "erase_sender"):
-        counts["messages"] = messages.erase_sender(session, sender_id)
+    """The family's "delete my data": its requests, handoffs and channel messages go now; its
+    conversation events are marked for the tracker store, which erases them right after this
+    turn is saved (deleting them now would have Rasa write them back)."""
+    from bot.retention import delete_sender_rows
+
+    deleted = delete_sender_rows(session.connection(), sender_id)
     if session.get(ErasureRequest, sender_id) is None:
         session.add(ErasureRequest(sender_id=sender_id))
     session.flush()
-    return counts
+    return {"requests": deleted.get("care_requests", 0),
+            "messages": deleted.get("channel_messages", 0)}
 
 
 def pending_erasures(session: Session, sender_id: str) -> bool:

@@ -320,13 +320,13 @@ class _RowParser:
         slot: dict[str, Any] = {}
         try:
             slot["date_from"] = parse_date(get["available_from"], self.today)
-        except ValueError:
+        except (ValueError, OverflowError):  # also "+999999999999d"
             self.error(line, "available_from", "bad_date", get["available_from"])
         slot["date_to"] = None
         if get["available_to"]:
             try:
                 slot["date_to"] = parse_date(get["available_to"], self.today)
-            except ValueError:
+            except (ValueError, OverflowError):
                 self.error(line, "available_to", "bad_date", get["available_to"])
             else:
                 if "date_from" in slot and slot["date_to"] < slot["date_from"]:
@@ -358,7 +358,11 @@ def read_rows(handle: IO[str], *, today: date | None = None) -> list[_Row]:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:  # a NUL byte in the header line
+        raise CsvImportError([RowError(1, None, "unreadable_line")]) from exc
+    header = [(h or "").strip().lower() for h in (fieldnames or [])]
     reader.fieldnames = header
     errors = [RowError(1, h, "unknown_column") for h in header if h and h not in COLUMNS]
     errors += [RowError(1, h, "missing_column") for h in sorted(REQUIRED - set(header))]
@@ -366,7 +370,14 @@ def read_rows(handle: IO[str], *, today: date | None = None) -> list[_Row]:
         raise CsvImportError(errors)
     parser = _RowParser(today or date.today())
     rows: list[_Row] = []
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # e.g. a NUL byte: the file cannot be read past this line
+            parser.error(reader.line_num + 1, None, "unreadable_line")
+            break
         line = reader.line_num
         if None in raw:
             parser.error(line, None, "too_many_fields")

@@ -94,6 +94,8 @@ def _child(text: str, lang: str, today: date) -> tuple[Any, str | None]:
         months = dates.parse_age_months(text, lang)
         if months is None:
             return None, "places.invalid.child"
+        if months > MAX_AGE_MONTHS:
+            return (None, "places.invalid.child_age")
         birth = today - timedelta(days=round(months * 30.44))
     if birth > today + timedelta(days=MAX_EXPECTED_DAYS):
         return None, "places.invalid.child_expected"
