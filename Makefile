@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train serve run chat test lint nlu-report langid-bench lock
+.PHONY: setup train serve run chat test lint nlu-report langid-bench lock bench
 
 # Cheap when the cached environment exists: it only checks the key and links .venv.
 setup:
@@ -30,6 +30,9 @@ nlu-report: setup
 
 langid-bench: setup
 	@$(PY) -m bot langid-bench
+
+bench: setup
+	@$(PY) benchmarks/chat_load.py
 
 # Re-resolve the pinned dependency set after changing requirements.txt.
 lock:

@@ -17,12 +17,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "places": ("bot.places.cli", "search, import, export and generate free places"),
     "requests": ("bot.intake.cli", "list recorded care requests (snelfiches)"),
     "serve": ("bot.serve", "start action server and Rasa server in the foreground"),
+    "inbox": ("bot.inbox.cli", "the loket's inbox and web chat; staff accounts"),
     "chat": ("bot.chat", "chat with a running assistant in this terminal"),
     "nlu-report": ("bot.nlu_report", "per-language intent accuracy on held-out data"),
     "langid-bench": ("bot.langid_bench", "accuracy and speed of the language detectors"),
     "purge": ("bot.retention_cli", "delete data past its retention period"),
     "family": ("bot.retention_cli", "export or delete everything stored about one family"),
-    "inbox": ("bot.inbox.cli", "the loket's inbox and web chat; staff accounts"),
 }
 
 

@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         print("Starting the assistant (the first time this trains a model: a few minutes)…")
         stack = Stack(5005, 5055, log_dir=var_dir() / "logs")
         stack.start()
+        print(f"Loket inbox: http://localhost:{stack.inbox_port}/inbox  (first create a staff "
+              "account: .venv/bin/python -m bot inbox create-admin NAME)\n"
+              f"Web chat for families: http://localhost:{stack.inbox_port}/chat")
     sender = args.sender or f"terminal-{uuid.uuid4().hex[:8]}"
     print("Type a message (for example 'hallo'); Ctrl-D or /quit to stop.")
     buttons: list[dict] = []

@@ -162,9 +162,17 @@ def _rasa(method: str, path: str, body: Any = None, token: str | None = None) ->
         return json.loads(resp.read() or b"null")
 
 
+# Rasa's route is /conversations/<conversation_id:path> and Sanic does not percent-decode it:
+# "whatsapp:+32…" must be sent as it is ("whatsapp%3A%2B32…" is another, empty conversation).
+_ID_SAFE = ":+@!$&'()*,;=-._~"
+
+
+def conversation_path(sender_id: str) -> str:
+    return f"/conversations/{urllib.parse.quote(sender_id, safe=_ID_SAFE)}"
+
+
 def append_events(sender_id: str, events: list[dict[str, Any]]) -> None:
-    _rasa("POST", f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker/events",
-          events)
+    _rasa("POST", f"{conversation_path(sender_id)}/tracker/events", events)
 
 
 def pause(sender_id: str) -> None:
@@ -186,7 +194,11 @@ def record_staff_message(sender_id: str, worker: str, text: str) -> None:
 
 def transcript(sender_id: str) -> list[dict[str, Any]]:
     """Family, bot and staff messages of a conversation, oldest first."""
-    tracker = _rasa("GET", f"/conversations/{urllib.parse.quote(sender_id, safe='')}/tracker")
+    return transcript_from(_rasa("GET", f"{conversation_path(sender_id)}/tracker"))
+
+
+def transcript_from(tracker: dict[str, Any]) -> list[dict[str, Any]]:
+    """The transcript of a tracker already fetched (the inbox also needs its slots)."""
     out = []
     for event in tracker.get("events") or []:
         if event.get("event") == "user":
@@ -210,4 +222,4 @@ def _language_of(parse: dict[str, Any]) -> str | None:
 
 __all__ = ["OUTCOMES", "AlreadyClaimed", "AuditEntry", "Handoff", "StaffUser", "append_events",
            "audit", "claim", "finish", "open_handoff", "pause", "queue",
-           "record_staff_message", "resume", "transcript"]
+           "record_staff_message", "resume", "transcript", "transcript_from"]

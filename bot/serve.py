@@ -1,4 +1,5 @@
-"""Start the whole assistant in the foreground: action server + Rasa server.
+"""Start the whole assistant in the foreground: action server + Rasa server + the loket's
+inbox (staff web app and families' web chat, loopback only).
 
 ``python -m bot serve`` (``make serve``) trains first when no model matches the current data,
 writes the run-time endpoint and channel files into the var folder, starts both servers and
@@ -100,17 +101,20 @@ def wait_until_up(url: str, deadline: float, procs: list[subprocess.Popen]) -> N
 class Stack:
     """The processes of one running assistant."""
 
-    def __init__(self, port: int, action_port: int, log_dir: Path | None) -> None:
+    def __init__(self, port: int, action_port: int, log_dir: Path | None,
+                 inbox_port: int | None = None) -> None:
         self.port, self.action_port, self.log_dir = port, action_port, log_dir
+        self.inbox_port = inbox_port or int(os.environ.get("INBOX_PORT", 5080))
         self.procs: list[subprocess.Popen] = []
 
-    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, cmd: list[str],
+               env: dict[str, str] | None = None) -> subprocess.Popen:
         out = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = (self.log_dir / f"{name}.log").open("ab")
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=model.rasa_env(), stdout=out,
+            cmd, cwd=ROOT, env=env or model.rasa_env(), stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,  # our own process group: we stop it whole
         )
@@ -129,9 +133,15 @@ class Stack:
             "--model", str(model_file), "--endpoints", str(endpoints),
             "--credentials", str(credentials), "--port", str(self.port),
         ])
+        # the inbox talks to this Rasa server (its HTTP API with the token)
+        inbox_env = {**model.rasa_env(), "RASA_URL": f"http://127.0.0.1:{self.port}",
+                     "RASA_TOKEN": rasa_token()}
+        self._spawn("inbox", [py, "-m", "bot", "inbox", "serve",
+                              "--port", str(self.inbox_port)], env=inbox_env)
         deadline = time.monotonic() + timeout
         wait_until_up(f"http://127.0.0.1:{self.action_port}/health", deadline, self.procs)
         wait_until_up(f"http://127.0.0.1:{self.port}/", deadline, self.procs)
+        wait_until_up(f"http://127.0.0.1:{self.inbox_port}/health", deadline, self.procs)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -149,6 +159,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int,
                         default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--inbox-port", type=int,
+                        default=int(os.environ.get("INBOX_PORT", 5080)))
 
 
 def _raise_interrupt(signum: int, _frame: object) -> None:
@@ -156,13 +168,14 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = Stack(args.port, args.action_port, log_dir=None)
+    stack = Stack(args.port, args.action_port, log_dir=None, inbox_port=args.inbox_port)
     # SIGTERM behaves like Ctrl-C, also while still starting up
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         stack.start()
-        print(f"serve: ready on http://localhost:{args.port} (REST: /webhooks/rest/webhook)",
-              file=sys.stderr, flush=True)
+        print(f"serve: ready on http://localhost:{args.port} (REST: /webhooks/rest/webhook); "
+              f"inbox: http://localhost:{args.inbox_port}/inbox, web chat: "
+              f"http://localhost:{args.inbox_port}/chat", file=sys.stderr, flush=True)
         while all(p.poll() is None for p in stack.procs):
             time.sleep(0.5)
         print("serve: a server stopped unexpectedly; stopping the others", file=sys.stderr)
@@ -170,4 +183,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # a second Ctrl-C / SIGTERM (make forwards one too) must not abort the clean-up
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()

@@ -39,7 +39,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningAssis
     port, action_port = free_port(), free_port()
     token = "test-token-" + os.urandom(6).hex()
     env = dict(os.environ, RASA_TOKEN=token, BOT_VAR_DIR=str(var), RASA_PORT=str(port),
-               ACTION_PORT=str(action_port))
+               ACTION_PORT=str(action_port), INBOX_PORT=str(free_port()))
     log = (var / "serve.log").open("wb")
     proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -83,7 +83,8 @@ class Stack:
 
     def start(self) -> None:
         env = dict(os.environ, RASA_TOKEN=self.token, BOT_VAR_DIR=str(self.var),
-                   RASA_PORT=str(self.port), ACTION_PORT=str(free_port()), **self.extra_env)
+                   RASA_PORT=str(self.port), ACTION_PORT=str(free_port()),
+                   **{"INBOX_PORT": str(free_port()), **self.extra_env})
         log = self.var / "serve.log"
         log.write_bytes(b"")
         self.proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT,

@@ -1,0 +1,191 @@
+"""The report for the municipality: care requests and unmet needs per month, municipality,
+age group, care type and reason, next to today's free places. Counts only, no person."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, or_, select
+
+from bot.db import session_scope
+from bot.inbox.html import bar_chart, el, join, table
+from bot.inbox.texts import has, st
+from bot.inbox.views import blocking, lang_of, layout
+from bot.intake.models import CareRequest
+from bot.places.models import Availability, CareLocation, UnmetNeed
+from bot.places.search import age_in_months
+
+DIMENSIONS = ("month", "municipality", "age_group", "care_type", "reason")
+UNKNOWN = "unknown"
+
+
+def age_group(months: int | None, unborn: bool = False) -> str:
+    if unborn:
+        return "unborn"
+    if months is None:
+        return UNKNOWN
+    if months < 12:
+        return "0_11"
+    if months < 24:
+        return "12_23"
+    if months < 36:
+        return "24_35"
+    return "36_plus"
+
+
+def _iso(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _month(moment: datetime | date | None) -> str:
+    return moment.strftime("%Y-%m") if moment else UNKNOWN
+
+
+def request_rows(session, since: str, until: str) -> list[dict[str, str]]:
+    rows = []
+    for r in session.execute(select(CareRequest).where(CareRequest.status != "draft")).scalars():
+        moment = r.confirmed_at or r.created_at
+        month = _month(moment)
+        if (since and month < since) or (until and month > until):
+            continue
+        fields = r.fields or {}
+        birth, start = _iso(fields.get("child_birth")), _iso(fields.get("start"))
+        on = start or (moment.date() if moment else date.today())
+        group = age_group(None)
+        if birth is not None:
+            group = age_group(None, unborn=True) if birth > on else age_group(
+                age_in_months(birth, on))
+        location = fields.get("location") or {}
+        rows.append({"month": month,
+                     "municipality": location.get("municipality") or UNKNOWN,
+                     "age_group": group, "care_type": fields.get("care_type") or UNKNOWN,
+                     "reason": fields.get("reason") or UNKNOWN})
+    return rows
+
+
+def unmet_rows(session, since: str, until: str) -> list[dict[str, str]]:
+    rows = []
+    for n in session.execute(select(UnmetNeed)).scalars():
+        month = _month(n.created_at)
+        if (since and month < since) or (until and month > until):
+            continue
+        rows.append({"month": month, "municipality": n.municipality or UNKNOWN,
+                     "age_group": age_group(n.child_age_months),
+                     "care_type": n.care_type or UNKNOWN, "reason": UNKNOWN})
+    return rows
+
+
+def free_places(session, today: date) -> dict[str, Counter]:
+    """Free places today per municipality and per care type of the location."""
+    query = (select(CareLocation.municipality, CareLocation.care_type,
+                    func.sum(Availability.places))
+             .join(CareLocation, Availability.location_id == CareLocation.id)
+             .where(CareLocation.active.is_(True), Availability.date_from <= today,
+                    or_(Availability.date_to.is_(None), Availability.date_to >= today))
+             .group_by(CareLocation.municipality, CareLocation.care_type))
+    out = {"municipality": Counter(), "care_type": Counter()}
+    for municipality, care_type, places in session.execute(query):
+        out["municipality"][municipality] += int(places or 0)
+        out["care_type"][care_type] += int(places or 0)
+    return out
+
+
+def build(since: str = "", until: str = "", today: date | None = None) -> dict[str, Any]:
+    """Per dimension: [(value, requests, unmet needs, free places or None)]."""
+    with session_scope() as session:
+        requests = request_rows(session, since, until)
+        unmet = unmet_rows(session, since, until)
+        places = free_places(session, today or date.today())
+    out: dict[str, Any] = {"requests": len(requests), "unmet": len(unmet), "dimensions": {}}
+    for dim in DIMENSIONS:
+        req = Counter(r[dim] for r in requests)
+        need = Counter(n[dim] for n in unmet)
+        free = places.get(dim)
+        values = set(req) | set(need) | (set(free) if free else set())
+        if dim == "reason" and not req.get(UNKNOWN):
+            values.discard(UNKNOWN)  # unmet needs have no reason: not "unknown" for them
+        order = sorted(values) if dim == "month" else sorted(
+            values, key=lambda v: (-(req[v] + need[v]), v))
+        out["dimensions"][dim] = [(v, req[v], need[v], free[v] if free is not None else None)
+                                  for v in order]
+    return out
+
+
+def label(dim: str, value: str, lang: str) -> str:
+    if value == UNKNOWN:
+        return st("report.unknown", lang)
+    key = {"age_group": f"age.{value}", "care_type": f"care_type.{value}",
+           "reason": f"request_reason.{value}"}.get(dim)
+    return st(key, lang) if key and has(key, lang) else value
+
+
+def _period(request: web.Request) -> tuple[str, str]:
+    def month(text: str) -> str:
+        return text if len(text) == 7 and text[4] == "-" and text.replace("-", "").isdigit() \
+            else ""
+    return month(request.query.get("from", "")), month(request.query.get("to", ""))
+
+
+async def report_page(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    since, until = _period(request)
+    data = await blocking(build, since, until)
+    form = el("form",
+              el("label", st("report.from", lang), for_="from"), " ",
+              el("input", type="month", id="from", name="from", value=since), " ",
+              el("label", st("report.to", lang), for_="to"), " ",
+              el("input", type="month", id="to", name="to", value=until), " ",
+              el("button", st("report.show", lang), type="submit"),
+              method="get", action="/inbox/report", class_="inline")
+    csv_link = el("a", st("report.csv", lang),
+                  href=f"/inbox/report.csv?from={since}&to={until}", download="report.csv")
+    sections = []
+    series = [st("report.requests", lang), st("report.unmet", lang)]
+    for dim in DIMENSIONS:
+        rows = data["dimensions"][dim]
+        has_free = any(r[3] is not None for r in rows)
+        headers = [st(f"report.dim.{dim}", lang), *series]
+        if has_free:
+            headers.append(st("report.free_places", lang))
+        chart_rows = [(label(dim, v, lang), [float(a), float(b)] + ([float(c or 0)]
+                                                                  if has_free else []))
+                      for v, a, b, c in rows]
+        sections.append(el("section",
+                           el("h2", st(f"report.by.{dim}", lang)),
+                           bar_chart(chart_rows, title=st(f"report.by.{dim}", lang),
+                                     series=series + ([st("report.free_places", lang)]
+                                                      if has_free else [])),
+                           table(headers, [[label(dim, v, lang), a, b] +
+                                           ([c if c is not None else "—"] if has_free else [])
+                                           for v, a, b, c in rows]),
+                           class_="report"))
+    summary = el("p", st("report.summary", lang, requests=data["requests"],
+                         unmet=data["unmet"]))
+    return layout(request, st("report.title", lang), el("p", st("report.help", lang)), form,
+                  summary, el("p", csv_link), join(sections))
+
+
+def _cell(value: str) -> str:
+    """No formulas when the CSV is opened in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+async def report_csv(request: web.Request) -> web.Response:
+    since, until = _period(request)
+    data = await blocking(build, since, until)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["dimension", "value", "requests", "unmet_needs", "free_places_today"])
+    for dim in DIMENSIONS:
+        for value, req, need, free in data["dimensions"][dim]:
+            writer.writerow([dim, _cell(value), req, need, "" if free is None else free])
+    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="report.csv"'})
