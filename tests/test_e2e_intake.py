@@ -132,3 +132,52 @@ def test_whole_intake_with_restart_encryption_and_deletion(stack: Stack) -> None
     assert not [r for r in requests_list(stack.var) if r["reference"] == f"KO-{reference}"]
     events = stack.tracker(sender)["events"]
     assert not [e for e in events if e.get("event") == "user"], "conversation not erased"
+
+
+def test_toeleider_files_for_two_families_in_english(stack: Stack) -> None:
+    sender = "e2e-toeleider-" + os.urandom(3).hex()
+    tq = lambda field: q(field, "en", "toeleider")  # noqa: E731 - a short local alias
+    stack.say(sender, "I am a social worker at the CAW and I ask this for a family")
+    replies = stack.say(sender, "I want to register a child for childcare")
+    assert tq("consent") in last_text(replies)
+    replies = stack.say(sender, button(replies, i18n.t("answer.yes", "en")))
+    assert last_text(replies) == tq("family_consent")
+    replies = stack.say(sender, button(replies, i18n.t("answer.yes", "en")))
+    assert last_text(replies) == tq("organisation")
+    assert last_text(stack.say(sender, "CAW Mechelen")) == tq("toeleider_name")
+    assert last_text(stack.say(sender, "Jan Peeters")) == tq("toeleider_contact")
+    assert last_text(stack.say(sender, "jan.peeters@caw.example.be")) == tq("child_name")
+
+    def family(child: str, phone: str) -> tuple[str, list[dict]]:
+        assert last_text(stack.say(sender, child)) == tq("child_birth")
+        assert last_text(stack.say(sender, "8 months")) == tq("start")
+        assert last_text(stack.say(sender, "next month")) == tq("frequency")
+        assert last_text(stack.say(sender, "2")) == tq("reason")
+        assert last_text(stack.say(sender, "4")) == tq("location")  # integration course
+        replies = stack.say(sender, "2800")
+        for field in ("care_type", "allergies", "health", "home_languages", "comfort"):
+            assert last_text(replies) == tq(field)
+            replies = stack.say(sender, button(replies, i18n.t("intake.skip", "en")))
+        assert last_text(replies) == tq("parent_name")
+        assert last_text(stack.say(sender, "Olena")) == tq("phone")
+        replies = stack.say(sender, phone)
+        replies = stack.say(sender, button(replies, i18n.t("intake.skip", "en")))
+        assert last_text(replies).startswith(i18n.t("intake.toeleider.summary", "en"))
+        replies = stack.say(sender, button(replies, i18n.t("intake.confirm_send", "en")))
+        reference = "KO-" + last_text(replies).split("KO-")[1][:6]
+        assert button(replies, i18n.t("intake.another_family", "en"))
+        return reference, replies
+
+    first, replies = family("Mila", "0470 11 22 33")
+    # the second family: consent again, the toeleider's own details are not asked again
+    replies = stack.say(sender, button(replies, i18n.t("intake.another_family", "en")))
+    replies = stack.say(sender, button(replies, i18n.t("answer.yes", "en")))
+    replies = stack.say(sender, button(replies, i18n.t("answer.yes", "en")))
+    assert last_text(replies) == tq("child_name")
+    second, _ = family("Taras", "0470 44 55 66")
+    assert first != second
+    mine = {r["reference"]: r for r in requests_list(stack.var)
+            if r["reference"] in (first, second)}
+    assert set(mine) == {first, second}
+    assert {r["role"] for r in mine.values()} == {"toeleider"}
+    assert {r["status"] for r in mine.values()} == {"new"}
