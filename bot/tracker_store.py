@@ -14,7 +14,24 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import rasa_speedups
+
+# This module is loaded by the Rasa server only (endpoints.yml): the right place for fixes of
+# Rasa's own hot spots.
+rasa_speedups.apply()
+
 REDACTED = "[redacted: kept encrypted in the care request]"
+ERASING_ACTION = "action_delete_my_data"
+
+
+def _ran_recently(tracker: DialogueStateTracker) -> bool:
+    """Whether the erasing action ran since the last user message (the turn being saved)."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if getattr(event, "action_name", None) == ERASING_ACTION:
+            return True
+    return False
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +73,8 @@ class ErasingTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         redact_sensitive_answers(tracker)
         await super().save(tracker)
+        if tracker.latest_action_name != ERASING_ACTION and not _ran_recently(tracker):
+            return  # no erasure asked in this turn: spare the database a query per message
         from bot.db import session_scope
         from bot.intake.store import erasure_done, pending_erasures
 

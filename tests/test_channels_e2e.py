@@ -90,6 +90,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
            if k not in ("BOT_DB_URL", "TRACKER_DB_URL", "TWILIO_WEBHOOK_URL")}
     env.update(
         RASA_TOKEN=token, BOT_VAR_DIR=str(var), RASA_PORT=str(port), ACTION_PORT=str(action_port),
+        INBOX_PORT=str(free_port()),  # never the default 5080: stacks run side by side
         PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false",
         TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_SMS=FROM_SMS,
         TWILIO_FROM_WHATSAPP=FROM_WHATSAPP, TWILIO_API_BASE=twilio.url,

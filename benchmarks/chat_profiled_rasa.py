@@ -1,0 +1,36 @@
+"""``python -m rasa`` with a profiling switch, for ``chat_load.py --profile``.
+
+SIGUSR1 starts cProfile in the server's main thread (where Sanic's event loop handles every
+message); SIGUSR2 stops it and writes the stats to ``$BENCH_PROFILE_OUT``. Start-up, model
+loading and warm-up stay out of the profile.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import signal
+import sys
+
+
+def main() -> None:
+    profile = cProfile.Profile()
+    out = os.environ["BENCH_PROFILE_OUT"]
+
+    def start(_signum: int, _frame: object) -> None:
+        profile.enable()
+
+    def stop(_signum: int, _frame: object) -> None:
+        profile.disable()
+        profile.dump_stats(out)
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
