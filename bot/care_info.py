@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot import i18n
 from bot.replies import Button, Reply, intent_payload
 
-# Order in which the overview offers the types; the explanation texts live in the locales.
+# The contract's care_type values (§2), in the order the overview offers them; the store and
+# the vocabulary use the same list. The explanation texts live in the locales.
 CARE_TYPES: tuple[str, ...] = (
     "gezinsopvang",
     "groepsopvang",

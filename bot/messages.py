@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import db
 from bot.db import Base
+from bot.redaction import redact_summary
 
 CHANNELS = ("sms", "whatsapp", "telegram")
 IN, OUT = "in", "out"
@@ -220,7 +221,8 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     url: str | None = None) -> int:
     with db.session_scope(url) as session:
         row = ChannelMessage(
-            channel=channel, direction=OUT, sender_id=sender_id, address=address, text=text,
+            channel=channel, direction=OUT, sender_id=sender_id, address=address,
+            text=redact_summary(text),  # health/allergy lines of a snelfiche summary: masked
             status=status, external_id=external_id, reason=reason, error_code=error_code,
             buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
             encoding=encoding, attempts=attempts, delivery=delivery,

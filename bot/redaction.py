@@ -15,20 +15,18 @@ SENSITIVE_FIELDS = ("allergies", "health")
 
 
 @lru_cache(maxsize=1)
-def _markers() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    headers = tuple(i18n.t(f"intake.{role}.summary", lang)
-                    for lang in i18n.SUPPORTED for role in ("parent", "toeleider"))
-    labels = tuple(f"- {i18n.t(f'intake.label.{field}', lang)}:"
-                   for lang in i18n.SUPPORTED for field in SENSITIVE_FIELDS)
-    return headers, labels
+def _labels() -> tuple[str, ...]:
+    """The summary lines' beginnings for health and allergies, in every language."""
+    return tuple(f"- {i18n.t(f'intake.label.{field}', lang)}:"
+                 for lang in i18n.SUPPORTED for field in SENSITIVE_FIELDS)
 
 
 def redact_summary(text: str | None) -> str | None:
     """The text with health and allergy lines of a snelfiche summary masked."""
     if not text:
         return text
-    headers, labels = _markers()
-    if not text.startswith(headers):
+    labels = _labels()
+    if not any(label in text for label in labels):  # also an SMS part without the header
         return text
     lines = [f"{line.split(':', 1)[0]}: {MASK}" if line.startswith(labels) else line
              for line in text.split("\n")]

@@ -9,6 +9,7 @@ stops everything it started on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -145,13 +146,14 @@ class Stack:
 
     def stop(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # it may have just exited
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in self.procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
@@ -163,14 +165,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         default=int(os.environ.get("INBOX_PORT", 5080)))
 
 
-def _raise_interrupt(signum: int, _frame: object) -> None:
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    # make forwards a second SIGTERM a moment after the first: ignore every further signal
+    # from here on, or it could land before the clean-up and leave the servers running
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def run(args: argparse.Namespace) -> int:
     stack = Stack(args.port, args.action_port, log_dir=None, inbox_port=args.inbox_port)
     # SIGTERM behaves like Ctrl-C, also while still starting up
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)
     try:
         stack.start()
         print(f"serve: ready on http://localhost:{args.port} (REST: /webhooks/rest/webhook); "

@@ -83,9 +83,9 @@ def _port_open(port: int) -> bool:
 
 
 def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
-    port, action_port = free_port(), free_port()
+    port, action_port, inbox_port = free_port(), free_port(), free_port()
     env = dict(os.environ, RASA_TOKEN="t", BOT_VAR_DIR=str(tmp_path), RASA_PORT=str(port),
-               ACTION_PORT=str(action_port))
+               ACTION_PORT=str(action_port), INBOX_PORT=str(inbox_port))
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT,
@@ -95,11 +95,15 @@ def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
         assert proc.poll() is None, log.read_text()[-2000:]
         assert time.monotonic() < deadline, "not ready in time"
         time.sleep(0.5)
-    assert _port_open(port) and _port_open(action_port)
+    assert _port_open(port) and _port_open(action_port) and _port_open(inbox_port)
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=60)
-    time.sleep(0.5)
-    assert not _port_open(port) and not _port_open(action_port)
+    # make returns at once; the servers finish their graceful shutdown within seconds
+    deadline = time.monotonic() + 30
+    ports = (port, action_port, inbox_port)
+    while any(map(_port_open, ports)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_port_open, ports))
     leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
 

@@ -22,17 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship, validates
 
+from bot.care_info import CARE_TYPES  # the contract's care_type values (§2), in one place
 from bot.db import Base
 
-CARE_TYPES = (
-    "gezinsopvang",
-    "groepsopvang",
-    "occasionele_opvang",
-    "flexibele_opvang",
-    "dringende_opvang",
-    "inclusieve_opvang",
-    "buitenschoolse_opvang",
-)
 PRICINGS = ("income_related", "free_price")
 KINDS = ("regular", "occasional", "urgent")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
