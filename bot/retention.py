@@ -144,19 +144,25 @@ def _senders(connection: Connection, table: Table, *where: Any) -> set[str]:
 
 
 @contextmanager
+def _unit(connection: Connection, dry_run: bool) -> Iterator[Connection]:
+    """One transaction: committed, or rolled back on an error or a dry run."""
+    transaction = connection.begin()
+    try:
+        yield connection
+    except BaseException:
+        transaction.rollback()
+        raise
+    if dry_run:
+        transaction.rollback()
+    else:
+        transaction.commit()
+
+
+@contextmanager
 def _transaction(url: str | None, dry_run: bool) -> Iterator[Connection]:
-    """One transaction on the assistant's database; rolled back on a dry run."""
-    with db.get_engine(url).connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        except BaseException:
-            transaction.rollback()
-            raise
-        if dry_run:
-            transaction.rollback()
-        else:
-            transaction.commit()
+    """One transaction on the assistant's database."""
+    with db.get_engine(url).connect() as connection, _unit(connection, dry_run):
+        yield connection
 
 
 @contextmanager
@@ -172,18 +178,9 @@ def _tracker(url: str, dry_run: bool = False) -> Iterator[tuple[Connection, Tabl
     else:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     try:
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            try:
-                events = _tables(connection, (EVENTS,)).get(EVENTS)
-                yield None if events is None else (connection, events)
-            except BaseException:
-                transaction.rollback()
-                raise
-            if dry_run:
-                transaction.rollback()
-            else:
-                transaction.commit()
+        with engine.connect() as connection, _unit(connection, dry_run):
+            events = _tables(connection, (EVENTS,)).get(EVENTS)
+            yield None if events is None else (connection, events)
     finally:
         engine.dispose()
 
