@@ -105,6 +105,12 @@ def latin_markers() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
+def short_words() -> dict[str, str]:
+    """Folded greeting or thanks of one or two words -> its language."""
+    return {fold(w): lang for lang, ws in _markers_file()["short_words"].items() for w in ws}
+
+
+@lru_cache(maxsize=1)
 def loanwords() -> frozenset[str]:
     return frozenset(fold(w) for w in _markers_file()["loanwords"])
 
@@ -157,6 +163,10 @@ def assess(text: str, det: Detector | None = None) -> Assessment:
     by_script = script_language(text)
     if by_script:
         return Assessment(guess=by_script, switch=by_script if long_enough else None)
+    if not long_enough:  # "hallo": a table knows better than a detector on one word
+        known = short_words().get(" ".join(fold(w) for w in ws))
+        if known:
+            return Assessment(guess=known)
     folded = {fold(w) for w in ws}
     for lang, markers in latin_markers().items():
         if folded & markers:

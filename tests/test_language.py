@@ -56,3 +56,10 @@ def test_resolve_prefers_sticky_slot_then_guess_then_dutch() -> None:
 def test_both_backends_work(backend: str) -> None:
     det = language.detector(backend, with_unsupported=False)
     assert det.detect(CLEAR["fr"]).lang == "fr"
+
+
+@pytest.mark.parametrize(("text", "lang"), [("hallo", "nl"), ("Bonjour", "fr"), ("hi", "en"),
+                                            ("merhaba", "tr"), ("goeiemorgen!", "nl")])
+def test_a_one_word_greeting_guesses_its_language_without_switching(text: str, lang: str) -> None:
+    found = language.assess(text)
+    assert found.guess == lang and found.switch is None
