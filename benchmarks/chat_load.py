@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -86,18 +85,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def stop_processes(procs: list[subprocess.Popen]) -> None:
-    """SIGTERM each process group we started, SIGKILL what is still there after 15 s."""
-    for proc in procs:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    from bot.serve import stop_processes as stop
+
+    stop(procs)
 
 
 def wait_until_up(url: str, procs: list[subprocess.Popen], timeout: float = START_TIMEOUT_S,

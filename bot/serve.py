@@ -99,6 +99,20 @@ def wait_until_up(url: str, deadline: float, procs: list[subprocess.Popen]) -> N
     raise SystemExit(f"serve: {url} did not come up in time")
 
 
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each process group we started, SIGKILL what is still there after 15 s."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):  # it may have just exited
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class Stack:
     """The processes of one running assistant."""
 
@@ -145,16 +159,7 @@ class Stack:
         wait_until_up(f"http://127.0.0.1:{self.inbox_port}/health", deadline, self.procs)
 
     def stop(self) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):  # it may have just exited
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_processes(self.procs)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
