@@ -662,6 +662,29 @@ def _fallback(text: str, items: list[_Item], lang: str, today: date,
 
 # --- the four questions --------------------------------------------------------------------
 
+# A child in care for babies and toddlers: at most ~4 years old, or expected within ~9 months.
+MAX_CHILD_AGE_MONTHS = 48
+MAX_EXPECTED_DAYS = 9 * 31
+
+
+def child_birth(text: str, lang: str, today: date) -> tuple[date | None, str | None]:
+    """The child's birth date from a date or an age, checked for this kind of care: a date,
+    or None and a problem: ``unreadable``, ``too_far_ahead`` or ``too_old``."""
+    birth = parse_birth_date(text, lang, today)
+    if birth is None:
+        months = parse_age_months(text, lang)
+        if months is None:
+            return None, "unreadable"
+        if months > MAX_CHILD_AGE_MONTHS:
+            return None, "too_old"
+        birth = today - timedelta(days=round(months * 30.44))
+    if birth > today + timedelta(days=MAX_EXPECTED_DAYS):
+        return None, "too_far_ahead"
+    if (today - birth).days > MAX_CHILD_AGE_MONTHS * 30.44:
+        return None, "too_old"
+    return birth, None
+
+
 def parse_start_date(text: str, lang: str, today: date) -> date | None:
     """When care should start, or None. Dates without a year are never before ``today``; a
     past date the text states outright is returned as is (the caller checks ``< today``)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -45,3 +46,16 @@ def words(text: str) -> list[str]:
 
 def tokens_with_spans(folded: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(folded)]
+
+
+def phrase_set(phrases: Iterable[str]) -> frozenset[tuple[str, ...]]:
+    """Phrases as folded word tuples, for ``contains_phrase``."""
+    return frozenset(tuple(t for t, _, _ in tokens_with_spans(fold(str(p)))) for p in phrases)
+
+
+def contains_phrase(text: str, phrases: frozenset[tuple[str, ...]]) -> bool:
+    """Whether ``text`` contains one of the phrases as whole words (no case, no accents)."""
+    tokens = [t for t, _, _ in tokens_with_spans(fold(text))]
+    lengths = {len(p) for p in phrases}
+    return any(tuple(tokens[i:i + n]) in phrases
+               for n in lengths for i in range(len(tokens) - n + 1))

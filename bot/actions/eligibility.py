@@ -11,8 +11,6 @@ from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from bot import i18n
 from bot.actions.base import ReplyAction
@@ -95,13 +93,6 @@ class ValidateEligibilityForm(Questionnaire):
             return {"facts": facts, "fact_conflict": None}
         return {"declined_facts": [*_declined(tracker), field]}
 
-    async def extract_fact_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> dict[str, Any]:
-        return await self.extract_answer(dispatcher, tracker, domain)
-
-    def validate_fact_answer(self, value: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self.validate_answer(value, dispatcher, tracker, domain)
 
 
 class ActionAskFactAnswer(AskNext):

@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from bot import i18n, loket
 from bot.actions.base import ReplyAction, conversation_language
@@ -151,13 +149,6 @@ class ValidateIntakeForm(Questionnaire):
                                  language=lang, prefill=prefill,
                                  eligibility=tracker.get_slot("facts") or None)
 
-    async def extract_intake_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
-        return await self.extract_answer(dispatcher, tracker, domain)
-
-    def validate_intake_answer(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self.validate_answer(value, dispatcher, tracker, domain)
 
 
 class ActionAskIntakeAnswer(AskNext):

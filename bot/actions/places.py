@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from bot.actions.base import ReplyAction, entity_values
 from bot.actions.questionnaire import Answer, AskNext, Questionnaire
@@ -84,13 +82,6 @@ class ValidatePlaceSearchForm(Questionnaire):
     def decline(self, field: str, tracker: Tracker) -> dict[str, Any]:
         return {"declined_search_fields": [*_declined(tracker), field]}
 
-    async def extract_search_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
-        return await self.extract_answer(dispatcher, tracker, domain)
-
-    def validate_search_answer(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self.validate_answer(value, dispatcher, tracker, domain)
 
 
 class ActionAskSearchAnswer(AskNext):

@@ -55,6 +55,13 @@ class Questionnaire(FormValidationAction):
     free_text_fields: frozenset[str] = frozenset()
     skip_key = ""  # said when a question is skipped after two misses
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # rasa_sdk finds a slot's extraction and validation by method name
+        super().__init_subclass__(**kwargs)
+        if cls.answer_slot:
+            setattr(cls, f"extract_{cls.answer_slot}", Questionnaire.extract_answer)
+            setattr(cls, f"validate_{cls.answer_slot}", Questionnaire.validate_answer)
+
     def name(self) -> str:
         return f"validate_{self.form}"
 

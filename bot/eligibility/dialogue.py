@@ -23,7 +23,7 @@ from bot.eligibility.engine import amount_on, evaluate
 from bot.eligibility.questions import answer_values
 from bot.replies import Button, Reply, intent_payload
 from bot.settings import DATA_DIR
-from bot.textnorm import fold, tokens_with_spans
+from bot.textnorm import contains_phrase, fold, phrase_set
 from bot.vocabulary import vocabulary
 
 CHECKS = ("priority", "reduced_rate")
@@ -118,20 +118,14 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
 @lru_cache(maxsize=1)
 def _partner_phrases() -> frozenset[tuple[str, ...]]:
     data = yaml.safe_load((DATA_DIR / "partner_words.yml").read_text(encoding="utf-8"))
-    return frozenset(tuple(t for t, _, _ in tokens_with_spans(fold(str(p))))
-                     for words in data["words"].values() for p in words)
+    return phrase_set(p for words in data["words"].values() for p in words)
 
 
 def conflicting_fact(text: str, facts: Mapping[str, Any]) -> str | None:
     """A fact the message contradicts: a partner mentioned after "I raise the child alone"."""
     if facts.get("single_parent") is not True:
         return None
-    tokens = [t for t, _, _ in tokens_with_spans(fold(text))]
-    for phrase in _partner_phrases():
-        n = len(phrase)
-        if any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1)):
-            return "single_parent"
-    return None
+    return "single_parent" if contains_phrase(text, _partner_phrases()) else None
 
 
 def conflict_question(fact: str, role: str | None, lang: str) -> Reply:

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import phonenumbers
@@ -23,8 +23,6 @@ from bot.replies import Button, Reply, intent_payload
 from bot.textnorm import fold
 from bot.vocabulary import vocabulary
 
-MAX_AGE_MONTHS = 48
-MAX_EXPECTED_DAYS = 9 * 31
 CONFIRM = "confirm"
 
 
@@ -250,20 +248,14 @@ def _text(text: str, lang: str, today: date) -> Read:
     return Read(text[:1000], True)
 
 
+_BIRTH_PROBLEMS = {"unreadable": "intake.invalid.child_birth",
+                   "too_far_ahead": "intake.invalid.child_birth_future",
+                   "too_old": "intake.invalid.child_birth_old"}
+
+
 def _birth(text: str, lang: str, today: date) -> Read:
-    birth = dates.parse_birth_date(text, lang, today)
-    if birth is None:
-        months = dates.parse_age_months(text, lang)
-        if months is None:
-            return Read(problem="intake.invalid.child_birth")
-        if months > MAX_AGE_MONTHS:
-            return Read(problem="intake.invalid.child_birth_old")
-        birth = today - timedelta(days=round(months * 30.44))
-    if birth > today + timedelta(days=MAX_EXPECTED_DAYS):
-        return Read(problem="intake.invalid.child_birth_future")
-    if (today - birth).days > MAX_AGE_MONTHS * 30.44:
-        return Read(problem="intake.invalid.child_birth_old")
-    return Read(birth.isoformat(), True)
+    birth, problem = dates.child_birth(text, lang, today)
+    return Read(problem=_BIRTH_PROBLEMS[problem]) if problem else Read(birth.isoformat(), True)
 
 
 def _start(text: str, lang: str, today: date) -> Read:

@@ -6,7 +6,7 @@ answer, and how to show results on a phone (three at a time). The Rasa form acti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from bot import dates, i18n
@@ -17,8 +17,6 @@ from bot.vocabulary import vocabulary
 
 FIELDS = ("location", "start", "child", "days")
 PAGE_SIZE = 3
-MAX_AGE_MONTHS = 48  # care for babies and toddlers ends when school starts (2.5–3 years)
-MAX_EXPECTED_DAYS = 9 * 31  # an expected birth date at most about nine months ahead
 ASAP = "asap"
 
 
@@ -88,20 +86,14 @@ def interpret(field: str, text: str, lang: str, today: date) -> tuple[Any, str |
     raise ValueError(f"unknown field {field!r}")
 
 
+_CHILD_PROBLEMS = {"unreadable": "places.invalid.child",
+                   "too_far_ahead": "places.invalid.child_expected",
+                   "too_old": "places.invalid.child_age"}
+
+
 def _child(text: str, lang: str, today: date) -> tuple[Any, str | None]:
-    birth = dates.parse_birth_date(text, lang, today)
-    if birth is None:
-        months = dates.parse_age_months(text, lang)
-        if months is None:
-            return None, "places.invalid.child"
-        if months > MAX_AGE_MONTHS:
-            return (None, "places.invalid.child_age")
-        birth = today - timedelta(days=round(months * 30.44))
-    if birth > today + timedelta(days=MAX_EXPECTED_DAYS):
-        return None, "places.invalid.child_expected"
-    if (today - birth).days > MAX_AGE_MONTHS * 30.44:
-        return None, "places.invalid.child_age"
-    return birth.isoformat(), None
+    birth, problem = dates.child_birth(text, lang, today)
+    return (None, _CHILD_PROBLEMS[problem]) if problem else (birth.isoformat(), None)
 
 
 def declines(text: str) -> bool:
