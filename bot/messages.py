@@ -7,13 +7,19 @@ inbox reads conversations from here. ``channel_contacts`` keeps per conversation
 channel layer needs between messages: the last inbound time (WhatsApp's 24-hour window) and
 the numbered options last offered. ``channel_optouts`` records who said STOP, per number.
 
+Several servers may share this store (the scaled set-up). ``channel_workers`` lists the live
+ones (a heartbeat every few seconds): an inbound message is claimed by the worker that stored
+it and only taken over by another one when that worker stopped beating (it crashed). A reply
+the provider could not take for a while (an outage) is ``queued`` and sent again later, in
+order, by whichever worker is alive.
+
 Plain functions with one session each; callers on an event loop run them in a thread.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +33,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    or_,
     select,
     update,
 )
@@ -39,10 +47,16 @@ from bot.redaction import redact_summary
 CHANNELS = ("sms", "whatsapp", "telegram")
 IN, OUT = "in", "out"
 # inbound: received (stored, not processed yet) -> processed | ignored
-# outbound: sent | failed (the provider refused or never answered) | not_sent (we held it back)
+# outbound: sent | queued (the provider is failing; sent again later) | failed (refused, or
+# still failing after OUTBOX_GIVE_UP) | not_sent (we held it back)
 RECEIVED, PROCESSED, IGNORED = "received", "processed", "ignored"
-SENT, FAILED, NOT_SENT = "sent", "failed", "not_sent"
-STATUSES = (RECEIVED, PROCESSED, IGNORED, SENT, FAILED, NOT_SENT)
+SENT, QUEUED, FAILED, NOT_SENT = "sent", "queued", "failed", "not_sent"
+STATUSES = (RECEIVED, PROCESSED, IGNORED, SENT, FAILED, NOT_SENT, QUEUED)
+
+# A worker that has not beaten for this long is taken for dead and its messages are taken over.
+WORKER_TIMEOUT = timedelta(seconds=20)
+# A queued reply older than this is given up (marked failed; the inbox shows it).
+OUTBOX_GIVE_UP = timedelta(hours=24)
 
 
 def utcnow() -> datetime:
@@ -89,8 +103,21 @@ class ChannelMessage(Base):
     segments = Column(Integer)  # SMS segments this part costs
     encoding = Column(String(8))  # gsm7 | ucs2
     attempts = Column(Integer, nullable=False, default=0)
+    claimed_by = Column(String(40))  # the worker handling it (in: processing; out: resending)
+    in_reply_to = Column(Integer)  # outbound: the inbound message this reply answers
+    next_attempt_at = Column(DateTime)  # queued outbound: when to try again
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class ChannelWorker(Base):
+    """A server process that handles channel messages, alive while it beats."""
+
+    __tablename__ = "channel_workers"
+
+    id = Column(String(40), primary_key=True)
+    started_at = Column(DateTime, nullable=False, default=utcnow)
+    heartbeat_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class ChannelContact(Base):
@@ -133,8 +160,10 @@ def _as_dict(row: ChannelMessage) -> dict[str, Any]:
     return {c.name: getattr(row, c.name) for c in ChannelMessage.__table__.columns}
 
 
-def record_inbound(message: Inbound, url: str | None = None) -> int | None:
-    """Store an inbound message; its id, or None when this delivery was stored before.
+def record_inbound(message: Inbound, url: str | None = None,
+                   worker: str | None = None) -> int | None:
+    """Store an inbound message, claimed by ``worker``; its id, or None when this delivery
+    was stored before.
 
     Atomic under concurrent deliveries: the unique key decides, not a check-then-insert.
     """
@@ -144,7 +173,7 @@ def record_inbound(message: Inbound, url: str | None = None) -> int | None:
                 channel=message.channel, direction=IN, sender_id=message.sender_id,
                 address=message.address, external_id=message.external_id, kind=message.kind,
                 text=message.text, media_type=message.media_type, media=message.media,
-                meta=message.meta, status=RECEIVED, attempts=0,
+                meta=message.meta, status=RECEIVED, attempts=0, claimed_by=worker,
             )
             session.add(row)
             session.flush()
@@ -179,8 +208,65 @@ def get(message_id: int, url: str | None = None) -> dict[str, Any] | None:
         return _as_dict(row) if row else None
 
 
+# --- workers and claims ----------------------------------------------------------------------
+
+
+def beat(worker: str, url: str | None = None) -> None:
+    """Register or refresh a worker's heartbeat."""
+    with db.session_scope(url) as session:
+        row = session.get(ChannelWorker, worker)
+        if row is None:
+            session.add(ChannelWorker(id=worker))
+        else:
+            row.heartbeat_at = utcnow()
+
+
+def retire(worker: str, url: str | None = None) -> None:
+    """A worker that stops cleanly: what it still held is free for others at once."""
+    with db.session_scope(url) as session:
+        session.execute(delete(ChannelWorker).where(ChannelWorker.id == worker))
+        session.execute(delete(ChannelWorker).where(
+            ChannelWorker.heartbeat_at < utcnow() - 100 * WORKER_TIMEOUT))  # long dead ones
+
+
+def _live_workers() -> Any:
+    return select(ChannelWorker.id).where(
+        ChannelWorker.heartbeat_at >= utcnow() - WORKER_TIMEOUT)
+
+
+def _orphaned() -> Any:
+    """Held by nobody, or by a worker that stopped beating."""
+    return or_(ChannelMessage.claimed_by.is_(None),
+               ChannelMessage.claimed_by.not_in(_live_workers()))
+
+
+def _take(session: Any, row_id: int, old: str | None, worker: str, **values: Any) -> bool:
+    """Move one claim from ``old`` to ``worker``; False if another worker was faster."""
+    holder = ChannelMessage.claimed_by.is_(None) if old is None \
+        else ChannelMessage.claimed_by == old
+    return bool(session.execute(
+        update(ChannelMessage).where(ChannelMessage.id == row_id, holder)
+        .values(claimed_by=worker, **values)
+    ).rowcount)
+
+
+def take_orphaned_inbound(channels: tuple[str, ...], worker: str, limit: int = 200,
+                          url: str | None = None) -> list[dict[str, Any]]:
+    """Inbound messages stored but never processed whose worker is gone (a crash, a restart,
+    a replica that died), now claimed by ``worker``; oldest first."""
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(ChannelMessage.id, ChannelMessage.claimed_by)
+            .where(ChannelMessage.direction == IN, ChannelMessage.status == RECEIVED,
+                   ChannelMessage.channel.in_(channels), _orphaned())
+            .order_by(ChannelMessage.id).limit(limit)
+        ).all()
+        taken = [r.id for r in rows if _take(session, r.id, r.claimed_by, worker)]
+    return [m for m in (get(i, url) for i in taken) if m is not None]
+
+
 def pending_inbound(channels: tuple[str, ...], url: str | None = None) -> list[dict[str, Any]]:
-    """Inbound messages stored but never processed (after a crash or a restart), oldest first."""
+    """Inbound messages stored but never processed, oldest first (whoever holds them)."""
     with db.session_scope(url) as session:
         rows = session.execute(
             select(ChannelMessage)
@@ -191,16 +277,22 @@ def pending_inbound(channels: tuple[str, ...], url: str | None = None) -> list[d
         return [_as_dict(r) for r in rows]
 
 
-def start_inbound(message_id: int, url: str | None = None) -> dict[str, Any] | None:
+def start_inbound(message_id: int, url: str | None = None,
+                  worker: str | None = None) -> dict[str, Any] | None:
     """The message to process, with its processing attempts counted (a message that crashes
-    the server every time must not block its conversation forever)."""
+    the server every time must not block its conversation forever); None when it was done
+    already or another worker holds it."""
     with db.session_scope(url) as session:
-        row = session.get(ChannelMessage, message_id)
-        if row is None or row.status != RECEIVED:
+        done = session.execute(
+            update(ChannelMessage)
+            .where(ChannelMessage.id == message_id, ChannelMessage.status == RECEIVED,
+                   ChannelMessage.claimed_by.is_(None) if worker is None
+                   else ChannelMessage.claimed_by == worker)
+            .values(attempts=ChannelMessage.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        if not done:
             return None
-        row.attempts = (row.attempts or 0) + 1
-        session.flush()
-        return _as_dict(row)
+        return _as_dict(session.get(ChannelMessage, message_id))
 
 
 def finish_inbound(message_id: int, status: str, rasa_text: str | None = None,
@@ -218,6 +310,7 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     reply_id: str | None = None, part: int | None = None,
                     segments: int | None = None, encoding: str | None = None,
                     attempts: int = 0, delivery: str | None = None,
+                    in_reply_to: int | None = None, next_attempt_at: datetime | None = None,
                     url: str | None = None) -> int:
     with db.session_scope(url) as session:
         row = ChannelMessage(
@@ -226,10 +319,89 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
             status=status, external_id=external_id, reason=reason, error_code=error_code,
             buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
             encoding=encoding, attempts=attempts, delivery=delivery,
+            in_reply_to=in_reply_to, next_attempt_at=next_attempt_at,
         )
         session.add(row)
         session.flush()
         return row.id
+
+
+def reply_recorded(reply_id: str, url: str | None = None) -> bool:
+    """Whether a reply was already sent, queued or held (a message processed again after a
+    crash must not send it twice)."""
+    with db.session_scope(url) as session:
+        return session.execute(
+            select(ChannelMessage.id).where(ChannelMessage.direction == OUT,
+                                            ChannelMessage.reply_id == reply_id).limit(1)
+        ).first() is not None
+
+
+def has_queued(sender_id: str, url: str | None = None) -> bool:
+    """Whether replies to this conversation wait for the provider (a new one waits behind)."""
+    with db.session_scope(url) as session:
+        return session.execute(
+            select(ChannelMessage.id).where(ChannelMessage.sender_id == sender_id,
+                                            ChannelMessage.direction == OUT,
+                                            ChannelMessage.status == QUEUED).limit(1)
+        ).first() is not None
+
+
+def take_due_outbound(channels: tuple[str, ...], worker: str, lease: timedelta,
+                      limit: int = 500, url: str | None = None) -> list[dict[str, Any]]:
+    """Queued replies due for another try, claimed by ``worker`` for ``lease``; oldest first.
+    Per conversation only the leading run of due replies: a later reply never overtakes an
+    earlier one that is still waiting."""
+    now = utcnow()
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(ChannelMessage.id, ChannelMessage.sender_id, ChannelMessage.claimed_by,
+                   ChannelMessage.next_attempt_at)
+            .where(ChannelMessage.direction == OUT, ChannelMessage.status == QUEUED,
+                   ChannelMessage.channel.in_(channels))
+            .order_by(ChannelMessage.id).limit(limit)
+        ).all()
+        blocked: set[str] = set()
+        taken: list[int] = []
+        for r in rows:
+            if r.sender_id in blocked:
+                continue
+            due = r.next_attempt_at is None or r.next_attempt_at <= now
+            if due and _take(session, r.id, r.claimed_by, worker, next_attempt_at=now + lease):
+                taken.append(r.id)
+            else:
+                blocked.add(r.sender_id)
+    return [m for m in (get(i, url) for i in taken) if m is not None]
+
+
+def requeue_conversation(sender_id: str, after_id: int, when: datetime,
+                         url: str | None = None) -> None:
+    """Push the later queued replies of a conversation behind a reply that failed again."""
+    with db.session_scope(url) as session:
+        session.execute(
+            update(ChannelMessage)
+            .where(ChannelMessage.sender_id == sender_id, ChannelMessage.direction == OUT,
+                   ChannelMessage.status == QUEUED, ChannelMessage.id > after_id)
+            .values(next_attempt_at=when, claimed_by=None)
+        )
+
+
+def settle_outbound(row_id: int, status: str, *, external_id: str | None = None,
+                    delivery: str | None = None, error_code: str | None = None,
+                    reason: str | None = None, attempts: int = 0,
+                    next_attempt_at: datetime | None = None, url: str | None = None) -> None:
+    """The outcome of another try of a queued reply."""
+    values: dict[str, Any] = {"status": status, "attempts": ChannelMessage.attempts + attempts,
+                              "next_attempt_at": next_attempt_at, "claimed_by": None,
+                              "updated_at": utcnow(), "reason": reason}
+    if external_id is not None:
+        values["external_id"] = external_id
+    if delivery is not None:
+        values["delivery"] = delivery
+    if error_code is not None:
+        values["error_code"] = error_code
+    with db.session_scope(url) as session:
+        session.execute(update(ChannelMessage).where(ChannelMessage.id == row_id)
+                        .values(**values))
 
 
 def reply_buttons(reply_id: str, url: str | None = None) -> list[dict]:

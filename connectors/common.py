@@ -8,41 +8,93 @@ The path of an inbound message:
     opt-out words, numbered options, media ─► Rasa ─► replies sent through the provider's API
     ─► mark processed
 
-A server that stops in the middle re-processes, on start-up, what it stored and never finished.
-The HTTP calls to the providers are asynchronous (aiohttp) and retried with backoff on 429
-(honouring Retry-After), 5xx and connection errors; never on other 4xx.
+Nothing is lost and nothing is answered twice when a part fails (docs/ARCHITECTURE.md):
+- Each server is a *worker* with a heartbeat in the store. A message it stored is its own; when
+  it dies (kill -9, a crash) another worker, or itself after a restart, takes the message over.
+- A message handled again checks first whether the assistant already logged it (the tracker
+  has its message id), and every reply has a key (inbound id + its place in the turn): a reply
+  already sent is not sent again.
+- A database that is down at the webhook: the message goes to a local spool file first.
+  Processing that fails on a passing outage (database, lock store) is retried with backoff;
+  a turn that produced no reply at all (the action server was gone) and a message that keeps
+  failing get a kind "please send it again" in the family's language.
+- The HTTP calls to the providers are asynchronous (aiohttp) and retried with backoff on 429
+  (honouring Retry-After), 5xx and connection errors; never on other 4xx. A reply the
+  provider still did not take is *queued* and sent again later, in order, by any live worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
+import os
 import random
+import socket
 import uuid
 from abc import ABC, abstractmethod
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot import i18n, messages
-from bot.messages import IGNORED, NOT_SENT, PROCESSED, Inbound
+from bot import i18n, messages, settings
+from bot.messages import FAILED, IGNORED, NOT_SENT, PROCESSED, QUEUED, SENT, Inbound
 from connectors import optout, sms
+from connectors.spool import Spool
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_TO_RASA = 2000
 MEDIA_TYPES = ("image", "audio", "document", "location", "sticker", "other")
-MAX_PROCESSING_ATTEMPTS = 3
+MAX_PROCESSING_ATTEMPTS = 3  # a message that fails (not on an outage) this often is given up
+MAX_OUTAGE_RETRIES = 40  # about 15 minutes of a database or lock store that is down
+PLEASE_REPEAT = "channel.please_repeat"
+
+# One worker per server process, shared by its channels.
+WORKER_ID = f"{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _seconds(name: str, default: float) -> float:
+    try:
+        return max(0.05, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def sweep_interval() -> float:
+    """How often a worker beats, takes over orphaned messages and retries queued replies."""
+    return _seconds("CHANNEL_SWEEP_SECONDS", 5.0)
+
+
+def resend_interval() -> timedelta:
+    """How long a queued reply waits before the next try."""
+    return timedelta(seconds=_seconds("CHANNEL_RESEND_SECONDS", 15.0))
+
+
+def transient(exc: BaseException) -> bool:
+    """An outage that passes (database, lock store, network), not a fault of the message."""
+    if isinstance(exc, SQLAlchemyError | OSError | asyncio.TimeoutError | aiohttp.ClientError):
+        return True
+    with contextlib.suppress(ImportError):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+            return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and transient(cause)
 
 
 def share_media_payload(media_type: str) -> str:
@@ -187,33 +239,74 @@ class ConversationQueues:
 # --- the channel -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Part:
+    """One message of a reply as the provider gets it (a long reply has several)."""
+
+    text: str
+    number: int
+    buttons: list[dict] = field(default_factory=list)  # on the last part only
+    segments: int | None = None  # SMS
+    encoding: str | None = None  # SMS
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Part:
+        return cls(row["text"] or "", row["part"] or 1, list(row["buttons"] or []),
+                   row["segments"], row["encoding"])
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    ok: bool
+    retry: bool  # a failure worth trying again later (an outage, a rate limit)
+    attempts: int
+    external_id: str | None = None
+    delivery: str | None = None
+    code: str | None = None
+    reason: str = "provider_error"
+
+
+def retryable(status: int | None) -> bool:
+    return status is None or status == 429 or status >= 500
+
+
 class ChannelOutput(OutputChannel):
     """Rasa's side of sending: every reply goes to the channel's ``deliver``; the buttons
-    offered during one bot turn are remembered for numbered answers."""
+    offered during one bot turn are remembered for numbered answers. Replies to a stored
+    inbound message get a key (``m<id>.<n>``), so that handling it again after a crash does
+    not send a reply twice."""
 
-    def __init__(self, channel: PhoneChatChannel) -> None:
-        self.channel = channel
+    def __init__(self, channel: PhoneChatChannel, inbound_id: int | None = None,
+                 recheck: bool = False) -> None:
+        self.channel, self.inbound_id, self.recheck = channel, inbound_id, recheck
         self.offered: list[dict] = []
+        self.replies = 0
 
     def name(self) -> str:  # type: ignore[override]
         return self.channel.name()
 
+    async def _deliver(self, recipient_id: str, text: str, buttons: list[dict]) -> None:
+        self.replies += 1
+        key = f"m{self.inbound_id}.{self.replies}" if self.inbound_id is not None else None
+        await self.channel.deliver(recipient_id, text, buttons, reply_key=key,
+                                   in_reply_to=self.inbound_id, recheck=self.recheck)
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.channel.deliver(recipient_id, text, [])
+        await self._deliver(recipient_id, text, [])
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
                                      buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         clean = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                  for b in buttons]
         self.offered = clean
-        await self.channel.deliver(recipient_id, text, clean)
+        await self._deliver(recipient_id, text, clean)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.channel.deliver(recipient_id, image, [])
+        await self._deliver(recipient_id, image, [])
 
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         if isinstance(attachment, str):
-            await self.channel.deliver(recipient_id, attachment, [])
+            await self._deliver(recipient_id, attachment, [])
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
                                **kwargs: Any) -> None:
@@ -228,9 +321,15 @@ class PhoneChatChannel(InputChannel, ABC):
 
     def __init__(self) -> None:
         self.http = HttpClient()
+        self.resend_http = HttpClient(attempts=1)  # the outbox tries again on its own clock
         self.queues = ConversationQueues()
         self.app: Any = None
         self.on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
+        self.worker = WORKER_ID
+        self.spool = Spool(settings.var_dir() / "spool", self.worker)
+        self._outages: dict[int, int] = {}  # message id -> failed tries on an outage
+        self._sent: OrderedDict[str, None] = OrderedDict()  # reply keys sent by this process
+        self._sweeper: asyncio.Task | None = None
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -256,9 +355,20 @@ class PhoneChatChannel(InputChannel, ABC):
         """(channel, address) of a conversation id."""
 
     @abstractmethod
-    async def send(self, sender_id: str, channel: str, address: str, text: str,
-                   buttons: list[dict], reply_id: str) -> None:
-        """Send one reply through the provider and record every part of it."""
+    def split(self, channel: str, text: str, buttons: list[dict]) -> list[Part]:
+        """The messages one reply becomes on this channel."""
+
+    @abstractmethod
+    async def post_part(self, channel: str, address: str, part: Part, reply_id: str,
+                        http: HttpClient) -> PostOutcome:
+        """Hand one part to the provider's API."""
+
+    async def hold_reason(self, sender_id: str, channel: str) -> str | None:
+        """Why a reply must not be sent now (no sender number, WhatsApp's 24-hour window)."""
+        return None
+
+    async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
+        """Channel chores after the provider refused a part (Twilio's own STOP…)."""
 
     def extra_routes(self, blueprint: Blueprint) -> None:
         """More routes (e.g. Twilio's delivery status callback)."""
@@ -287,13 +397,18 @@ class PhoneChatChannel(InputChannel, ABC):
             return await self.receive(request)
 
         @bp.listener("after_server_start")
-        async def resume(app: Any, _loop: Any) -> None:
+        async def start(app: Any, _loop: Any) -> None:
             self.app = app
-            await self.resume_pending()
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
         @bp.listener("before_server_stop")
         async def close(_app: Any, _loop: Any) -> None:
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+            with contextlib.suppress(Exception):  # the store may be the thing that is down
+                await asyncio.to_thread(messages.retire, self.worker)
             await self.http.close()
+            await self.resend_http.close()
 
         self.extra_routes(bp)
         return bp
@@ -310,39 +425,115 @@ class PhoneChatChannel(InputChannel, ABC):
             logger.warning("channel %s: unreadable request: %s", self.name(), exc)
             return response.text("bad request", status=400)
         for message in inbound:
-            # Stored before anything else; a storage error answers 500 so the provider retries.
-            message_id = await asyncio.to_thread(messages.record_inbound, message)
+            # Stored before anything else: in the store, or while it is down in the local
+            # spool; only when neither works the webhook answers 500.
+            try:
+                message_id = await asyncio.to_thread(messages.record_inbound, message, None,
+                                                     self.worker)
+            except SQLAlchemyError:
+                logger.error("channel %s: message store unreachable; spooling %s",
+                             self.name(), message.external_id)
+                await asyncio.to_thread(self.spool.append, message)
+                continue
             if message_id is None:
                 logger.info("channel %s: dropped a repeated delivery of %s", self.name(),
                             message.external_id)
                 continue
-            self.queues.submit(message.sender_id, lambda mid=message_id: self.process(mid))
+            self._submit(message.sender_id, message_id)
         return self.ack()
 
+    def _submit(self, sender_id: str, message_id: int) -> None:
+        self.queues.submit(sender_id, lambda: self.process(message_id, sender_id))
+
+    # background: heartbeat, take-over, spool, outbox ------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the store may be down: try again next round
+                logger.warning("channel %s: sweep failed: %s", self.name(), exc)
+            await asyncio.sleep(sweep_interval())
+
+    async def sweep(self) -> None:
+        """One round: beat, move spooled messages into the store, take over the messages of
+        workers that died, send queued replies that are due."""
+        await asyncio.to_thread(messages.beat, self.worker)
+        if self.spool.pending():
+            await asyncio.to_thread(self.spool.drain, self._store_spooled)
+        if self._agent() is not None:
+            orphans = await asyncio.to_thread(messages.take_orphaned_inbound, self.channels,
+                                              self.worker)
+            if orphans:
+                logger.info("channel %s: taking over %d stored message(s)", self.name(),
+                            len(orphans))
+            for row in orphans:
+                self._submit(row["sender_id"], row["id"])
+        await self.resend_due()
+
+    def _store_spooled(self, message: Inbound) -> None:
+        if message.channel not in self.channels:
+            raise ValueError("not this channel's message")  # left for the other channel
+        message_id = messages.record_inbound(message, None, self.worker)
+        if message_id is not None and self.app is not None:
+            self.app.loop.call_soon_threadsafe(self._submit, message.sender_id, message_id)
+
     async def resume_pending(self) -> None:
-        pending = await asyncio.to_thread(messages.pending_inbound, self.channels)
-        if pending:
-            logger.info("channel %s: re-processing %d stored message(s)", self.name(),
-                        len(pending))
-        for row in pending:
-            self.queues.submit(row["sender_id"], lambda mid=row["id"]: self.process(mid))
+        """Take over what no live worker holds (start-up; also every sweep)."""
+        await self.sweep()
+
+    # processing ------------------------------------------------------------------------------
 
     def _agent(self) -> Any:
         return getattr(getattr(self.app, "ctx", None), "agent", None)
 
-    async def process(self, message_id: int) -> None:
+    def _retry_later(self, sender_id: str, message_id: int) -> None:
+        tries = self._outages.get(message_id, 0)
+        if tries > MAX_OUTAGE_RETRIES:
+            logger.error("channel %s: message %d still fails after %d tries; left to the "
+                         "take-over sweep", self.name(), message_id, tries)
+            return
+        delay = min(2.0 ** min(tries, 5), 30.0)
+        asyncio.get_running_loop().call_later(delay, self._submit, sender_id, message_id)
+
+    async def process(self, message_id: int, sender_id: str | None = None) -> None:
         agent = self._agent()
         if agent is None or not agent.is_ready():
             logger.error("channel %s: no model loaded; message %d stays stored", self.name(),
                          message_id)
             return
-        row = await asyncio.to_thread(messages.start_inbound, message_id)
+        try:
+            row = await asyncio.to_thread(messages.start_inbound, message_id, None,
+                                          self.worker)
+        except SQLAlchemyError as exc:
+            logger.warning("channel %s: message store unreachable (%s); trying %d again",
+                           self.name(), type(exc).__name__, message_id)
+            self._outages[message_id] = self._outages.get(message_id, 0) + 1
+            if sender_id is not None:
+                self._retry_later(sender_id, message_id)
+            return
         if row is None:
-            return
-        if row["attempts"] > MAX_PROCESSING_ATTEMPTS:
+            return  # done already, or another worker holds it
+        outages = self._outages.get(message_id, 0)
+        if row["attempts"] - outages > MAX_PROCESSING_ATTEMPTS:
             await self._finish(row, IGNORED, reason="failed_repeatedly")
+            await self.please_repeat(row)
             return
-        outcome = await self._handle(row)
+        try:
+            outcome = await self._handle(row)
+        except Exception as exc:
+            if transient(exc):
+                self._outages[message_id] = outages + 1
+                logger.warning("channel %s: message %d hit an outage (%s); trying again",
+                               self.name(), message_id, type(exc).__name__)
+            else:
+                logger.exception("channel %s: handling message %d failed", self.name(),
+                                 message_id)
+            self._retry_later(row["sender_id"], message_id)
+            return
+        self._outages.pop(message_id, None)
         if outcome is not None:
             await self._finish(row, *outcome)
 
@@ -353,6 +544,9 @@ class PhoneChatChannel(InputChannel, ABC):
     async def _handle(self, row: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
         """(status, text sent to Rasa, reason) of one stored inbound message."""
         kind, text, sender_id = row["kind"], row["text"] or "", row["sender_id"]
+        again = row["attempts"] > 1 or row["id"] in self._outages
+        if again and await self._logged_by_assistant(row):
+            return PROCESSED, row["rasa_text"], "handled_before_a_crash"
         if kind == "event":
             await self.on_event(row)
             return IGNORED, None, "channel_event"
@@ -385,7 +579,7 @@ class PhoneChatChannel(InputChannel, ABC):
             if len(rasa_text) > MAX_TEXT_TO_RASA:
                 rasa_text, reason = rasa_text[:MAX_TEXT_TO_RASA], "truncated"
 
-        output = ChannelOutput(self)
+        output = ChannelOutput(self, row["id"], recheck=again)
         metadata = {"channel": row["channel"], "message_store_id": row["id"],
                     "media_type": row["media_type"]}
         assert self.on_new_message is not None
@@ -395,7 +589,34 @@ class PhoneChatChannel(InputChannel, ABC):
         ))
         if self.numbered_options:
             await asyncio.to_thread(messages.set_last_buttons, sender_id, output.offered)
+        if output.replies == 0 and not await self._paused(sender_id):
+            # Every turn of the assistant answers; silence means a part failed (the action
+            # server was gone): better a clear request to repeat than nothing.
+            await self.please_repeat(row)
+            reason = "no_reply"
         return PROCESSED, rasa_text, reason
+
+    async def _tracker(self, sender_id: str) -> Any:
+        agent = self._agent()
+        return await agent.tracker_store.retrieve(sender_id) if agent is not None else None
+
+    async def _logged_by_assistant(self, row: dict[str, Any]) -> bool:
+        """Whether the assistant finished this message before a crash (its tracker holds it)."""
+        tracker = await self._tracker(row["sender_id"])
+        if tracker is None or not row["external_id"]:
+            return False
+        return any(isinstance(e, UserUttered) and e.message_id == row["external_id"]
+                   for e in tracker.events)
+
+    async def _paused(self, sender_id: str) -> bool:
+        """A conversation a loket worker took over: the assistant is silent on purpose."""
+        tracker = await self._tracker(sender_id)
+        return bool(tracker is not None and tracker.is_paused())
+
+    async def please_repeat(self, row: dict[str, Any]) -> None:
+        lang = await self.conversation_language(row["sender_id"]) or i18n.DEFAULT
+        await self.deliver(row["sender_id"], i18n.t(PLEASE_REPEAT, lang), [],
+                           reply_key=f"m{row['id']}.r", in_reply_to=row["id"], recheck=True)
 
     async def _text_for_rasa(self, sender_id: str, text: str) -> str:
         if self.numbered_options:
@@ -408,11 +629,8 @@ class PhoneChatChannel(InputChannel, ABC):
     # sending ---------------------------------------------------------------------------------
 
     async def conversation_language(self, sender_id: str) -> str | None:
-        agent = self._agent()
-        if agent is None:
-            return None
         try:
-            tracker = await agent.tracker_store.retrieve(sender_id)
+            tracker = await self._tracker(sender_id)
         except Exception:
             logger.exception("channel %s: could not read the tracker of %s", self.name(),
                              sender_id)
@@ -435,23 +653,133 @@ class PhoneChatChannel(InputChannel, ABC):
         await self.deliver(sender_id, text, [], force=True)
 
     async def deliver(self, sender_id: str, text: str, buttons: list[dict],
-                      force: bool = False) -> None:
-        """Send one reply unless the person opted out (``force``: the opt-out confirmation)."""
+                      force: bool = False, reply_key: str | None = None,
+                      in_reply_to: int | None = None, recheck: bool = False) -> None:
+        """Send one reply unless the person opted out (``force``: the opt-out confirmation)
+        or it was sent before (``reply_key`` seen, after a crash or an outage)."""
+        if reply_key is not None and await self._sent_before(reply_key, recheck):
+            logger.info("channel %s: reply %s was sent before; not again", self.name(),
+                        reply_key)
+            return
         channel, address = self.route(sender_id)
-        reply_id = uuid.uuid4().hex
+        reply_id = reply_key or uuid.uuid4().hex
         if not force:
             key = self.optout_key({"channel": channel, "address": address,
                                    "sender_id": sender_id})
             if await asyncio.to_thread(messages.is_opted_out, key):
                 await self.hold(channel, sender_id, address, text, buttons, reply_id,
-                                "opted_out")
+                                "opted_out", in_reply_to)
                 return
-        await self.send(sender_id, channel, address, text, buttons, reply_id)
+        await self.send(sender_id, channel, address, text, buttons, reply_id, in_reply_to)
+
+    async def _sent_before(self, reply_key: str, recheck: bool) -> bool:
+        if reply_key in self._sent:
+            return True
+        return recheck and await asyncio.to_thread(messages.reply_recorded, reply_key)
+
+    def _remember(self, reply_id: str) -> None:
+        self._sent[reply_id] = None
+        while len(self._sent) > 10_000:
+            self._sent.popitem(last=False)
 
     async def hold(self, channel: str, sender_id: str, address: str, text: str,
-                   buttons: list[dict], reply_id: str, reason: str) -> None:
+                   buttons: list[dict], reply_id: str, reason: str,
+                   in_reply_to: int | None = None) -> None:
         """Record a reply that is deliberately not sent, and why (the loket inbox shows it)."""
         logger.info("channel %s: not sending to %s: %s", self.name(), sender_id, reason)
         await asyncio.to_thread(messages.record_outbound, channel, sender_id, address, text,
-                                NOT_SENT, reason=reason, buttons=buttons, reply_id=reply_id)
+                                NOT_SENT, reason=reason, buttons=buttons, reply_id=reply_id,
+                                in_reply_to=in_reply_to)
 
+    async def send(self, sender_id: str, channel: str, address: str, text: str,
+                   buttons: list[dict], reply_id: str, in_reply_to: int | None = None) -> None:
+        """Send one reply, part by part, and record every part. Behind a reply that waits
+        for the provider a new one waits too (the family reads them in order)."""
+        held = await self.hold_reason(sender_id, channel)
+        if held:
+            await self.hold(channel, sender_id, address, text, buttons, reply_id, held,
+                            in_reply_to)
+            return
+        waiting = await asyncio.to_thread(messages.has_queued, sender_id)
+        failed = False
+        for part in self.split(channel, text, buttons):
+            record: dict[str, Any] = {
+                "buttons": part.buttons or None, "reply_id": reply_id, "part": part.number,
+                "segments": part.segments, "encoding": part.encoding,
+                "in_reply_to": in_reply_to,
+            }
+            if failed:  # later parts would make no sense without the one that failed
+                await self._record(channel, sender_id, address, part.text, NOT_SENT,
+                                   reason="previous_part_failed", **record)
+                continue
+            if waiting:
+                await self._record(channel, sender_id, address, part.text, QUEUED,
+                                   reason="waiting_behind_queued", **record)
+                continue
+            outcome = await self.post_part(channel, address, part, reply_id, self.http)
+            if outcome.ok:
+                self._remember(reply_id)  # before recording: the store may be down
+                await self._record(channel, sender_id, address, part.text, SENT,
+                                   external_id=outcome.external_id, delivery=outcome.delivery,
+                                   attempts=outcome.attempts, **record)
+                continue
+            logger.error("channel %s: sending to %s failed: %s", self.name(), sender_id,
+                         outcome.code)
+            if outcome.retry:
+                waiting = True
+                await self._record(channel, sender_id, address, part.text, QUEUED,
+                                   reason="provider_unavailable", error_code=outcome.code,
+                                   attempts=outcome.attempts,
+                                   next_attempt_at=messages.utcnow() + resend_interval(),
+                                   **record)
+                continue
+            failed = True
+            await self._record(channel, sender_id, address, part.text, FAILED,
+                               reason=outcome.reason, error_code=outcome.code,
+                               attempts=outcome.attempts, **record)
+            await self.after_failure(sender_id, address, outcome)
+
+    async def _record(self, channel: str, sender_id: str, address: str, text: str, status: str,
+                      **fields: Any) -> None:
+        await asyncio.to_thread(messages.record_outbound, channel, sender_id, address, text,
+                                status, **fields)
+
+    async def resend_due(self) -> int:
+        """Try queued replies again, oldest first, stopping a conversation at its first
+        reply that still fails. The count sent."""
+        lease = resend_interval() * 4  # a worker that dies mid-try frees them after this
+        rows = await asyncio.to_thread(messages.take_due_outbound, self.channels, self.worker,
+                                       lease)
+        stuck: set[str] = set()
+        sent = 0
+        for row in rows:
+            sender_id = row["sender_id"]
+            if sender_id in stuck:
+                continue
+            if messages.utcnow() - row["created_at"] > messages.OUTBOX_GIVE_UP:
+                await asyncio.to_thread(messages.settle_outbound, row["id"], FAILED,
+                                        reason="gave_up")
+                continue
+            outcome = await self.post_part(row["channel"], row["address"], Part.from_row(row),
+                                           row["reply_id"] or "", self.resend_http)
+            if outcome.ok:
+                sent += 1
+                await asyncio.to_thread(
+                    messages.settle_outbound, row["id"], SENT, external_id=outcome.external_id,
+                    delivery=outcome.delivery, attempts=outcome.attempts)
+            elif outcome.retry:
+                stuck.add(sender_id)
+                when = messages.utcnow() + resend_interval()
+                await asyncio.to_thread(messages.settle_outbound, row["id"], QUEUED,
+                                        reason="provider_unavailable", error_code=outcome.code,
+                                        attempts=outcome.attempts, next_attempt_at=when)
+                await asyncio.to_thread(messages.requeue_conversation, sender_id, row["id"],
+                                        when)
+            else:
+                await asyncio.to_thread(messages.settle_outbound, row["id"], FAILED,
+                                        reason=outcome.reason, error_code=outcome.code,
+                                        attempts=outcome.attempts)
+                await self.after_failure(sender_id, row["address"], outcome)
+        if sent:
+            logger.info("channel %s: sent %d queued reply part(s)", self.name(), sent)
+        return sent

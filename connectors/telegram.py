@@ -20,9 +20,16 @@ from sanic.response import HTTPResponse
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import messages
-from bot.messages import FAILED, NOT_SENT, SENT, Inbound
+from bot.messages import Inbound
 from connectors import TelegramSettings, sms
-from connectors.common import PhoneChatChannel, media_kind
+from connectors.common import (
+    HttpClient,
+    Part,
+    PhoneChatChannel,
+    PostOutcome,
+    media_kind,
+    retryable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -185,39 +192,26 @@ class TelegramInput(PhoneChatChannel):
             rows.append([InlineKeyboardButton(button["title"], callback_data=data)])
         return InlineKeyboardMarkup(rows).to_dict()
 
-    async def send(self, sender_id: str, channel: str, address: str, text: str,
-                   buttons: list[dict], reply_id: str) -> None:
-        parts = sms.split_chars(text, MAX_CHARS) or [""]
-        failed = False
-        for number, part in enumerate(parts, 1):
-            last = number == len(parts)
-            record = {"buttons": buttons if last else None, "reply_id": reply_id,
-                      "part": number}
-            if failed:
-                await asyncio.to_thread(messages.record_outbound, channel, sender_id, address,
-                                        part, NOT_SENT, reason="previous_part_failed",
-                                        **record)
-                continue
-            payload: dict[str, Any] = {"chat_id": int(address) if address.lstrip("-").isdigit()
-                                       else address, "text": part}
-            if last and buttons:
-                payload["reply_markup"] = self.keyboard(buttons, reply_id)
-            result = await self.http.post(self.settings.method_url("sendMessage"),
-                                          json_body=payload)
-            body = result.body if isinstance(result.body, dict) else {}
-            if result.ok and body.get("ok", True):
-                message_id = (body.get("result") or {}).get("message_id")
-                await asyncio.to_thread(
-                    messages.record_outbound, channel, sender_id, address, part, SENT,
-                    # message ids count per chat: chat id + message id is unique
-                    external_id=f"{address}:{message_id}" if message_id is not None else None,
-                    attempts=result.attempts, **record)
-                continue
-            failed = True
-            code = str(body.get("error_code") or result.status or "no_response")
-            logger.error("telegram: sending to %s failed: %s %s", sender_id, code,
-                         body.get("description", ""))
-            await asyncio.to_thread(
-                messages.record_outbound, channel, sender_id, address, part, FAILED,
-                reason="provider_error", error_code=code[:32], attempts=result.attempts,
-                **record)
+    def split(self, channel: str, text: str, buttons: list[dict]) -> list[Part]:
+        chunks = sms.split_chars(text, MAX_CHARS) or [""]
+        return [Part(c, n, buttons if n == len(chunks) else [])
+                for n, c in enumerate(chunks, 1)]
+
+    async def post_part(self, channel: str, address: str, part: Part, reply_id: str,
+                        http: HttpClient) -> PostOutcome:
+        payload: dict[str, Any] = {"chat_id": int(address) if address.lstrip("-").isdigit()
+                                   else address, "text": part.text}
+        if part.buttons:
+            payload["reply_markup"] = self.keyboard(part.buttons, reply_id)
+        result = await http.post(self.settings.method_url("sendMessage"), json_body=payload)
+        body = result.body if isinstance(result.body, dict) else {}
+        if result.ok and body.get("ok", True):
+            message_id = (body.get("result") or {}).get("message_id")
+            # message ids count per chat: chat id + message id is unique
+            return PostOutcome(True, False, result.attempts, external_id=(
+                f"{address}:{message_id}" if message_id is not None else None))
+        code = str(body.get("error_code") or result.status or "no_response")
+        logger.error("telegram: sending to %s failed: %s %s", address, code,
+                     body.get("description", ""))
+        status = int(code) if code.isdigit() else result.status
+        return PostOutcome(False, retryable(status), result.attempts, code=code[:32])

@@ -22,9 +22,16 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot import messages
-from bot.messages import FAILED, NOT_SENT, SENT, Inbound
+from bot.messages import Inbound
 from connectors import TwilioSettings, sms
-from connectors.common import PhoneChatChannel, media_kind
+from connectors.common import (
+    HttpClient,
+    Part,
+    PhoneChatChannel,
+    PostOutcome,
+    media_kind,
+    retryable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,63 +165,49 @@ class TwilioInput(PhoneChatChannel):
             raise ValueError(f"not a Twilio conversation: {sender_id!r}")
         return channel, address
 
-    async def send(self, sender_id: str, channel: str, address: str, text: str,
-                   buttons: list[dict], reply_id: str) -> None:
-        sender = self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms
-        if not sender:
-            await self.hold(channel, sender_id, address, text, buttons, reply_id,
-                            "no_sender_configured")
-            return
+    async def hold_reason(self, sender_id: str, channel: str) -> str | None:
+        if not (self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms):
+            return "no_sender_configured"
         if channel == WHATSAPP:
             last = await asyncio.to_thread(messages.last_inbound_at, sender_id)
             if last is None or messages.utcnow() - last > WHATSAPP_WINDOW:
-                await self.hold(channel, sender_id, address, text, buttons, reply_id,
-                                "outside_24h_window")
-                return
+                return "outside_24h_window"
+        return None
+
+    def split(self, channel: str, text: str, buttons: list[dict]) -> list[Part]:
+        # the options ride in the text: "1. …" lines (the buttons are kept for the record)
         body = sms.with_options(text, [b["title"] for b in buttons])
         if channel == SMS:
-            parts = sms.split_sms(body)
+            chunks = sms.split_sms(body)
         else:
-            parts = [sms.SmsPart(p, "", 0) for p in sms.split_chars(body, WHATSAPP_MAX_CHARS)]
-        to = f"whatsapp:{address}" if channel == WHATSAPP else address
-        failed = False
-        for number, part in enumerate(parts, 1):
-            record: dict[str, Any] = {
-                "buttons": buttons if number == len(parts) else None, "reply_id": reply_id,
-                "part": number,
-            }
-            if channel == SMS:
-                record.update(segments=part.segments, encoding=part.encoding)
-            if failed:  # later parts would make no sense without the one that failed
-                await asyncio.to_thread(messages.record_outbound, channel, sender_id, address,
-                                        part.text, NOT_SENT, reason="previous_part_failed",
-                                        **record)
-                continue
-            failed = not await self._post(channel, sender_id, address, to, sender, part.text,
-                                          record)
+            chunks = [sms.SmsPart(p, "", 0) for p in sms.split_chars(body, WHATSAPP_MAX_CHARS)]
+        last = len(chunks)
+        return [Part(c.text, n, buttons if n == last else [],
+                     c.segments if channel == SMS else None,
+                     c.encoding if channel == SMS else None)
+                for n, c in enumerate(chunks, 1)]
 
-    async def _post(self, channel: str, sender_id: str, address: str, to: str, sender: str,
-                    text: str, record: dict[str, Any]) -> bool:
-        form = {"To": to, "From": sender, "Body": text}
+    async def post_part(self, channel: str, address: str, part: Part, reply_id: str,
+                        http: HttpClient) -> PostOutcome:
+        sender = self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms
+        to = f"whatsapp:{address}" if channel == WHATSAPP else address
+        form = {"To": to, "From": sender, "Body": part.text}
         if self.settings.webhook_url:
             form["StatusCallback"] = _sibling_url(self.settings.webhook_url, "status")
-        result = await self.http.post(self.settings.messages_url, data=form, auth=self.auth)
+        result = await http.post(self.settings.messages_url, data=form, auth=self.auth)
         body = result.body if isinstance(result.body, dict) else {}
         if result.ok:
-            await asyncio.to_thread(
-                messages.record_outbound, channel, sender_id, address, text, SENT,
-                external_id=body.get("sid"), delivery=body.get("status"),
-                attempts=result.attempts, **record)
-            return True
+            return PostOutcome(True, False, result.attempts, external_id=body.get("sid"),
+                               delivery=body.get("status"))
         code = str(body.get("code") or result.status or "no_response")
         reason = {ERROR_UNSUBSCRIBED: "unsubscribed_at_twilio",
                   ERROR_OUTSIDE_WINDOW: "outside_24h_window"}.get(code, "provider_error")
-        logger.error("twilio: sending to %s failed: %s %s", sender_id, code,
+        logger.error("twilio: sending to %s failed: %s %s", address, code,
                      body.get("message", ""))
-        await asyncio.to_thread(
-            messages.record_outbound, channel, sender_id, address, text, FAILED,
-            reason=reason, error_code=code[:32], attempts=result.attempts, **record)
-        if code == ERROR_UNSUBSCRIBED:  # Twilio honoured an English STOP we did not see
+        return PostOutcome(False, retryable(result.status), result.attempts, code=code[:32],
+                           reason=reason)
+
+    async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
+        if outcome.code == ERROR_UNSUBSCRIBED:  # Twilio honoured an English STOP we did not see
             await asyncio.to_thread(messages.set_opted_out, address, True, "twilio:21610",
                                     sender_id)
-        return False
