@@ -1,0 +1,177 @@
+"""The store side of reliable channels: claims by live workers, take-over from dead ones,
+queued replies in order, and the local spool for a database that is down."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
+from sqlalchemy import update
+
+from bot import db, messages
+from connectors.spool import Spool
+
+SMS = ("sms",)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'bot.db'}" if request.param == "sqlite" \
+        else request.getfixturevalue("pg_url")
+    db.upgrade(url)
+    yield url
+    db.dispose_engine(url)
+
+
+def _inbound(n: int, number: str = "+32470000100") -> messages.Inbound:
+    return messages.Inbound(channel="sms", sender_id=f"sms:{number}", address=number,
+                            external_id=f"SM-rel-{number}-{n}", text=f"bericht {n}")
+
+
+def _age_worker(store: str, worker: str, seconds: float) -> None:
+    with db.session_scope(store) as session:
+        session.execute(update(messages.ChannelWorker)
+                        .where(messages.ChannelWorker.id == worker)
+                        .values(heartbeat_at=messages.utcnow() - timedelta(seconds=seconds)))
+
+
+def test_a_live_workers_message_is_its_own(store: str) -> None:
+    messages.beat("w-live", store)
+    messages.beat("w-other", store)
+    message_id = messages.record_inbound(_inbound(1), store, worker="w-live")
+    assert messages.take_orphaned_inbound(SMS, "w-other", url=store) == []
+    assert messages.start_inbound(message_id, store, worker="w-other") is None
+    row = messages.start_inbound(message_id, store, worker="w-live")
+    assert row is not None and row["attempts"] == 1
+
+
+def test_the_messages_of_a_dead_worker_are_taken_over_once(store: str) -> None:
+    messages.beat("w-dead", store)
+    ids = [messages.record_inbound(_inbound(n), store, worker="w-dead") for n in range(3)]
+    unclaimed = messages.record_inbound(_inbound(9, "+32470000199"), store)  # before 0005
+    _age_worker(store, "w-dead", messages.WORKER_TIMEOUT.total_seconds() + 1)
+    for worker in ("w-a", "w-b"):
+        messages.beat(worker, store)
+    taken: dict[str, list[int]] = {}
+    barrier = threading.Barrier(2)
+
+    def take(worker: str) -> None:
+        barrier.wait()
+        taken[worker] = [r["id"] for r in messages.take_orphaned_inbound(SMS, worker,
+                                                                          url=store)]
+
+    threads = [threading.Thread(target=take, args=(w,)) for w in ("w-a", "w-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = sorted(taken["w-a"] + taken["w-b"])
+    assert everything == sorted([*ids, unclaimed])  # each exactly once, none lost
+    owner = "w-a" if ids[0] in taken["w-a"] else "w-b"
+    assert messages.start_inbound(ids[0], store, worker=owner)["attempts"] == 1
+
+
+def test_a_worker_that_stops_cleanly_frees_its_messages_at_once(store: str) -> None:
+    messages.beat("w-old", store)
+    message_id = messages.record_inbound(_inbound(1), store, worker="w-old")
+    messages.retire("w-old", store)
+    messages.beat("w-new", store)
+    assert [r["id"] for r in messages.take_orphaned_inbound(SMS, "w-new", url=store)] \
+        == [message_id]
+
+
+def test_finished_messages_are_never_taken_over(store: str) -> None:
+    message_id = messages.record_inbound(_inbound(1), store, worker="gone")
+    messages.start_inbound(message_id, store, worker="gone")
+    messages.finish_inbound(message_id, messages.PROCESSED, "x", None, store)
+    assert messages.take_orphaned_inbound(SMS, "w", url=store) == []
+
+
+def _queued(store: str, sender: str, text: str, due_in: float | None = 0) -> int:
+    when = None if due_in is None else messages.utcnow() + timedelta(seconds=due_in)
+    return messages.record_outbound("sms", sender, sender[4:], text, messages.QUEUED,
+                                    next_attempt_at=when, url=store)
+
+
+def test_queued_replies_come_out_in_order_and_never_overtake(store: str) -> None:
+    a, b = "sms:+32470000201", "sms:+32470000202"
+    a1 = _queued(store, a, "a1", due_in=-1)
+    b1 = _queued(store, b, "b1", due_in=60)  # not due yet: b2 must wait behind it
+    a2 = _queued(store, a, "a2", due_in=None)
+    b2 = _queued(store, b, "b2", due_in=None)
+    assert messages.has_queued(a, store) and messages.has_queued(b, store)
+    lease = timedelta(seconds=30)
+    taken = messages.take_due_outbound(SMS, "w1", lease, url=store)
+    assert [r["id"] for r in taken] == [a1, a2]
+    assert messages.take_due_outbound(SMS, "w2", lease, url=store) == []  # leased to w1
+    messages.settle_outbound(a1, messages.SENT, external_id="SMx", attempts=1, url=store)
+    later = messages.utcnow() + timedelta(seconds=60)
+    messages.settle_outbound(a2, messages.QUEUED, attempts=1, next_attempt_at=later,
+                             url=store)
+    messages.requeue_conversation(a, a1, later, url=store)
+    assert messages.get(a1, store)["status"] == messages.SENT
+    assert messages.get(a1, store)["attempts"] == 1
+    assert messages.take_due_outbound(SMS, "w2", lease, url=store) == []
+    assert b2 not in [r["id"] for r in messages.take_due_outbound(SMS, "w3", lease,
+                                                                    url=store)]
+    assert messages.get(b1, store)["status"] == messages.QUEUED
+
+
+def test_a_reply_key_is_recorded_once_sent(store: str) -> None:
+    assert not messages.reply_recorded("m7.1", store)
+    messages.record_outbound("sms", "sms:+3247", "+3247", "hallo", messages.SENT,
+                             reply_id="m7.1", in_reply_to=7, url=store)
+    assert messages.reply_recorded("m7.1", store)
+    assert not messages.reply_recorded("m7.2", store)
+
+
+# --- the spool -------------------------------------------------------------------------------
+
+
+def test_spool_keeps_messages_until_the_store_takes_them(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", "w1")
+    first, second = _inbound(1), _inbound(2)
+    spool.append(first)
+    spool.append(second)
+    line = (tmp_path / "spool" / "w1.jsonl").read_text().splitlines()[0]
+    assert json.loads(line)["external_id"] == first.external_id
+    assert spool.pending()
+
+    def down(_message: messages.Inbound) -> None:
+        raise OSError("database down")
+
+    with pytest.raises(OSError):
+        spool.drain(down)
+    assert spool.pending()  # nothing lost while the store is down
+    stored: list[messages.Inbound] = []
+    assert spool.drain(stored.append) == 2
+    assert stored == [first, second]
+    assert not spool.pending()
+
+
+def test_spool_loses_nothing_while_appending_and_draining_race(tmp_path: Path) -> None:
+    directory = tmp_path / "spool"
+    writers = [Spool(directory, f"w{i}") for i in range(3)]
+    stored: list[str] = []
+    lock = threading.Lock()
+
+    def store(message: messages.Inbound) -> None:
+        with lock:
+            stored.append(message.external_id)
+
+    def write(spool: Spool, worker: int) -> None:
+        for n in range(200):
+            spool.append(_inbound(n, f"+3247{worker:07d}"))
+
+    threads = [threading.Thread(target=write, args=(s, i)) for i, s in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    drainer = Spool(directory, "drainer")
+    while any(t.is_alive() for t in threads):
+        drainer.drain(store)
+    drainer.drain(store)
+    assert len(stored) == 600 and len(set(stored)) == 600
