@@ -253,12 +253,14 @@ def _take(session: Any, row_id: int, old: str | None, worker: str, **values: Any
 def take_orphaned_inbound(channels: tuple[str, ...], worker: str, limit: int = 200,
                           url: str | None = None) -> list[dict[str, Any]]:
     """Inbound messages stored but never processed whose worker is gone (a crash, a restart,
-    a replica that died), now claimed by ``worker``; oldest first."""
+    a replica that died), now claimed by ``worker``, with those ``worker`` holds already;
+    oldest first."""
     with db.session_scope(url) as session:
         rows = session.execute(
             select(ChannelMessage.id, ChannelMessage.claimed_by)
             .where(ChannelMessage.direction == IN, ChannelMessage.status == RECEIVED,
-                   ChannelMessage.channel.in_(channels), _orphaned())
+                   ChannelMessage.channel.in_(channels),
+                   or_(_orphaned(), ChannelMessage.claimed_by == worker))
             .order_by(ChannelMessage.id).limit(limit)
         ).all()
         taken = [r.id for r in rows if _take(session, r.id, r.claimed_by, worker)]

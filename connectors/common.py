@@ -328,6 +328,9 @@ class PhoneChatChannel(InputChannel, ABC):
         self.worker = WORKER_ID
         self.spool = Spool(settings.var_dir() / "spool", self.worker)
         self._outages: dict[int, int] = {}  # message id -> failed tries on an outage
+        self._queued: set[int] = set()  # message ids waiting or running in this process
+        # parts the provider took while the store was down: recorded when it is back
+        self._unrecorded: deque[tuple[tuple, dict[str, Any]]] = deque()
         self._sent: OrderedDict[str, None] = OrderedDict()  # reply keys sent by this process
         self._sweeper: asyncio.Task | None = None
 
@@ -443,7 +446,17 @@ class PhoneChatChannel(InputChannel, ABC):
         return self.ack()
 
     def _submit(self, sender_id: str, message_id: int) -> None:
-        self.queues.submit(sender_id, lambda: self.process(message_id, sender_id))
+        if message_id in self._queued:
+            return
+        self._queued.add(message_id)
+
+        async def job() -> None:
+            try:
+                await self.process(message_id, sender_id)
+            finally:
+                self._queued.discard(message_id)
+
+        self.queues.submit(sender_id, job)
 
     # background: heartbeat, take-over, spool, outbox ------------------------------------------
 
@@ -461,24 +474,26 @@ class PhoneChatChannel(InputChannel, ABC):
         """One round: beat, move spooled messages into the store, take over the messages of
         workers that died, send queued replies that are due."""
         await asyncio.to_thread(messages.beat, self.worker)
+        await self._record_later()
         if self.spool.pending():
             await asyncio.to_thread(self.spool.drain, self._store_spooled)
         if self._agent() is not None:
-            orphans = await asyncio.to_thread(messages.take_orphaned_inbound, self.channels,
-                                              self.worker)
-            if orphans:
-                logger.info("channel %s: taking over %d stored message(s)", self.name(),
-                            len(orphans))
-            for row in orphans:
+            # the messages of dead workers, and this worker's own that are in no queue here
+            # (stored from the spool, or given up after a long outage)
+            rows = await asyncio.to_thread(messages.take_orphaned_inbound, self.channels,
+                                           self.worker)
+            rows = [r for r in rows if r["id"] not in self._queued]
+            if rows:
+                logger.info("channel %s: taking up %d stored message(s)", self.name(),
+                            len(rows))
+            for row in rows:
                 self._submit(row["sender_id"], row["id"])
         await self.resend_due()
 
     def _store_spooled(self, message: Inbound) -> None:
-        if message.channel not in self.channels:
-            raise ValueError("not this channel's message")  # left for the other channel
-        message_id = messages.record_inbound(message, None, self.worker)
-        if message_id is not None and self.app is not None:
-            self.app.loop.call_soon_threadsafe(self._submit, message.sender_id, message_id)
+        """Runs in a thread: the sweep after it submits what it stored."""
+        if message.channel in self.channels:
+            messages.record_inbound(message, None, self.worker)
 
     async def resume_pending(self) -> None:
         """Take over what no live worker holds (start-up; also every sweep)."""
@@ -719,9 +734,9 @@ class PhoneChatChannel(InputChannel, ABC):
             outcome = await self.post_part(channel, address, part, reply_id, self.http)
             if outcome.ok:
                 self._remember(reply_id)  # before recording: the store may be down
-                await self._record(channel, sender_id, address, part.text, SENT,
-                                   external_id=outcome.external_id, delivery=outcome.delivery,
-                                   attempts=outcome.attempts, **record)
+                await self._record_sent((channel, sender_id, address, part.text, SENT), {
+                    "external_id": outcome.external_id, "delivery": outcome.delivery,
+                    "attempts": outcome.attempts, **record})
                 continue
             logger.error("channel %s: sending to %s failed: %s", self.name(), sender_id,
                          outcome.code)
@@ -738,6 +753,21 @@ class PhoneChatChannel(InputChannel, ABC):
                                reason=outcome.reason, error_code=outcome.code,
                                attempts=outcome.attempts, **record)
             await self.after_failure(sender_id, address, outcome)
+
+    async def _record_sent(self, args: tuple, fields: dict[str, Any]) -> None:
+        """Record a part the provider took; while the store is down, keep it for later (the
+        family has it: handling the message again must know that)."""
+        try:
+            await self._record(*args, **fields)
+        except SQLAlchemyError:
+            logger.warning("channel %s: store down; recording a sent reply later", self.name())
+            self._unrecorded.append((args, fields))
+
+    async def _record_later(self) -> None:
+        while self._unrecorded:
+            args, fields = self._unrecorded[0]
+            await self._record(*args, **fields)
+            self._unrecorded.popleft()
 
     async def _record(self, channel: str, sender_id: str, address: str, text: str, status: str,
                       **fields: Any) -> None:

@@ -40,6 +40,7 @@ class FakeApi:
         self.calls: list[Call] = []
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
+        self._outage: Scripted | None = None
         self._cond = threading.Condition()
         fake = self
 
@@ -103,10 +104,17 @@ class FakeApi:
         with self._cond:
             self._delays[key] = seconds
 
+    def outage(self, answer: Scripted | None) -> None:
+        """Answer every call with ``answer`` (e.g. a 503) until called with None."""
+        with self._cond:
+            self._outage = answer
+
     def answer(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         key = self.key(call)
         with self._cond:
             scripted = self._scripts[key].popleft() if self._scripts[key] else None
+            if self._outage is not None:
+                scripted = self._outage
             delay = self._delays.get(key, 0.0)
         if scripted is not None:
             delay += scripted.delay
