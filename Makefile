@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train serve run chat test lint nlu-report langid-bench lock bench
+.PHONY: setup train serve serve-scaled run chat test lint nlu-report langid-bench lock bench
 
 # Cheap when the cached environment exists: it only checks the key and links .venv.
 setup:
@@ -14,6 +14,11 @@ train: setup
 
 serve: setup
 	@$(PY) -m bot serve
+
+# 2 Rasa + 2 action servers behind nginx, PostgreSQL and Redis (docs/SCALING.md); data in
+# var/scaled/. Needs postgresql, redis-server and nginx-light (Debian packages).
+serve-scaled: setup
+	@$(PY) -m bot serve-scaled
 
 # Runs the whole assistant on embedded defaults and chats with it in this terminal.
 run: setup

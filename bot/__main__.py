@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "places": ("bot.places.cli", "search, import, export and generate free places"),
     "requests": ("bot.intake.cli", "list recorded care requests (snelfiches)"),
     "serve": ("bot.serve", "start action server and Rasa server in the foreground"),
+    "serve-scaled": ("bot.scaled", "2 Rasa + 2 action servers behind nginx, PostgreSQL, Redis"),
     "inbox": ("bot.inbox.cli", "the loket's inbox and web chat; staff accounts"),
     "chat": ("bot.chat", "chat with a running assistant in this terminal"),
     "nlu-report": ("bot.nlu_report", "per-language intent accuracy on held-out data"),

@@ -2,8 +2,13 @@
 inbox (staff web app and families' web chat, loopback only).
 
 ``python -m bot serve`` (``make serve``) trains first when no model matches the current data,
-writes the run-time endpoint and channel files into the var folder, starts both servers and
+writes the run-time endpoint and channel files into the var folder, starts the servers and
 stops everything it started on SIGINT/SIGTERM.
+
+Supervision: once everything is up, a server that dies is started again after a short
+backoff (1 s, 2 s, 4 s … at most 30 s; back to 1 s after a minute of running), and the
+restart is logged. ``Stack.stop()`` stops the supervisor first, so stopping never restarts
+anything. The scaled set-up (bot/scaled.py) uses the same ``Supervisor``.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import yaml
@@ -41,46 +48,82 @@ def rasa_token() -> str:
     return path.read_text().strip()
 
 
-def write_runtime_config(action_port: int) -> tuple[Path, Path]:
-    var = var_dir()
-    tracker_url = os.environ.get("TRACKER_DB_URL")
-    if tracker_url:
-        from sqlalchemy.engine import make_url
+@contextlib.contextmanager
+def _environment(overrides: Mapping[str, str] | None) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` for a moment: connectors read their settings there."""
+    saved = {name: os.environ.get(name) for name in overrides or {}}
+    os.environ.update(overrides or {})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
-        url = make_url(tracker_url)
-        tracker = {
-            "type": TRACKER_STORE, "dialect": url.drivername, "url": url.host, "port": url.port,
-            "db": url.database, "username": url.username, "password": url.password,
-        }
-    else:
-        tracker = {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(var / "tracker.db")}
-    endpoints = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
-        "tracker_store": {k: v for k, v in tracker.items() if v is not None},
+
+def tracker_store_config(tracker_url: str | None) -> dict[str, object]:
+    """endpoints.yml's tracker store: SQL at ``tracker_url``, else SQLite in the var folder."""
+    if not tracker_url:
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(var_dir() / "tracker.db")}
+    from sqlalchemy.engine import make_url
+
+    url = make_url(tracker_url)
+    tracker = {
+        "type": TRACKER_STORE, "dialect": url.drivername, "url": url.host, "port": url.port,
+        "db": url.database, "username": url.username, "password": url.password,
     }
+    return {k: v for k, v in tracker.items() if v is not None}
+
+
+def write_runtime_config(action_port: int | None = None, *, action_url: str | None = None,
+                         tracker_url: str | None = None, lock_store: dict | None = None,
+                         folder: Path | None = None,
+                         env: Mapping[str, str] | None = None) -> tuple[Path, Path]:
+    """Write endpoints.yml and credentials.yml (into ``folder``, default the var folder).
+
+    The action server is ``action_url`` or the local one on ``action_port``; the tracker
+    store ``tracker_url`` (default ``TRACKER_DB_URL``, else SQLite); ``lock_store`` an
+    endpoints.yml lock store entry (default Rasa's in-memory one: a single server). The
+    channels are those whose settings are complete in the environment (plus ``env``).
+    """
+    folder = folder or var_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    action_url = action_url or f"http://127.0.0.1:{action_port}/webhook"
+    endpoints: dict[str, object] = {
+        "action_endpoint": {"url": action_url},
+        "tracker_store": tracker_store_config(tracker_url or os.environ.get("TRACKER_DB_URL")),
+    }
+    if lock_store:
+        endpoints["lock_store"] = lock_store
     from connectors import enabled_channels
 
-    credentials: dict[str, object] = {"rest": None, **enabled_channels()}
-    endpoints_path, credentials_path = var / "endpoints.yml", var / "credentials.yml"
+    with _environment(env):
+        credentials: dict[str, object] = {"rest": None, **enabled_channels()}
+    endpoints_path, credentials_path = folder / "endpoints.yml", folder / "credentials.yml"
     endpoints_path.write_text(yaml.safe_dump(endpoints))
     endpoints_path.chmod(0o600)
     credentials_path.write_text(yaml.safe_dump(credentials))
     return endpoints_path, credentials_path
 
 
-def prepare_database() -> None:
-    """Migrate the assistant's database; on a store with no real places, load (or move along
-    with the calendar) the fictional demo region, unless BOT_LOAD_DEMO=0."""
+def prepare_database(url: str | None = None, load_demo_data: bool | None = None) -> None:
+    """Migrate the assistant's database (``url``, default ``BOT_DB_URL``); on a store with no
+    real places, load (or move along with the calendar) the fictional demo region, unless
+    BOT_LOAD_DEMO=0."""
     from sqlalchemy import func, select
 
     from bot import db
     from bot.places.generate import load_demo
     from bot.places.models import CareLocation
 
-    db.upgrade()
-    if os.environ.get("BOT_LOAD_DEMO", "1") == "0":
+    db.upgrade(url)
+    if load_demo_data is None:
+        load_demo_data = os.environ.get("BOT_LOAD_DEMO", "1") != "0"
+    if not load_demo_data:
         return
-    with db.session_scope() as session:
+    with db.session_scope(url) as session:
         real = select(func.count()).select_from(CareLocation).where(~CareLocation.fictional)
         if not session.execute(real).scalar():
             load_demo(session)
@@ -113,6 +156,178 @@ def stop_processes(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
+def log(message: str) -> None:
+    print(f"serve: {message}", file=sys.stderr, flush=True)
+
+
+class Child:
+    """One supervised part of the assistant: started, watched, restarted, stopped."""
+
+    name: str
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def pid(self) -> int | None:
+        """Its main process, ``None`` when it is not running."""
+        raise NotImplementedError
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def status(self) -> str:
+        """How it ended, for the log."""
+        return "not running"
+
+    def terminate(self) -> None:
+        """Ask it to stop; don't wait."""
+        raise NotImplementedError
+
+    def wait(self, timeout: float) -> bool:
+        """Whether it is gone within ``timeout`` seconds."""
+        raise NotImplementedError
+
+    def force_stop(self) -> None:
+        raise NotImplementedError
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal its main process only, as a crash would take it."""
+        pid = self.pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+
+class ProcessChild(Child):
+    """A process we start ourselves, in its own process group (``spawn`` returns it)."""
+
+    def __init__(self, name: str, spawn: Callable[[], subprocess.Popen]) -> None:
+        self.name, self.spawn = name, spawn
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if self.proc is not None:
+            # what a killed main process leaves behind (nginx workers holding the port…)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc = self.spawn()
+
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    def status(self) -> str:
+        code = None if self.proc is None else self.proc.poll()
+        if code is None:
+            return "not running"
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+    def terminate(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):  # it may have just exited
+                os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float) -> bool:
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def force_stop(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def stop_children(children: list[Child], timeout: float = 15) -> None:
+    """Stop them together: ask all, wait, force what is still there after ``timeout``."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        if not child.wait(max(0.0, deadline - time.monotonic())):
+            child.force_stop()
+
+
+class Supervisor:
+    """Restarts a child that stopped while it should run, with an exponential backoff."""
+
+    def __init__(self, poll: float = 0.5, max_backoff: float = 30.0,
+                 stable_after: float = 60.0) -> None:
+        self.children: dict[str, Child] = {}
+        self.poll, self.max_backoff, self.stable_after = poll, max_backoff, stable_after
+        self.restarts: dict[str, int] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, child: Child) -> Child:
+        self.children[child.name] = child
+        return child
+
+    def watch(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching (a restart under way is finished first); the children keep running."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _loop(self) -> None:
+        failures: dict[str, int] = {}
+        since: dict[str, float] = {}
+        due: dict[str, float] = {}
+        while not self._stopping.wait(self.poll):
+            for name, child in list(self.children.items()):
+                now = time.monotonic()
+                if child.running():
+                    if failures.get(name) and now - since.get(name, now) > self.stable_after:
+                        failures[name] = 0
+                    continue
+                if name not in due:
+                    delay = min(2.0 ** failures.get(name, 0), self.max_backoff)
+                    log(f"{name} stopped unexpectedly ({child.status()}); "
+                        f"restarting in {delay:g} s")
+                    due[name] = now + delay
+                    continue
+                if now < due[name] or self._stopping.is_set():
+                    continue
+                del due[name]
+                failures[name] = failures.get(name, 0) + 1
+                since[name] = now
+                try:
+                    child.start()
+                except Exception as exc:  # logged; retried after a longer wait
+                    log(f"{name} did not restart: {exc}")
+                    continue
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                log(f"{name} restarted (pid {child.pid()})")
+
+
+def spawn_logged(cmd: list[str], env: Mapping[str, str],
+                 log_file: Path | None) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group (we stop it whole), output appended to
+    ``log_file`` (else ours)."""
+    out = None
+    if log_file:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        out = log_file.open("ab")
+    try:
+        return subprocess.Popen(cmd, cwd=ROOT, env=dict(env), stdout=out,
+                                stderr=subprocess.STDOUT if out else None,
+                                start_new_session=True)
+    finally:
+        if out:
+            out.close()  # the child has its own copy
+
+
 class Stack:
     """The processes of one running assistant."""
 
@@ -120,21 +335,24 @@ class Stack:
                  inbox_port: int | None = None) -> None:
         self.port, self.action_port, self.log_dir = port, action_port, log_dir
         self.inbox_port = inbox_port or int(os.environ.get("INBOX_PORT", 5080))
-        self.procs: list[subprocess.Popen] = []
+        self.supervisor = Supervisor()
+
+    @property
+    def procs(self) -> list[subprocess.Popen]:
+        """The current process of each server (a restarted one: its new process)."""
+        return [c.proc for c in self.supervisor.children.values()
+                if isinstance(c, ProcessChild) and c.proc is not None]
 
     def _spawn(self, name: str, cmd: list[str],
                env: dict[str, str] | None = None) -> subprocess.Popen:
-        out = None
-        if self.log_dir:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = (self.log_dir / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env or model.rasa_env(), stdout=out,
-            stderr=subprocess.STDOUT if out else None,
-            start_new_session=True,  # our own process group: we stop it whole
-        )
-        self.procs.append(proc)
-        return proc
+        """Start the server ``name``; the supervisor restarts it with the same command."""
+        log_file = self.log_dir / f"{name}.log" if self.log_dir else None
+        env = env or model.rasa_env()
+        child = ProcessChild(name, lambda: spawn_logged(cmd, env, log_file))
+        self.supervisor.add(child)
+        child.start()
+        assert child.proc is not None
+        return child.proc
 
     def start(self, timeout: float = 180) -> None:
         model_file = model.ensure_model()
@@ -154,12 +372,15 @@ class Stack:
         self._spawn("inbox", [py, "-m", "bot", "inbox", "serve",
                               "--port", str(self.inbox_port)], env=inbox_env)
         deadline = time.monotonic() + timeout
+        # a server that dies while starting is a configuration error: no restarts yet
         wait_until_up(f"http://127.0.0.1:{self.action_port}/health", deadline, self.procs)
         wait_until_up(f"http://127.0.0.1:{self.port}/", deadline, self.procs)
         wait_until_up(f"http://127.0.0.1:{self.inbox_port}/health", deadline, self.procs)
+        self.supervisor.watch()
 
     def stop(self) -> None:
-        stop_processes(self.procs)
+        self.supervisor.stop()  # first: stopping must not look like a crash
+        stop_children(list(self.supervisor.children.values()))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -170,7 +391,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         default=int(os.environ.get("INBOX_PORT", 5080)))
 
 
-def _stop_on_signal(signum: int, _frame: object) -> None:
+def stop_on_signal(signum: int, _frame: object) -> None:
     # make forwards a second SIGTERM a moment after the first: ignore every further signal
     # from here on, or it could land before the clean-up and leave the servers running
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -181,17 +402,15 @@ def _stop_on_signal(signum: int, _frame: object) -> None:
 def run(args: argparse.Namespace) -> int:
     stack = Stack(args.port, args.action_port, log_dir=None, inbox_port=args.inbox_port)
     # SIGTERM behaves like Ctrl-C, also while still starting up
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     try:
         stack.start()
         print(f"serve: ready on http://localhost:{args.port} (REST: /webhooks/rest/webhook); "
               f"inbox: http://localhost:{args.inbox_port}/inbox, web chat: "
               f"http://localhost:{args.inbox_port}/chat", file=sys.stderr, flush=True)
-        while all(p.poll() is None for p in stack.procs):
-            time.sleep(0.5)
-        print("serve: a server stopped unexpectedly; stopping the others", file=sys.stderr)
-        return 1
+        while True:  # the supervisor restarts a server that dies; we wait for a signal
+            time.sleep(1)
     except KeyboardInterrupt:
         return 0
     finally:
