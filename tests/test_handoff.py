@@ -85,9 +85,16 @@ def test_crisis_words_in_several_languages(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["is er plaats in mechelen", "hoeveel kost de crèche",
-                                  "I want to talk to a person"])
+                                  "I want to talk to a person", "what is emergency childcare",
+                                  "Emergency day care in Mechelen?"])
 def test_ordinary_messages_are_no_crisis(text: str) -> None:
     assert not signals_crisis(text)
+
+
+@pytest.mark.parametrize("text", ["emergency!", "emergency childcare please, he beats me",
+                                  "my baby needs emergency care"])
+def test_a_crisis_word_beside_a_childcare_phrase_still_counts(text: str) -> None:
+    assert signals_crisis(text)
 
 
 def test_out_of_hours_moment_is_said_in_the_language() -> None:
