@@ -113,6 +113,27 @@ async def test_reply_goes_through_rasa_and_shows_as_staff(inbox) -> None:
     assert empty.status == 400
 
 
+async def test_reply_while_the_provider_is_down_is_queued(inbox) -> None:
+    from bot import messages
+
+    sender = "sms:+32470000077"
+    hid = _open(inbox.url, sender)
+    # Twilio answers 503: the channel keeps the message queued and sends it later
+    inbox.rasa.on_staff_say = lambda sid, text: messages.record_outbound(
+        "sms", sid, sid[4:], text, messages.QUEUED, reason="provider_unavailable",
+        url=inbox.url)
+    await inbox.login("ann")
+    token = await inbox.csrf()
+    await inbox.client.post(f"/inbox/c/{hid}/claim", data={"csrf": token})
+    response = await inbox.client.post(f"/inbox/c/{hid}/reply",
+                                       data={"csrf": token, "text": "Dag!"},
+                                       allow_redirects=False)
+    assert response.status == 303 and "msg=queued" in response.headers["Location"]
+    page = await (await inbox.client.get(response.headers["Location"])).text()
+    assert "vertrekt vanzelf" in page
+    assert ("ann", "sent", "queued: provider_unavailable") in _audit(inbox.url)
+
+
 async def test_reply_when_rasa_is_down_says_so(inbox, monkeypatch) -> None:
     hid = _open(inbox.url, "web-f")
     await inbox.login("ann")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,8 @@ class FakeRasa:
         self.slots: dict[str, dict[str, Any]] = defaultdict(dict)
         self.paused: dict[str, bool] = defaultdict(bool)
         self.calls: list[tuple[str, str, Any]] = []
+        # what the family's channel does with a staff message (a phone channel records it)
+        self.on_staff_say: Callable[[str, str], None] | None = None
         self.app = web.Application()
         self.app.router.add_get("/conversations/{sid:.+}/tracker", self.tracker)
         self.app.router.add_post("/conversations/{sid:.+}/tracker/events", self.append)
@@ -84,6 +86,8 @@ class FakeRasa:
         if name == "action_staff_say":
             self.add(sid, {"event": "bot", "text": slots.get("staff_text"),
                            "metadata": {"staff": slots.get("staff_worker")}})
+            if self.on_staff_say is not None:
+                self.on_staff_say(sid, slots.get("staff_text") or "")
             slots["staff_text"] = slots["staff_worker"] = None
         elif name == "action_staff_handback":
             self.add(sid, {"event": "bot", "text": "back-to-bot"})

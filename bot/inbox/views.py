@@ -39,7 +39,7 @@ LOGIN_COOKIE = "inbox_login"
 TZ = ZoneInfo("Europe/Brussels")
 MAX_REPLY = 1600
 # keys of the texts a redirect may ask to show (?msg=…); nothing else is shown
-FLASH = frozenset({"claimed", "sent", "handed_back", "closed", "status_changed",
+FLASH = frozenset({"claimed", "sent", "queued", "handed_back", "closed", "status_changed",
                    "language_changed", "places_updated", "user_created", "unlocked",
                    "password_set"})
 CANNED = ("greeting", "checking", "call_you", "request_registered", "come_by", "goodbye")
@@ -582,6 +582,8 @@ async def reply(request: web.Request) -> web.Response:
         return await conversation_page(request, st("conversation.send_failed", lang), 502)
     detail = delivery.status + (f": {delivery.reason}" if delivery.reason else "")
     await blocking(_audit, me, "sent", state["sender"], detail)
+    if delivery.status == "queued":  # the provider is down: it goes out when it is back
+        return see_other(f"/inbox/c/{cid}", "queued")
     if delivery.status != "sent":
         return await conversation_page(
             request, st("conversation.not_delivered", lang, reason=delivery.reason or
