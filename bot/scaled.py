@@ -160,7 +160,9 @@ class ScaledStack:
     def _env(self, **extra: str) -> dict[str, str]:
         env = {**model.rasa_env(), **self.overrides, "BOT_DB_URL": self.db_url,
                "BOT_VAR_DIR": str(self.var), "RASA_TOKEN": self.token, **extra}
-        env.pop("TRACKER_DB_URL", None)  # the tracker store is in endpoints.yml
+        # one database: the tracker store (endpoints.yml) is what retention and the inbox's
+        # export/delete of a family read too
+        env["TRACKER_DB_URL"] = self.db_url
         return env
 
     def _process(self, name: str, cmd: list[str], env: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import db
-from bot.inbox import admin, auth, report, views, webchat
+from bot.inbox import admin, auth, family, report, views, webchat
 from bot.inbox.texts import st
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -139,6 +139,9 @@ def create_app() -> web.Application:
     r.add_post(r"/inbox/admin/users/{id}/unlock", admin.users_unlock)
     r.add_post(r"/inbox/admin/users/{id}/password", admin.users_password)
     r.add_get("/inbox/admin/audit", admin.audit_page)
+    r.add_get(family.PATH, family.family_page)
+    r.add_get(family.PATH + "/export", family.family_export)
+    r.add_post(family.PATH + "/delete", family.family_delete)
     r.add_get("/chat", webchat.chat_page)
     r.add_post("/chat/send", webchat.chat_send)
     r.add_get("/chat/poll", webchat.chat_poll)

@@ -39,9 +39,9 @@ LOGIN_COOKIE = "inbox_login"
 TZ = ZoneInfo("Europe/Brussels")
 MAX_REPLY = 1600
 # keys of the texts a redirect may ask to show (?msg=…); nothing else is shown
-FLASH = frozenset({"claimed", "sent", "queued", "handed_back", "closed", "status_changed",
-                   "language_changed", "places_updated", "user_created", "unlocked",
-                   "password_set"})
+FLASH = frozenset({"claimed", "sent", "queued", "family_deleted", "handed_back", "closed",
+                   "status_changed", "language_changed", "places_updated", "user_created",
+                   "unlocked", "password_set"})
 CANNED = ("greeting", "checking", "call_you", "request_registered", "come_by", "goodbye")
 REQUEST_STATUSES = tuple(s for s in STATUSES if s != "draft")
 
@@ -89,6 +89,7 @@ def layout(request: web.Request, title: str, *body: Any, status: int = 200,
     if user["role"] == "admin":
         links += [("/inbox/admin/places", st("nav.places", lang)),
                   ("/inbox/admin/users", st("nav.users", lang)),
+                  ("/inbox/admin/family", st("nav.family", lang)),
                   ("/inbox/admin/audit", st("nav.audit", lang))]
     other = "en" if lang == "nl" else "nl"
     nav = el("nav",
