@@ -297,6 +297,14 @@ def start_inbound(message_id: int, url: str | None = None,
         return _as_dict(session.get(ChannelMessage, message_id))
 
 
+def blank_inbound(message_id: int, text: str, url: str | None = None) -> None:
+    """Replace the text of an inbound message that answered a health or allergy question
+    (the answer is kept only encrypted, in the care request)."""
+    with db.session_scope(url) as session:
+        session.execute(update(ChannelMessage).where(ChannelMessage.id == message_id)
+                        .values(text=text, rasa_text=text, updated_at=utcnow()))
+
+
 def finish_inbound(message_id: int, status: str, rasa_text: str | None = None,
                    reason: str | None = None, url: str | None = None) -> None:
     with db.session_scope(url) as session:

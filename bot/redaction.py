@@ -2,16 +2,47 @@
 
 The snelfiche summary repeats those answers so the family can check them; the copy of that
 summary in the conversation log (and the channel message store) gets those lines masked.
+The family's own answer to such a question is blanked in the conversation log by the tracker
+store; it notes the message id here, so that the channel layer in the same Rasa process blanks
+its stored copy too (``note_blanked`` / ``was_blanked``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 from bot import i18n
 
 MASK = "***"
 SENSITIVE_FIELDS = ("allergies", "health")
+BLANKED = "[redacted: kept encrypted in the care request]"
+
+_blanked: OrderedDict[str, None] = OrderedDict()
+_blanked_lock = threading.Lock()
+_BLANKED_MAX = 10_000  # a turn reads its own note at once; a bound all the same
+
+
+def note_blanked(message_id: str | None) -> None:
+    """The tracker store blanked the family message with this id (a sensitive answer)."""
+    if not message_id:
+        return
+    with _blanked_lock:
+        _blanked[message_id] = None
+        while len(_blanked) > _BLANKED_MAX:
+            _blanked.popitem(last=False)
+
+
+def was_blanked(message_id: str | None) -> bool:
+    """Whether the tracker store blanked this message (and forget the note)."""
+    if not message_id:
+        return False
+    with _blanked_lock:
+        if message_id not in _blanked:
+            return False
+        del _blanked[message_id]
+        return True
 
 
 @lru_cache(maxsize=1)

@@ -49,7 +49,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import i18n, messages, settings
+from bot import i18n, messages, redaction, settings
 from bot.messages import FAILED, IGNORED, NOT_SENT, PROCESSED, QUEUED, SENT, Inbound
 from connectors import optout, sms
 from connectors.spool import Spool
@@ -604,6 +604,9 @@ class PhoneChatChannel(InputChannel, ABC):
         ))
         if self.numbered_options:
             await asyncio.to_thread(messages.set_last_buttons, sender_id, output.offered)
+        if redaction.was_blanked(row["external_id"]):  # a health or allergy answer
+            rasa_text = redaction.BLANKED
+            await asyncio.to_thread(messages.blank_inbound, row["id"], rasa_text)
         if output.replies == 0 and not await self._paused(sender_id):
             # Every turn of the assistant answers; silence means a part failed (the action
             # server was gone): better a clear request to repeat than nothing.

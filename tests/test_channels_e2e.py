@@ -577,3 +577,31 @@ def test_delivery_report_updates_the_stored_message(stack: Stack) -> None:
     assert twilio_post(stack, report, route="status")[0] in (200, 204)
     assert messages.get(sent[0]["id"], stack.db_url)["delivery"] == "delivered"
 
+
+
+# --- special-category data -------------------------------------------------------------------
+
+
+def test_health_answers_are_not_kept_in_plain_text_in_the_channel_store(stack: Stack) -> None:
+    """The snelfiche over WhatsApp: the answers to the allergy and health questions are kept
+    only encrypted in the care request; the channel store and the tracker hold a placeholder."""
+    from bot.redaction import BLANKED
+
+    phone = number(901)
+    sender = f"whatsapp:{phone}"
+    answers = ["ik wil mijn kind inschrijven", "ja", "Amira", "12/05/2025", "volgende maand",
+               "3", "1", "mechelen", "overslaan", "pindanoten en kiwi",
+               "astma, puffer zo nodig", "Arabisch en Nederlands"]
+    for count, text in enumerate(answers, 1):
+        status, _, _ = twilio_post(stack, sms_params(phone, text, channel="whatsapp"))
+        assert status == 200
+        wait_processed(stack, sender, count)
+    rows = stored(stack, sender)
+    asked = [r["text"] for r in rows if r["direction"] == messages.OUT]
+    health_question = i18n.t("intake.parent.q.health", "nl")
+    assert any(health_question in text for text in asked), asked  # the flow got there
+    inbound = [r["text"] for r in rows if r["direction"] == messages.IN]
+    assert inbound[9:11] == [BLANKED, BLANKED]
+    assert inbound[11] == "Arabisch en Nederlands"  # the next answer is ordinary again
+    texts = user_texts(stack, sender)
+    assert "astma, puffer zo nodig" not in texts and "pindanoten en kiwi" not in texts
