@@ -2,20 +2,24 @@
 test). ``make bench``, or:
 
     .venv/bin/python benchmarks/chat_load.py [--users 10] [--messages 30] [--max-seconds 120]
-                                             [--rounds 2] [--only ours|stock] [--json]
-                                             [--keep] [--profile FILE]
+                                             [--rounds 2] [--setup single|scaled|all]
+                                             [--no-twilio] [--only ours|stock|scaled]
+                                             [--json] [--keep] [--profile FILE]
 
 In one run, on loopback only: generates the stock bot (``rasa init --no-prompt``) in a temp
 folder and trains it once (the model is cached under ~/.cache/loket-bot/bench/, keyed by the
 Rasa version), starts it with ``rasa run --enable-api`` (plus an action server if it had one),
-starts our assistant with bot.serve.Stack on free ports and a temp var folder, and drives each
-with 1 and then ``--users`` concurrent simulated users over the REST channel. Every user has
-its own sender ids and plays realistic multi-turn conversations (chat_conversations.py) until it
-has sent ``--messages`` messages or ``--max-seconds`` have passed. The two bots are measured in
-turns at each concurrency (the other stays idle), ``--rounds`` times, so that both see the same
-background load; figures are pooled over the rounds. Prints messages, errors, throughput,
-p50/p95/p99 latency and the server CPU per message, and the ratios ours/stock next to the
-targets of issue 8. Every process it starts is stopped at the end, on Ctrl-C and on SIGTERM.
+starts our assistant with bot.serve.Stack on free ports and a temp var folder (its Twilio
+channel talking to a fake Twilio API in this process) and the scaled set-up with
+bot.scaled.ScaledStack, and drives each with 1 and then ``--users`` concurrent simulated users:
+the stock bot and ours over the REST channel, and ours once more through its Twilio webhook
+(signed posts as Twilio sends them). Every user has its own sender ids and plays realistic
+multi-turn conversations (chat_conversations.py) until it has sent ``--messages`` messages or
+``--max-seconds`` have passed. The bots are measured in turns at each concurrency (the others
+stay idle), ``--rounds`` times, so that all see the same background load; figures are pooled
+over the rounds. Prints messages, errors, throughput, p50/p95/p99 latency and the server CPU per
+message, and the ratios to the stock bot next to the targets of issue 8. Every process it starts
+is stopped at the end, on Ctrl-C and on SIGTERM. See docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import asyncio
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -32,6 +37,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,18 +51,31 @@ import aiohttp
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+# tests/ for the fake Twilio API (tests/fakes), a real HTTP server on 127.0.0.1
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent), str(ROOT / "tests")]
 
 from chat_conversations import OURS, AnswerForm, Conversation, Press, stock_conversations  # noqa: E402
+from fakes import FakeTwilio  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
 
-# Issue 8: one process of ours against the stock bot, at 10 concurrent users.
+# Issue 8: one process of ours against the stock bot, at 10 concurrent users, both on the REST
+# channel: throughput at least 1.5x the stock bot's, p95 latency at most 0.75x. The Twilio
+# phase (the same process through its Twilio webhook) has no target of its own.
 TARGET_USERS = 10
 TARGET_THROUGHPUT_RATIO = 1.5  # ours / stock, at least
 TARGET_P95_RATIO = 0.75  # ours / stock, at most
+# The scaled set-up (bot/scaled.py: nginx, 2 Rasa servers, PostgreSQL, Redis) on the same
+# machine: at least 2.5x the stock throughput, p95 at most 0.5x.
+TARGETS = {"ours": (TARGET_THROUGHPUT_RATIO, TARGET_P95_RATIO), "scaled": (2.5, 0.5)}
 REQUEST_TIMEOUT_S = 60
 START_TIMEOUT_S = 300
 PROFILED_RASA = Path(__file__).resolve().parent / "chat_profiled_rasa.py"
-PROFILE_FILTER = r"rasa/core/|rasa/engine/graph|bot/|jsonschema/validators.py:\d+\(validate\)"
+PROFILE_FILTER = (r"rasa/core/|rasa/engine/graph|bot/|connectors/"
+                  r"|jsonschema/validators.py:\d+\(validate\)")
+# The fake Twilio account our assistant's Twilio channel talks to in the benchmark.
+TWILIO_SID = "AC" + "be" * 16
+TWILIO_FROM_SMS, TWILIO_FROM_WHATSAPP = "+3225550100", "whatsapp:+3225550101"
+TWILIO_POLL_S = 0.005  # how often the end of a Twilio turn is looked for
 
 
 def log(message: str) -> None:
@@ -75,13 +94,33 @@ def cache_dir() -> Path:
     return model.cache_dir().parent / "bench"  # next to the assistant's cached models
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads) so far."""
+def _stat(pid: int | str) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time so far of a process (all its threads) and of the processes it
+    started that are still running (PostgreSQL's backends, nginx's workers)."""
+    if pid is None:
         return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(entry)):
+            children[int(fields[1])].append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        fields = _stat(current)
+        if fields is None:
+            if current == pid:
+                return math.nan
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo += children.get(current, [])
+    return total
 
 
 def stop_processes(procs: list[subprocess.Popen]) -> None:
@@ -121,6 +160,17 @@ class Bot:
 
     def stop(self) -> None:
         raise NotImplementedError
+
+    def press(self, payload: str, buttons: list[dict]) -> str:
+        """What the user sends to press the button with ``payload``: on the REST channel (a
+        web or Telegram client) the payload itself."""
+        return payload
+
+    async def turn(self, session: aiohttp.ClientSession, sender: str, text: str,
+                   conversation: str) -> tuple[Sample, list[dict]]:
+        """Send one message; what the user saw and the buttons the bot offered."""
+        sample, replies = await _send(session, self.webhook, sender, text, conversation)
+        return sample, _buttons(replies)
 
 
 class StockBot(Bot):
@@ -201,13 +251,25 @@ class StockBot(Bot):
 class OurBot(Bot):
     name = "ours"
 
-    def __init__(self, work: Path, profile_out: Path | None = None) -> None:
+    def __init__(self, work: Path, profile_out: Path | None = None, twilio: bool = True) -> None:
         super().__init__(work)
         # embedded defaults in a fresh var folder, whatever the shell points at
         os.environ["BOT_VAR_DIR"] = str(work / "var")
         os.environ["RASA_TOKEN"] = self.token
-        for name in ("BOT_DB_URL", "TRACKER_DB_URL"):
+        for name in ("BOT_DB_URL", "TRACKER_DB_URL", "TWILIO_WEBHOOK_URL", "TELEGRAM_TOKEN"):
             os.environ.pop(name, None)
+        self.twilio: FakeTwilio | None = None
+        if twilio:  # the Twilio channel on, sending to a fake Twilio API in this process
+            self.twilio = FakeTwilio(TWILIO_SID, secrets.token_hex(16))
+            # keep-alive, as the real API: not a new connection (and thread) per reply
+            self.twilio.server.RequestHandlerClass.protocol_version = "HTTP/1.1"
+            self.twilio.start()
+            os.environ.update(
+                TWILIO_ACCOUNT_SID=TWILIO_SID, TWILIO_AUTH_TOKEN=self.twilio.auth_token,
+                TWILIO_FROM_SMS=TWILIO_FROM_SMS, TWILIO_FROM_WHATSAPP=TWILIO_FROM_WHATSAPP,
+                TWILIO_API_BASE=self.twilio.url)
+        else:
+            os.environ.pop("TWILIO_ACCOUNT_SID", None)
         from bot.serve import Stack
 
         if profile_out:
@@ -242,6 +304,160 @@ class OurBot(Bot):
 
     def stop(self) -> None:
         self.stack.stop()
+        if self.twilio:
+            self.twilio.stop()
+
+
+class _Part:
+    """A part of the scaled set-up as ``measure`` sees a process: its current pid (the
+    supervisor may have restarted it)."""
+
+    def __init__(self, stack: object, name: str) -> None:
+        self.stack, self.name = stack, name
+
+    @property
+    def pid(self) -> int | None:
+        return self.stack.pid(self.name)  # type: ignore[attr-defined]
+
+
+class ScaledBot(Bot):
+    """The scaled set-up (bot/scaled.py, ``make serve-scaled``): nginx in front of two Rasa
+    servers and two action servers, PostgreSQL, Redis locks, the inbox, all on this machine."""
+
+    name = "scaled"
+
+    def __init__(self, work: Path) -> None:
+        super().__init__(work)
+        from bot.scaled import NAMES, ScaledStack
+
+        self.stack = ScaledStack(work, env={"RASA_TOKEN": self.token,
+                                            "RASA_PORT": str(self.port)},
+                                 log_dir=work / "logs")
+        self.procs = {name: _Part(self.stack, name) for name in NAMES}  # type: ignore[misc]
+
+    def start(self) -> None:
+        from bot import model
+
+        self.model = model.ensure_model(quiet=True).name
+        self.stack.start(timeout=START_TIMEOUT_S)
+        self.conversations = OURS
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+
+def scaled_available() -> str | None:
+    """Why the scaled set-up cannot run here (None: it can)."""
+    if not (ROOT / "bot" / "scaled.py").exists():
+        return "bot/scaled.py is not there"
+    for binary in ("nginx", "redis-server"):
+        if not (shutil.which(binary) or Path(f"/usr/sbin/{binary}").exists()):
+            return f"{binary} is not installed"
+    return None
+
+
+class TwilioView(Bot):
+    """Our running assistant again, through its Twilio webhook (WhatsApp for even users, SMS
+    for odd ones), as Twilio would call it: signed form posts. The channel answers at once and
+    sends the replies through the Twilio API (here the fake one) in the background, so a turn
+    ends when the stored inbound message is marked processed; its latency runs from the post
+    to the moment the fake API received the last reply. Buttons arrive as numbered options,
+    and the user presses one by typing its number."""
+
+    name = "twilio"
+    _numbers = itertools.count(1)
+
+    def __init__(self, ours: OurBot) -> None:
+        assert ours.twilio is not None
+        self.ours, self.fake = ours, ours.twilio
+        self.work, self.port, self.token = ours.work, ours.port, ours.token
+        self.procs = ours.procs  # the same servers: their CPU is measured per phase
+        self.validator = RequestValidator(self.fake.auth_token)
+        self.phones: dict[str, str] = {}  # benchmark sender -> phone number
+        self.pending: dict[str, asyncio.Future] = {}  # MessageSid -> end of its turn
+        self._poller: asyncio.Task | None = None
+        self.model = ours.model
+
+    @property
+    def webhook(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhooks/twilio/webhook"
+
+    def start(self) -> None:
+        self.conversations, self.model = self.ours.conversations, self.ours.model
+
+    def stop(self) -> None:
+        pass  # OurBot stops the servers
+
+    def press(self, payload: str, buttons: list[dict]) -> str:
+        for number, button in enumerate(buttons, 1):
+            if button["payload"] == payload:
+                return str(number)
+        return payload  # typed text (a fallback of chat_conversations.Press)
+
+    async def _poll(self) -> None:
+        """Resolve the turns whose inbound message the assistant has finished, with the
+        buttons it offered (one query for all pending turns; the database is in WAL mode, so
+        reading never blocks the server's writes)."""
+        database = self.work / "var" / "bot.db"
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            while True:
+                await asyncio.sleep(TWILIO_POLL_S)
+                if not self.pending:
+                    continue
+                sids = list(self.pending)
+                marks = ",".join("?" * len(sids))
+                done = conn.execute(
+                    "SELECT external_id, sender_id, status FROM channel_messages WHERE "
+                    f"direction = 'in' AND status != 'received' AND external_id IN ({marks})",
+                    sids).fetchall()
+                if not done:
+                    continue
+                senders = [row[1] for row in done]
+                buttons = dict(conn.execute(
+                    "SELECT sender_id, last_buttons FROM channel_contacts WHERE sender_id IN "
+                    f"({','.join('?' * len(senders))})", senders).fetchall())
+                for sid, sender, status in done:
+                    future = self.pending.pop(sid)
+                    if not future.done():
+                        future.set_result((status, json.loads(buttons.get(sender) or "null")))
+        finally:
+            conn.close()
+
+    async def turn(self, session: aiohttp.ClientSession, sender: str, text: str,
+                   conversation: str) -> tuple[Sample, list[dict]]:
+        loop = asyncio.get_running_loop()
+        if self._poller is None or self._poller.get_loop() is not loop or self._poller.done():
+            self.pending.clear()
+            self._poller = loop.create_task(self._poll())
+        user = int(sender.rsplit("-u", 1)[1].split("-", 1)[0])
+        phone = self.phones.setdefault(sender, f"+3247{next(self._numbers):07d}")
+        whatsapp = user % 2 == 0
+        to = f"whatsapp:{phone}" if whatsapp else phone  # where the fake API sends replies
+        sid = f"SM{secrets.token_hex(16)}"
+        params = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": TWILIO_SID,
+                  "From": to, "To": TWILIO_FROM_WHATSAPP if whatsapp else TWILIO_FROM_SMS,
+                  "Body": text, "NumMedia": "0"}
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(self.webhook, params)}
+        future = loop.create_future()
+        self.pending[sid] = future
+        start = time.monotonic()
+        try:
+            async with session.post(self.webhook, data=params, headers=headers) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    self.pending.pop(sid, None)
+                    return Sample(conversation, time.monotonic() - start,
+                                  f"HTTP {resp.status}"), []
+            status, buttons = await asyncio.wait_for(future, REQUEST_TIMEOUT_S)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            self.pending.pop(sid, None)
+            return Sample(conversation, time.monotonic() - start, type(err).__name__), []
+        finished = time.monotonic()
+        sent = [c.at for c in self.fake.calls_for(to) if c.at >= start and c.status == 201]
+        if not sent or status != "processed":  # "ignored": stored, never answered
+            return Sample(conversation, finished - start, empty=True), buttons or []
+        return Sample(conversation, max(sent) - start), buttons or []
 
 
 # --- simulated users ----------------------------------------------------------------------
@@ -279,12 +495,12 @@ async def _send(session: aiohttp.ClientSession, url: str, sender: str, text: str
     return Sample(conversation, latency, empty=not replies), replies
 
 
-async def _user(session: aiohttp.ClientSession, url: str, conversations: tuple[Conversation, ...],
-                user: int, budget: int, deadline: float, run_id: str,
-                samples: list[Sample]) -> None:
+async def _user(session: aiohttp.ClientSession, bot: Bot, user: int, budget: int,
+                deadline: float, run_id: str, samples: list[Sample]) -> None:
     """One person: conversations one after another (each a new sender, as a new family would
     be), no think time, until ``budget`` messages are sent or the deadline passes."""
     sent = 0
+    conversations = bot.conversations
     for round_ in range(budget):  # at least one message per conversation: bounded
         conv = conversations[(user + round_) % len(conversations)]
         sender = f"bench-{run_id}-u{user}-c{round_}"
@@ -298,15 +514,15 @@ async def _user(session: aiohttp.ClientSession, url: str, conversations: tuple[C
                 if not step.asks(buttons) or step.limit == 0:
                     steps.pop(0)
                     continue
-                text = step.message(buttons)
+                text = bot.press(step.message(buttons), buttons)
                 steps[0] = AnswerForm(step.choice, step.limit - 1)
             else:
-                text = step.message(buttons) if isinstance(step, Press) else step
+                text = bot.press(step.message(buttons), buttons) if isinstance(step, Press) \
+                    else step
                 steps.pop(0)
-            sample, replies = await _send(session, url, sender, text, conv.name)
+            sample, buttons = await bot.turn(session, sender, text, conv.name)
             samples.append(sample)
             sent += 1
-            buttons = _buttons(replies)
 
 
 @dataclass
@@ -344,7 +560,7 @@ async def drive(bot: Bot, users: int, messages: int, max_seconds: float,
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         deadline = time.monotonic() + max_seconds
         await asyncio.gather(*(
-            _user(session, bot.webhook, bot.conversations, u, messages, deadline, run_id, samples)
+            _user(session, bot, u, messages, deadline, run_id, samples)
             for u in range(users)
         ))
     return samples
@@ -423,19 +639,24 @@ def warm_up(bot: Bot) -> None:
 # --- report -------------------------------------------------------------------------------
 
 def ratios(phases: list[Phase]) -> list[dict]:
+    """Each of our set-ups against the stock bot, at each concurrency; at the target
+    concurrency with the verdict for the set-ups the issue sets targets for."""
     by = {(p.bot, p.users): p for p in phases}
     result = []
     for users in sorted({p.users for p in phases}):
-        ours, stock = by.get(("ours", users)), by.get(("stock", users))
-        if not (ours and stock and stock.throughput and stock.p95_ms):
-            continue
-        row: dict = {"users": users,
-                     "throughput_ratio": round(ours.throughput / stock.throughput, 2),
-                     "p95_ratio": round(ours.p95_ms / stock.p95_ms, 2)}
-        if users == TARGET_USERS:
-            row["throughput_target_met"] = row["throughput_ratio"] >= TARGET_THROUGHPUT_RATIO
-            row["p95_target_met"] = row["p95_ratio"] <= TARGET_P95_RATIO
-        result.append(row)
+        stock = by.get(("stock", users))
+        for bot in dict.fromkeys(p.bot for p in phases if p.bot != "stock"):
+            ours = by.get((bot, users))
+            if not (ours and stock and stock.throughput and stock.p95_ms):
+                continue
+            row: dict = {"bot": bot, "users": users,
+                         "throughput_ratio": round(ours.throughput / stock.throughput, 2),
+                         "p95_ratio": round(ours.p95_ms / stock.p95_ms, 2)}
+            if users == TARGET_USERS and bot in TARGETS:
+                throughput, p95 = TARGETS[bot]
+                row["throughput_target_met"] = row["throughput_ratio"] >= throughput
+                row["p95_target_met"] = row["p95_ratio"] <= p95
+            result.append(row)
     return result
 
 
@@ -447,33 +668,33 @@ def print_table(report: dict) -> None:
           "a round)")
     print(f"models: ours {report['models'].get('ours', '-')}, "
           f"stock {report['models'].get('stock', '-')}")
-    head = (f"{'bot':<6}{'users':>6}{'msgs':>6}{'err':>5}{'empty':>6}{'msg/s':>8}"
+    head = (f"{'bot':<8}{'users':>6}{'msgs':>6}{'err':>5}{'empty':>6}{'msg/s':>8}"
             f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}  server CPU ms/msg (busy cores)")
     print(head)
     print("-" * len(head))
     for p in report["phases"]:
         cpu = ", ".join(f"{k} {v:g} ({p['cpu_busy'][k]:.2f})"
                         for k, v in p["cpu_ms_per_msg"].items())
-        print(f"{p['bot']:<6}{p['users']:>6}{p['messages']:>6}{p['errors']:>5}{p['empty']:>6}"
+        print(f"{p['bot']:<8}{p['users']:>6}{p['messages']:>6}{p['errors']:>5}{p['empty']:>6}"
               f"{p['throughput']:>8.1f}{p['p50_ms']:>8.0f}{p['p95_ms']:>8.0f}{p['p99_ms']:>8.0f}"
               f"  {cpu}")
     for r in report["ratios"]:
-        line = (f"ours/stock at {r['users']:>2} user{'s' if r['users'] > 1 else ' '}: "
+        line = (f"{r['bot'] + '/stock':<14} at {r['users']:>2} user"
+                f"{'s' if r['users'] > 1 else ' '}: "
                 f"throughput {r['throughput_ratio']:.2f}x, p95 {r['p95_ratio']:.2f}x")
         if "throughput_target_met" in r:
-            line += (f"   target: throughput >= {TARGET_THROUGHPUT_RATIO}x "
+            throughput, p95 = TARGETS[r["bot"]]
+            line += (f"   target: throughput >= {throughput}x "
                      f"({'met' if r['throughput_target_met'] else 'NOT met'}), "
-                     f"p95 <= {TARGET_P95_RATIO}x "
-                     f"({'met' if r['p95_target_met'] else 'NOT met'})")
+                     f"p95 <= {p95}x ({'met' if r['p95_target_met'] else 'NOT met'})")
         print(line)
     if not any("throughput_target_met" in r for r in report["ratios"]):
         print(f"targets (issue 8, at {TARGET_USERS} users): ours >= {TARGET_THROUGHPUT_RATIO}x "
               f"stock throughput, p95 <= {TARGET_P95_RATIO}x stock")
-    slow = [p for p in report["phases"] if p["bot"] == "ours"]
-    if slow:
-        p = slow[-1]
+    last = {p["bot"]: p for p in report["phases"] if p["bot"] != "stock"}
+    for p in last.values():
         parts = ", ".join(f"{k} {v:.0f}" for k, v in p["p50_ms_by_conversation"].items())
-        print(f"ours at {p['users']} users, p50 ms by conversation: {parts}")
+        print(f"{p['bot']} at {p['users']} users, p50 ms by conversation: {parts}")
     for p in report["phases"]:
         if p["error_kinds"]:
             print(f"errors of {p['bot']} at {p['users']} users: {p['error_kinds']}")
@@ -491,20 +712,23 @@ def profile_ours(bot: Bot, users: int, messages: int, max_seconds: float, out: P
     the server's time goes (cumulative, Rasa and our code only) to stderr."""
     import pstats
 
-    out.unlink(missing_ok=True)
+    written = Path(os.environ["BENCH_PROFILE_OUT"])  # where the server writes its stats
+    written.unlink(missing_ok=True)
     pid = bot.procs["rasa"].pid
     os.kill(pid, signal.SIGUSR1)
     phase = run_phase(bot, users, messages, max_seconds)
     os.kill(pid, signal.SIGUSR2)
     deadline = time.monotonic() + 30
-    while not out.exists() and time.monotonic() < deadline:
+    while not written.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(0.5)  # let the dump finish
-    if not out.exists():
-        log(f"no profile written to {out}")
+    if not written.exists():
+        log(f"no profile written to {written}")
         return
-    log(f"profile of ours at {users} users ({phase.messages} messages, {phase.throughput} msg/s "
-        f"under the profiler) written to {out}; the top of it:")
+    if written != out:
+        written.replace(out)
+    log(f"profile of {bot.name} at {users} users ({phase.messages} messages, "
+        f"{phase.throughput} msg/s under the profiler) written to {out}; the top of it:")
     stats = pstats.Stats(str(out), stream=sys.stderr)
     stats.sort_stats("cumulative").print_stats(PROFILE_FILTER, 40)
 
@@ -523,7 +747,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2,
                         help="times each bot is measured at each concurrency, alternating "
                              "with the other; figures are pooled over the rounds")
-    parser.add_argument("--only", choices=("ours", "stock"), help="measure one bot only")
+    parser.add_argument("--only", choices=("ours", "stock", "scaled"),
+                        help="measure one bot only (ours: over REST and Twilio)")
+    parser.add_argument("--setup", choices=("single", "scaled", "all"), default="all",
+                        help="our set-ups: one process (make serve), the scaled one (make "
+                             "serve-scaled), or both (default; scaled is left out with a "
+                             "warning where it cannot run)")
+    parser.add_argument("--no-twilio", action="store_true",
+                        help="ours over REST only, without the Twilio phase")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp folder (server logs, var folder) and print its path")
@@ -541,23 +772,41 @@ def main(argv: list[str] | None = None) -> int:
     bots: list[Bot] = []
     load_before = os.getloadavg()
     try:
-        for cls in (StockBot, OurBot):
+        classes: list[type[Bot]] = [StockBot]
+        if args.setup in ("single", "all"):
+            classes.append(OurBot)
+        if args.setup in ("scaled", "all"):
+            missing = scaled_available()
+            if missing is None:
+                classes.append(ScaledBot)
+            elif args.setup == "scaled":
+                raise SystemExit(f"bench: no scaled set-up: {missing}")
+            else:
+                log(f"the scaled set-up is left out: {missing}")
+        for cls in classes:
             if args.only and cls.name != args.only:
                 continue
-            bot = (OurBot(work / "ours", args.profile.resolve()) if cls is OurBot and args.profile
-                   else cls(work / cls.name))
+            bot = (OurBot(work / "ours", args.profile.resolve() if args.profile else None,
+                          twilio=not args.no_twilio)
+                   if cls is OurBot else cls(work / cls.name))
             bot.work.mkdir(parents=True, exist_ok=True)
             bots.append(bot)
             log(f"starting {bot.name} on port {bot.port}")
             try:
                 bot.start()
-            except SystemExit:
-                for server_log in sorted(bot.work.glob("*.log")):
+            except (SystemExit, Exception):  # the scaled set-up raises RuntimeError
+                for server_log in sorted(bot.work.glob("**/*.log")):
                     tail = server_log.read_text(errors="replace")[-2000:]
                     log(f"{bot.name} {server_log.name}, the end:\n{tail}")
                 raise
             log(f"warming up {bot.name}")
             warm_up(bot)
+            if isinstance(bot, OurBot) and bot.twilio:
+                view = TwilioView(bot)
+                view.start()
+                bots.append(view)
+                log(f"warming up {view.name}")
+                warm_up(view)
         phases = []
         for users in sorted({1, args.users}):
             runs: dict[str, list[Run]] = defaultdict(list)
@@ -577,13 +826,18 @@ def main(argv: list[str] | None = None) -> int:
             "phases": [_no_nan(asdict(p)) for p in phases],
             "ratios": [],
             "targets": {"users": TARGET_USERS, "throughput_ratio_min": TARGET_THROUGHPUT_RATIO,
-                        "p95_ratio_max": TARGET_P95_RATIO},
+                        "p95_ratio_max": TARGET_P95_RATIO,
+                        "by_setup": {bot: {"throughput_ratio_min": t, "p95_ratio_max": p}
+                                     for bot, (t, p) in TARGETS.items()}},
         }
         report["ratios"] = ratios(phases)
-        ours = [bot for bot in bots if bot.name == "ours"]
+        ours = [bot for bot in bots if isinstance(bot, OurBot | TwilioView)]
         if args.profile and ours:
-            profile_ours(ours[0], args.users, args.messages, args.max_seconds,
-                         args.profile.resolve())
+            for bot in ours:  # the Twilio phase's stats next to FILE, as FILE.twilio
+                out = args.profile.resolve()
+                if isinstance(bot, TwilioView):
+                    out = out.with_name(f"{out.name}.twilio")
+                profile_ours(bot, args.users, args.messages, args.max_seconds, out)
     except KeyboardInterrupt:
         log("interrupted; stopping the servers")
         return 130

@@ -14,15 +14,16 @@ import sys
 
 
 def main() -> None:
-    profile = cProfile.Profile()
+    profiles = [cProfile.Profile()]
     out = os.environ["BENCH_PROFILE_OUT"]
 
     def start(_signum: int, _frame: object) -> None:
-        profile.enable()
+        profiles[0] = cProfile.Profile()  # each phase on its own
+        profiles[0].enable()
 
     def stop(_signum: int, _frame: object) -> None:
-        profile.disable()
-        profile.dump_stats(out)
+        profiles[0].disable()
+        profiles[0].dump_stats(out)
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
