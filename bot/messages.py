@@ -472,6 +472,33 @@ def set_last_buttons(sender_id: str, buttons: list[dict], url: str | None = None
         )
 
 
+@dataclass
+class ConversationState:
+    """What sending needs to know about a conversation, read once per turn (one transaction
+    instead of one per question and reply)."""
+
+    opted_out: bool
+    last_buttons: list[dict]
+    last_inbound_at: datetime | None
+    queued: bool  # replies wait for the provider: a new one waits behind them
+
+
+def conversation_state(sender_id: str, optout_key: str,
+                       url: str | None = None) -> ConversationState:
+    with db.session_scope(url) as session:
+        contact = session.get(ChannelContact, sender_id)
+        optout = session.get(ChannelOptOut, optout_key)
+        queued = session.execute(
+            select(ChannelMessage.id).where(ChannelMessage.sender_id == sender_id,
+                                            ChannelMessage.direction == OUT,
+                                            ChannelMessage.status == QUEUED).limit(1)
+        ).first() is not None
+        return ConversationState(
+            opted_out=bool(optout and optout.opted_out),
+            last_buttons=list(contact.last_buttons or []) if contact else [],
+            last_inbound_at=contact.last_inbound_at if contact else None, queued=queued)
+
+
 def is_opted_out(address: str, url: str | None = None) -> bool:
     with db.session_scope(url) as session:
         row = session.get(ChannelOptOut, address)

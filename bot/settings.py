@@ -10,10 +10,16 @@ LOCALES_DIR = ROOT / "locales"
 DATA_DIR = ROOT / "data"
 
 
+_made: set[str] = set()  # folders created already: db_url() runs once per database session
+
+
 def var_dir() -> Path:
     """Folder for run-time state on embedded defaults (SQLite files, generated keys)."""
-    path = Path(os.environ.get("BOT_VAR_DIR", ROOT / "var"))
-    path.mkdir(parents=True, exist_ok=True)
+    raw = os.environ.get("BOT_VAR_DIR") or str(ROOT / "var")
+    path = Path(raw)
+    if raw not in _made or not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        _made.add(raw)
     return path
 
 

@@ -277,8 +277,10 @@ class ChannelOutput(OutputChannel):
     not send a reply twice."""
 
     def __init__(self, channel: PhoneChatChannel, inbound_id: int | None = None,
-                 recheck: bool = False) -> None:
+                 recheck: bool = False,
+                 state: messages.ConversationState | None = None) -> None:
         self.channel, self.inbound_id, self.recheck = channel, inbound_id, recheck
+        self.state = state  # read at the start of the turn; None: read at each reply
         self.offered: list[dict] = []
         self.replies = 0
 
@@ -289,7 +291,8 @@ class ChannelOutput(OutputChannel):
         self.replies += 1
         key = f"m{self.inbound_id}.{self.replies}" if self.inbound_id is not None else None
         await self.channel.deliver(recipient_id, text, buttons, reply_key=key,
-                                   in_reply_to=self.inbound_id, recheck=self.recheck)
+                                   in_reply_to=self.inbound_id, recheck=self.recheck,
+                                   state=self.state)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._deliver(recipient_id, text, [])
@@ -366,7 +369,8 @@ class PhoneChatChannel(InputChannel, ABC):
                         http: HttpClient) -> PostOutcome:
         """Hand one part to the provider's API."""
 
-    async def hold_reason(self, sender_id: str, channel: str) -> str | None:
+    async def hold_reason(self, sender_id: str, channel: str,
+                          state: messages.ConversationState | None) -> str | None:
         """Why a reply must not be sent now (no sender number, WhatsApp's 24-hour window)."""
         return None
 
@@ -573,7 +577,8 @@ class PhoneChatChannel(InputChannel, ABC):
                                     sender_id)
             await self.confirm(sender_id, "channel.optout_confirm", keyword.language)
             return PROCESSED, None, "optout"
-        opted_out = await asyncio.to_thread(messages.is_opted_out, key)
+        state = await asyncio.to_thread(messages.conversation_state, sender_id, key)
+        opted_out = state.opted_out
         if opted_out and keyword and keyword.kind == optout.OPTIN:
             await asyncio.to_thread(messages.set_opted_out, key, False, text.strip()[:64],
                                     sender_id)
@@ -590,11 +595,11 @@ class PhoneChatChannel(InputChannel, ABC):
         elif not text.strip():
             return IGNORED, None, "empty"
         else:
-            rasa_text = await self._text_for_rasa(sender_id, text)
+            rasa_text = await self._text_for_rasa(sender_id, text, state)
             if len(rasa_text) > MAX_TEXT_TO_RASA:
                 rasa_text, reason = rasa_text[:MAX_TEXT_TO_RASA], "truncated"
 
-        output = ChannelOutput(self, row["id"], recheck=again)
+        output = ChannelOutput(self, row["id"], recheck=again, state=state)
         metadata = {"channel": row["channel"], "message_store_id": row["id"],
                     "media_type": row["media_type"]}
         assert self.on_new_message is not None
@@ -602,7 +607,7 @@ class PhoneChatChannel(InputChannel, ABC):
             rasa_text, output, sender_id, input_channel=self.name(),
             message_id=row["external_id"], metadata=metadata,
         ))
-        if self.numbered_options:
+        if self.numbered_options and (output.offered or state.last_buttons):
             await asyncio.to_thread(messages.set_last_buttons, sender_id, output.offered)
         if redaction.was_blanked(row["external_id"]):  # a health or allergy answer
             rasa_text = redaction.BLANKED
@@ -636,9 +641,10 @@ class PhoneChatChannel(InputChannel, ABC):
         await self.deliver(row["sender_id"], i18n.t(PLEASE_REPEAT, lang), [],
                            reply_key=f"m{row['id']}.r", in_reply_to=row["id"], recheck=True)
 
-    async def _text_for_rasa(self, sender_id: str, text: str) -> str:
+    async def _text_for_rasa(self, sender_id: str, text: str,
+                             state: messages.ConversationState) -> str:
         if self.numbered_options:
-            offered = await asyncio.to_thread(messages.last_buttons, sender_id)
+            offered = state.last_buttons
             chosen = sms.chosen_option(text, len(offered))
             if chosen is not None:
                 return offered[chosen]["payload"]
@@ -672,7 +678,8 @@ class PhoneChatChannel(InputChannel, ABC):
 
     async def deliver(self, sender_id: str, text: str, buttons: list[dict],
                       force: bool = False, reply_key: str | None = None,
-                      in_reply_to: int | None = None, recheck: bool = False) -> None:
+                      in_reply_to: int | None = None, recheck: bool = False,
+                      state: messages.ConversationState | None = None) -> None:
         """Send one reply unless the person opted out (``force``: the opt-out confirmation)
         or it was sent before (``reply_key`` seen, after a crash or an outage)."""
         if reply_key is not None and await self._sent_before(reply_key, recheck):
@@ -682,13 +689,18 @@ class PhoneChatChannel(InputChannel, ABC):
         channel, address = self.route(sender_id)
         reply_id = reply_key or uuid.uuid4().hex
         if not force:
-            key = self.optout_key({"channel": channel, "address": address,
-                                   "sender_id": sender_id})
-            if await asyncio.to_thread(messages.is_opted_out, key):
+            if state is not None:
+                opted_out = state.opted_out
+            else:
+                key = self.optout_key({"channel": channel, "address": address,
+                                       "sender_id": sender_id})
+                opted_out = await asyncio.to_thread(messages.is_opted_out, key)
+            if opted_out:
                 await self.hold(channel, sender_id, address, text, buttons, reply_id,
                                 "opted_out", in_reply_to)
                 return
-        await self.send(sender_id, channel, address, text, buttons, reply_id, in_reply_to)
+        await self.send(sender_id, channel, address, text, buttons, reply_id, in_reply_to,
+                        state)
 
     async def _sent_before(self, reply_key: str, recheck: bool) -> bool:
         if reply_key in self._sent:
@@ -710,15 +722,17 @@ class PhoneChatChannel(InputChannel, ABC):
                                 in_reply_to=in_reply_to)
 
     async def send(self, sender_id: str, channel: str, address: str, text: str,
-                   buttons: list[dict], reply_id: str, in_reply_to: int | None = None) -> None:
+                   buttons: list[dict], reply_id: str, in_reply_to: int | None = None,
+                   state: messages.ConversationState | None = None) -> None:
         """Send one reply, part by part, and record every part. Behind a reply that waits
         for the provider a new one waits too (the family reads them in order)."""
-        held = await self.hold_reason(sender_id, channel)
+        held = await self.hold_reason(sender_id, channel, state)
         if held:
             await self.hold(channel, sender_id, address, text, buttons, reply_id, held,
                             in_reply_to)
             return
-        waiting = await asyncio.to_thread(messages.has_queued, sender_id)
+        waiting = state.queued if state is not None \
+            else await asyncio.to_thread(messages.has_queued, sender_id)
         failed = False
         for part in self.split(channel, text, buttons):
             record: dict[str, Any] = {
@@ -745,6 +759,8 @@ class PhoneChatChannel(InputChannel, ABC):
                          outcome.code)
             if outcome.retry:
                 waiting = True
+                if state is not None:
+                    state.queued = True  # the turn's later replies wait behind this one
                 await self._record(channel, sender_id, address, part.text, QUEUED,
                                    reason="provider_unavailable", error_code=outcome.code,
                                    attempts=outcome.attempts,

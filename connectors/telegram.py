@@ -153,7 +153,8 @@ class TelegramInput(PhoneChatChannel):
             await self.http.post(self.settings.method_url("answerCallbackQuery"),
                                  json_body={"callback_query_id": query_id})
 
-    async def _text_for_rasa(self, sender_id: str, text: str) -> str:
+    async def _text_for_rasa(self, sender_id: str, text: str,
+                             state: messages.ConversationState) -> str:
         if text.split(maxsplit=1)[0].split("@")[0] == START_COMMAND:
             return GREET_PAYLOAD  # "/start" would otherwise reach Rasa as an unknown intent
         return text

@@ -165,11 +165,13 @@ class TwilioInput(PhoneChatChannel):
             raise ValueError(f"not a Twilio conversation: {sender_id!r}")
         return channel, address
 
-    async def hold_reason(self, sender_id: str, channel: str) -> str | None:
+    async def hold_reason(self, sender_id: str, channel: str,
+                          state: messages.ConversationState | None) -> str | None:
         if not (self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms):
             return "no_sender_configured"
         if channel == WHATSAPP:
-            last = await asyncio.to_thread(messages.last_inbound_at, sender_id)
+            last = state.last_inbound_at if state is not None \
+                else await asyncio.to_thread(messages.last_inbound_at, sender_id)
             if last is None or messages.utcnow() - last > WHATSAPP_WINDOW:
                 return "outside_24h_window"
         return None
