@@ -9,6 +9,7 @@ its stored copy too (``note_blanked`` / ``was_blanked``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -62,3 +63,11 @@ def redact_summary(text: str | None) -> str | None:
     lines = [f"{line.split(':', 1)[0]}: {MASK}" if line.startswith(labels) else line
              for line in text.split("\n")]
     return "\n".join(lines)
+
+
+def pseudonym(conversation: str | None) -> str:
+    """A stable stand-in for a conversation id or phone number in server logs: the logs can
+    be followed per conversation, but outlive a family's deletion without naming it."""
+    if not conversation:
+        return "-"
+    return "c-" + hashlib.sha256(conversation.encode()).hexdigest()[:10]

@@ -231,7 +231,8 @@ class ConversationQueues:
                 try:
                     await job()
                 except Exception:
-                    logger.exception("channel: handling a message of %s failed", key)
+                    logger.exception("channel: handling a message of %s failed",
+                                     redaction.pseudonym(key))
         finally:
             del self._queues[key]  # no await since the last check: nothing was added
 
@@ -657,7 +658,7 @@ class PhoneChatChannel(InputChannel, ABC):
             tracker = await self._tracker(sender_id)
         except Exception:
             logger.exception("channel %s: could not read the tracker of %s", self.name(),
-                             sender_id)
+                             redaction.pseudonym(sender_id))
             return None
         lang = tracker.get_slot("language") if tracker is not None else None
         return lang if lang in i18n.SUPPORTED else None
@@ -716,7 +717,8 @@ class PhoneChatChannel(InputChannel, ABC):
                    buttons: list[dict], reply_id: str, reason: str,
                    in_reply_to: int | None = None) -> None:
         """Record a reply that is deliberately not sent, and why (the loket inbox shows it)."""
-        logger.info("channel %s: not sending to %s: %s", self.name(), sender_id, reason)
+        logger.info("channel %s: not sending to %s: %s", self.name(),
+                    redaction.pseudonym(sender_id), reason)
         await asyncio.to_thread(messages.record_outbound, channel, sender_id, address, text,
                                 NOT_SENT, reason=reason, buttons=buttons, reply_id=reply_id,
                                 in_reply_to=in_reply_to)
@@ -755,7 +757,8 @@ class PhoneChatChannel(InputChannel, ABC):
                     "external_id": outcome.external_id, "delivery": outcome.delivery,
                     "attempts": outcome.attempts, **record})
                 continue
-            logger.error("channel %s: sending to %s failed: %s", self.name(), sender_id,
+            logger.error("channel %s: sending to %s failed: %s", self.name(),
+                         redaction.pseudonym(sender_id),
                          outcome.code)
             if outcome.retry:
                 waiting = True

@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import messages
+from bot import messages, redaction
 from bot.messages import Inbound
 from connectors import TelegramSettings, sms
 from connectors.common import (
@@ -212,7 +212,7 @@ class TelegramInput(PhoneChatChannel):
             return PostOutcome(True, False, result.attempts, external_id=(
                 f"{address}:{message_id}" if message_id is not None else None))
         code = str(body.get("error_code") or result.status or "no_response")
-        logger.error("telegram: sending to %s failed: %s %s", address, code,
-                     body.get("description", ""))
+        logger.error("telegram: sending to %s failed: %s %s", redaction.pseudonym(address),
+                     code, body.get("description", ""))
         status = int(code) if code.isdigit() else result.status
         return PostOutcome(False, retryable(status), result.attempts, code=code[:32])

@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot import messages
+from bot import messages, redaction
 from bot.messages import Inbound
 from connectors import TwilioSettings, sms
 from connectors.common import (
@@ -204,8 +204,8 @@ class TwilioInput(PhoneChatChannel):
         code = str(body.get("code") or result.status or "no_response")
         reason = {ERROR_UNSUBSCRIBED: "unsubscribed_at_twilio",
                   ERROR_OUTSIDE_WINDOW: "outside_24h_window"}.get(code, "provider_error")
-        logger.error("twilio: sending to %s failed: %s %s", address, code,
-                     body.get("message", ""))
+        logger.error("twilio: sending to %s failed: %s %s", redaction.pseudonym(address),
+                     code, body.get("message", ""))
         return PostOutcome(False, retryable(result.status), result.attempts, code=code[:32],
                            reason=reason)
 

@@ -29,3 +29,12 @@ def test_an_sms_part_without_the_header_is_masked_too() -> None:
 def test_other_texts_are_left_alone() -> None:
     assert redact_summary("Hallo, ik heb een vraag: allergieën?") == \
         "Hallo, ik heb een vraag: allergieën?"
+
+
+def test_pseudonyms_are_stable_and_do_not_show_the_number() -> None:
+    from bot.redaction import pseudonym
+
+    first = pseudonym("whatsapp:+32470123456")
+    assert first == pseudonym("whatsapp:+32470123456") != pseudonym("sms:+32470123456")
+    assert "470123456" not in first and first.startswith("c-")
+    assert pseudonym(None) == "-"
