@@ -30,7 +30,14 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+    deserialise_events,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
@@ -59,6 +66,11 @@ _KEY_SQL = sa.text(
     "WHERE sender_id = :sender_id), id, timestamp "
     f"FROM {SQLTrackerStore.SQLEvent.__tablename__} WHERE sender_id = :sender_id "
     "ORDER BY id DESC LIMIT 1")
+
+# The events another server added after the ones a cached tracker holds.
+_NEWER_SQL = sa.text(
+    f"SELECT id, data FROM {SQLTrackerStore.SQLEvent.__tablename__} "
+    "WHERE sender_id = :sender_id AND id > :after ORDER BY id")
 
 
 def _ran_recently(tracker: DialogueStateTracker) -> bool:
@@ -141,7 +153,7 @@ class ErasingTrackerStore(SQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self.cache_size, self.cache_idle_s = CACHE_SIZE, CACHE_IDLE_S
-        self.cache_hits = self.cache_misses = 0
+        self.cache_hits = self.cache_misses = self.cache_catch_ups = 0
 
     @property  # type: ignore[override]
     def domain(self) -> Domain:
@@ -165,6 +177,21 @@ class ErasingTrackerStore(SQLTrackerStore):
             row = conn.execute(_KEY_SQL, {"sender_id": sender_id}).first()
         return (int(row[0]), row[1], row[2]) if row else (0, None, None)
 
+    def _newer_events(self, sender_id: str, cached: Key, now: Key) -> list[Event] | None:
+        """The events added after ``cached`` if the database holds exactly those on top of
+        what the cache holds (same count of older events, no new session); else None."""
+        if cached[1] is None or now[0] <= cached[0]:
+            return None
+        with self.engine.connect() as conn:
+            rows = conn.execute(_NEWER_SQL, {"sender_id": sender_id, "after": cached[1]}).all()
+        # a deletion among the older events, or a write since the key was read: a reload
+        if len(rows) != now[0] - cached[0] or rows[-1][0] != now[1]:
+            return None
+        events = deserialise_events([json.loads(row[1]) for row in rows])
+        if len(events) != len(rows) or any(isinstance(e, SessionStarted) for e in events):
+            return None  # a new session is loaded alone, as Rasa does
+        return events
+
     def _evict(self, now: float) -> None:
         while self._cache:
             oldest = next(iter(self._cache.values()))
@@ -184,6 +211,20 @@ class ErasingTrackerStore(SQLTrackerStore):
             self._evict(now)
             self.cache_hits += 1
             return entry.tracker
+        if (entry is not None and not entry.lent and now - entry.used < self.cache_idle_s
+                and len(entry.tracker.events) == entry.stored):
+            newer = self._newer_events(sender_id, entry.key, key)
+            if newer is not None:
+                # another server answered meanwhile (the scaled set-up): replay only its
+                # events on the cached tracker instead of loading the whole conversation
+                for event in newer:
+                    entry.tracker.update(event)
+                entry.stored, entry.key = len(entry.tracker.events), key
+                entry.lent, entry.used = True, now
+                self._cache.move_to_end(sender_id)
+                self._evict(now)
+                self.cache_catch_ups += 1
+                return entry.tracker
         self.cache_misses += 1
         # the key was read first: a write in between makes it older than what is loaded, so
         # the next check fails and reloads, never the other way round
