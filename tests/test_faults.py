@@ -344,3 +344,27 @@ def test_the_only_action_server_killed_gets_a_please_repeat(single) -> None:
     assert sender.send(number, "welke soorten opvang zijn er?") == 200
     replies = sender.twilio.wait_delivered(number, before + 1, timeout=30)[before:]
     assert replies and i18n.t("channel.please_repeat", "nl") not in replies
+
+
+def test_the_only_rasa_server_killed_mid_turn_answers_once_after_restart(single) -> None:
+    """``make serve``: the Rasa server dies right after a message was stored; the supervisor
+    starts it again and the message, held by the dead worker, is taken over and answered,
+    once."""
+    sender, _action_port, _var = single
+    port = urllib.parse.urlsplit(sender.webhook).port
+    control, number = "+32478000001", "+32478000002"
+    sender.family(control, ["hallo", "welke soorten opvang zijn er?"], lambda n: None)
+    expected = _quiet_count(sender, control)
+    sender.family(number, ["hallo"], lambda n: None)
+    before = _quiet_count(sender, number)
+    assert sender.send(number, "welke soorten opvang zijn er?") == 200
+    out = subprocess.run(["pgrep", "-f", f"rasa run .*--port {port}"], capture_output=True,
+                         text=True).stdout.split()
+    assert out, "no Rasa server found"
+    for pid in out:
+        os.kill(int(pid), signal.SIGKILL)
+    # back up (model load), then the take-over once the dead worker's heartbeat is old
+    replies = sender.twilio.wait_delivered(number, expected, timeout=120)
+    assert len(replies) >= expected, replies
+    assert _quiet_count(sender, number, quiet=6.0) == expected  # not one twice
+    assert sender.twilio.delivered(number)[before:] == sender.twilio.delivered(control)[before:]
