@@ -32,11 +32,10 @@ from bot.serve import (
     Child,
     ProcessChild,
     Supervisor,
-    log,
     prepare_database,
+    run_until_signal,
     spawn_logged,
     stop_children,
-    stop_on_signal,
     write_runtime_config,
 )
 from bot.settings import ROOT
@@ -282,23 +281,10 @@ def run(args: argparse.Namespace) -> int:
         "RASA_TOKEN") if os.environ.get(name)}
     env.update(RASA_PORT=str(args.port), INBOX_PORT=str(args.inbox_port))
     stack = ScaledStack(args.base_dir, env=env)
-    # SIGTERM behaves like Ctrl-C, also while still starting up
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    signal.signal(signal.SIGINT, stop_on_signal)
-    try:
-        started = time.monotonic()
-        stack.start()
-        log(f"scaled set-up ready in {time.monotonic() - started:.0f} s on {stack.url} "
-            f"(REST: /webhooks/rest/webhook; API token in {stack.var / 'rasa_token'} unless "
-            f"RASA_TOKEN is set); Rasa servers {', '.join(stack.rasa_urls)}; inbox: "
-            f"{stack.inbox_url}/inbox; PostgreSQL {stack.db_url}; Redis {stack.redis_url}; "
-            f"logs in {stack.log_dir}")
-        while True:  # the supervisor restarts a part that dies; we wait for a signal
-            time.sleep(1)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        # a second Ctrl-C / SIGTERM (make forwards one too) must not abort the clean-up
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stack.stop()
+    started = time.monotonic()
+    return run_until_signal(stack, lambda: (
+        f"scaled set-up ready in {time.monotonic() - started:.0f} s on {stack.url} "
+        f"(REST: /webhooks/rest/webhook; API token in {stack.var / 'rasa_token'} unless "
+        f"RASA_TOKEN is set); Rasa servers {', '.join(stack.rasa_urls)}; inbox: "
+        f"{stack.inbox_url}/inbox; PostgreSQL {stack.db_url}; Redis {stack.redis_url}; "
+        f"logs in {stack.log_dir}"))

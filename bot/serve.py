@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -399,17 +400,16 @@ def stop_on_signal(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace) -> int:
-    stack = Stack(args.port, args.action_port, log_dir=None, inbox_port=args.inbox_port)
+def run_until_signal(stack: Any, ready: Callable[[], str]) -> int:
+    """Start ``stack`` (``make serve`` or ``make serve-scaled``), say ``ready()``, keep it up
+    (its supervisor restarts what dies) until Ctrl-C / SIGTERM, then stop all of it."""
     # SIGTERM behaves like Ctrl-C, also while still starting up
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGINT, stop_on_signal)
     try:
         stack.start()
-        print(f"serve: ready on http://localhost:{args.port} (REST: /webhooks/rest/webhook); "
-              f"inbox: http://localhost:{args.inbox_port}/inbox, web chat: "
-              f"http://localhost:{args.inbox_port}/chat", file=sys.stderr, flush=True)
-        while True:  # the supervisor restarts a server that dies; we wait for a signal
+        log(ready())
+        while True:
             time.sleep(1)
     except KeyboardInterrupt:
         return 0
@@ -418,3 +418,11 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = Stack(args.port, args.action_port, log_dir=None, inbox_port=args.inbox_port)
+    return run_until_signal(stack, lambda: (
+        f"ready on http://localhost:{args.port} (REST: /webhooks/rest/webhook); "
+        f"inbox: http://localhost:{args.inbox_port}/inbox, web chat: "
+        f"http://localhost:{args.inbox_port}/chat"))
