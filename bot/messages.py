@@ -160,46 +160,50 @@ def _as_dict(row: ChannelMessage) -> dict[str, Any]:
     return {c.name: getattr(row, c.name) for c in ChannelMessage.__table__.columns}
 
 
+class _Repeated(Exception):
+    """The provider delivered this message before."""
+
+
 def record_inbound(message: Inbound, url: str | None = None,
                    worker: str | None = None) -> int | None:
-    """Store an inbound message, claimed by ``worker``; its id, or None when this delivery
-    was stored before.
+    """Store an inbound message, claimed by ``worker``, and note the time on its contact (one
+    transaction); its id, or None when this delivery was stored before.
 
     Atomic under concurrent deliveries: the unique key decides, not a check-then-insert.
     """
-    try:
-        with db.session_scope(url) as session:
-            row = ChannelMessage(
-                channel=message.channel, direction=IN, sender_id=message.sender_id,
-                address=message.address, external_id=message.external_id, kind=message.kind,
-                text=message.text, media_type=message.media_type, media=message.media,
-                meta=message.meta, status=RECEIVED, attempts=0, claimed_by=worker,
-            )
-            session.add(row)
-            session.flush()
-            message_id = row.id
-    except IntegrityError:
-        return None
-    _touch_contact(message, url)
-    return message_id
-
-
-def _touch_contact(message: Inbound, url: str | None) -> None:
-    values = {"last_inbound_at": utcnow(), "updated_at": utcnow()}
-    for _ in range(2):  # a first message racing another one from the same new sender
+    for _ in range(3):
         try:
             with db.session_scope(url) as session:
-                done = session.execute(
+                row = ChannelMessage(
+                    channel=message.channel, direction=IN, sender_id=message.sender_id,
+                    address=message.address, external_id=message.external_id,
+                    kind=message.kind, text=message.text, media_type=message.media_type,
+                    media=message.media, meta=message.meta, status=RECEIVED, attempts=0,
+                    claimed_by=worker,
+                )
+                session.add(row)
+                try:
+                    session.flush()
+                except IntegrityError as exc:
+                    raise _Repeated from exc
+                message_id = row.id
+                values = {"last_inbound_at": utcnow(), "updated_at": utcnow()}
+                if not session.execute(
                     update(ChannelContact)
                     .where(ChannelContact.sender_id == message.sender_id).values(**values)
-                ).rowcount
-                if not done:
+                ).rowcount:
                     session.add(ChannelContact(sender_id=message.sender_id,
                                                channel=message.channel,
                                                address=message.address, **values))
-            return
+                    session.flush()
+            return message_id
+        except _Repeated:
+            return None
         except IntegrityError:
+            # the first messages of a new sender, stored at the same moment: both created
+            # its contact; the whole transaction again finds the contact there
             continue
+    raise RuntimeError("could not store an inbound message")  # never seen: three races
 
 
 def get(message_id: int, url: str | None = None) -> dict[str, Any] | None:

@@ -175,3 +175,22 @@ def test_spool_loses_nothing_while_appending_and_draining_race(tmp_path: Path) -
         drainer.drain(store)
     drainer.drain(store)
     assert len(stored) == 600 and len(set(stored)) == 600
+
+
+def test_first_messages_of_a_new_sender_at_the_same_moment_are_all_stored(store: str) -> None:
+    number = "+32470000777"
+    ids: list[int | None] = []
+    barrier = threading.Barrier(4)
+
+    def deliver(n: int) -> None:
+        barrier.wait()
+        ids.append(messages.record_inbound(_inbound(n, number), store))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([i for i in ids if i is not None]) == 4  # different messages: none dropped
+    assert len(messages.conversation(f"sms:{number}", store)) == 4
+    assert messages.last_inbound_at(f"sms:{number}", store) is not None
