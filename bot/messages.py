@@ -350,14 +350,18 @@ def reply_recorded(reply_id: str, url: str | None = None) -> bool:
         ).first() is not None
 
 
+def _has_queued(session: Any, sender_id: str) -> bool:
+    return session.execute(
+        select(ChannelMessage.id).where(ChannelMessage.sender_id == sender_id,
+                                        ChannelMessage.direction == OUT,
+                                        ChannelMessage.status == QUEUED).limit(1)
+    ).first() is not None
+
+
 def has_queued(sender_id: str, url: str | None = None) -> bool:
     """Whether replies to this conversation wait for the provider (a new one waits behind)."""
     with db.session_scope(url) as session:
-        return session.execute(
-            select(ChannelMessage.id).where(ChannelMessage.sender_id == sender_id,
-                                            ChannelMessage.direction == OUT,
-                                            ChannelMessage.status == QUEUED).limit(1)
-        ).first() is not None
+        return _has_queued(session, sender_id)
 
 
 def take_due_outbound(channels: tuple[str, ...], worker: str, lease: timedelta,
@@ -492,15 +496,11 @@ def conversation_state(sender_id: str, optout_key: str,
     with db.session_scope(url) as session:
         contact = session.get(ChannelContact, sender_id)
         optout = session.get(ChannelOptOut, optout_key)
-        queued = session.execute(
-            select(ChannelMessage.id).where(ChannelMessage.sender_id == sender_id,
-                                            ChannelMessage.direction == OUT,
-                                            ChannelMessage.status == QUEUED).limit(1)
-        ).first() is not None
         return ConversationState(
             opted_out=bool(optout and optout.opted_out),
             last_buttons=list(contact.last_buttons or []) if contact else [],
-            last_inbound_at=contact.last_inbound_at if contact else None, queued=queued)
+            last_inbound_at=contact.last_inbound_at if contact else None,
+            queued=_has_queued(session, sender_id))
 
 
 def is_opted_out(address: str, url: str | None = None) -> bool:

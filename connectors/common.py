@@ -371,7 +371,7 @@ class PhoneChatChannel(InputChannel, ABC):
         """Hand one part to the provider's API."""
 
     async def hold_reason(self, sender_id: str, channel: str,
-                          state: messages.ConversationState | None) -> str | None:
+                          state: messages.ConversationState) -> str | None:
         """Why a reply must not be sent now (no sender number, WhatsApp's 24-hour window)."""
         return None
 
@@ -500,10 +500,6 @@ class PhoneChatChannel(InputChannel, ABC):
         if message.channel in self.channels:
             messages.record_inbound(message, None, self.worker)
 
-    async def resume_pending(self) -> None:
-        """Take over what no live worker holds (start-up; also every sweep)."""
-        await self.sweep()
-
     # processing ------------------------------------------------------------------------------
 
     def _agent(self) -> Any:
@@ -535,9 +531,11 @@ class PhoneChatChannel(InputChannel, ABC):
                 self._retry_later(sender_id, message_id)
             return
         if row is None:
+            self._outages.pop(message_id, None)
             return  # done already, or another worker holds it
         outages = self._outages.get(message_id, 0)
         if row["attempts"] - outages > MAX_PROCESSING_ATTEMPTS:
+            self._outages.pop(message_id, None)
             await self._finish(row, IGNORED, reason="failed_repeatedly")
             await self.please_repeat(row)
             return
@@ -689,19 +687,16 @@ class PhoneChatChannel(InputChannel, ABC):
             return
         channel, address = self.route(sender_id)
         reply_id = reply_key or uuid.uuid4().hex
-        if not force:
-            if state is not None:
-                opted_out = state.opted_out
-            else:
-                key = self.optout_key({"channel": channel, "address": address,
-                                       "sender_id": sender_id})
-                opted_out = await asyncio.to_thread(messages.is_opted_out, key)
-            if opted_out:
-                await self.hold(channel, sender_id, address, text, buttons, reply_id,
-                                "opted_out", in_reply_to)
-                return
-        await self.send(sender_id, channel, address, text, buttons, reply_id, in_reply_to,
-                        state)
+        if state is None:  # outside a turn (a staff message, a confirmation): read it now
+            key = self.optout_key({"channel": channel, "address": address,
+                                   "sender_id": sender_id})
+            state = await asyncio.to_thread(messages.conversation_state, sender_id, key)
+        if state.opted_out and not force:
+            await self.hold(channel, sender_id, address, text, buttons, reply_id,
+                            "opted_out", in_reply_to)
+            return
+        await self.send(sender_id, channel, address, text, buttons, reply_id, state,
+                        in_reply_to)
 
     async def _sent_before(self, reply_key: str, recheck: bool) -> bool:
         if reply_key in self._sent:
@@ -724,8 +719,8 @@ class PhoneChatChannel(InputChannel, ABC):
                                 in_reply_to=in_reply_to)
 
     async def send(self, sender_id: str, channel: str, address: str, text: str,
-                   buttons: list[dict], reply_id: str, in_reply_to: int | None = None,
-                   state: messages.ConversationState | None = None) -> None:
+                   buttons: list[dict], reply_id: str, state: messages.ConversationState,
+                   in_reply_to: int | None = None) -> None:
         """Send one reply, part by part, and record every part. Behind a reply that waits
         for the provider a new one waits too (the family reads them in order)."""
         held = await self.hold_reason(sender_id, channel, state)
@@ -733,8 +728,7 @@ class PhoneChatChannel(InputChannel, ABC):
             await self.hold(channel, sender_id, address, text, buttons, reply_id, held,
                             in_reply_to)
             return
-        waiting = state.queued if state is not None \
-            else await asyncio.to_thread(messages.has_queued, sender_id)
+        waiting = state.queued
         failed = False
         for part in self.split(channel, text, buttons):
             record: dict[str, Any] = {
@@ -761,9 +755,7 @@ class PhoneChatChannel(InputChannel, ABC):
                          redaction.pseudonym(sender_id),
                          outcome.code)
             if outcome.retry:
-                waiting = True
-                if state is not None:
-                    state.queued = True  # the turn's later replies wait behind this one
+                waiting = state.queued = True  # the turn's later replies wait behind it
                 await self._record(channel, sender_id, address, part.text, QUEUED,
                                    reason="provider_unavailable", error_code=outcome.code,
                                    attempts=outcome.attempts,

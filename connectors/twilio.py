@@ -166,12 +166,11 @@ class TwilioInput(PhoneChatChannel):
         return channel, address
 
     async def hold_reason(self, sender_id: str, channel: str,
-                          state: messages.ConversationState | None) -> str | None:
+                          state: messages.ConversationState) -> str | None:
         if not (self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms):
             return "no_sender_configured"
         if channel == WHATSAPP:
-            last = state.last_inbound_at if state is not None \
-                else await asyncio.to_thread(messages.last_inbound_at, sender_id)
+            last = state.last_inbound_at
             if last is None or messages.utcnow() - last > WHATSAPP_WINDOW:
                 return "outside_24h_window"
         return None
