@@ -36,7 +36,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -57,6 +56,10 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent), str(ROOT / "tes
 from chat_conversations import OURS, AnswerForm, Conversation, Press, stock_conversations  # noqa: E402
 from fakes import FakeTwilio  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bot import serve  # noqa: E402
+from bot.serve import stop_processes  # noqa: E402
+from bot.services import free_port  # noqa: E402
 
 # Issue 8: one process of ours against the stock bot, at 10 concurrent users, both on the REST
 # channel: throughput at least 1.5x the stock bot's, p95 latency at most 0.75x. The Twilio
@@ -80,12 +83,6 @@ TWILIO_POLL_S = 0.005  # how often the end of a Twilio turn is looked for
 
 def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cache_dir() -> Path:
@@ -123,17 +120,9 @@ def cpu_seconds(pid: int | None) -> float:
     return total
 
 
-def stop_processes(procs: list[subprocess.Popen]) -> None:
-    from bot.serve import stop_processes as stop
-
-    stop(procs)
-
-
 def wait_until_up(url: str, procs: list[subprocess.Popen], timeout: float = START_TIMEOUT_S,
                   ) -> None:
-    from bot.serve import wait_until_up as wait
-
-    wait(url, time.monotonic() + timeout, procs)
+    serve.wait_until_up(url, time.monotonic() + timeout, procs)
 
 
 # --- the two bots -------------------------------------------------------------------------

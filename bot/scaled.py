@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import sys
 import time
@@ -36,6 +35,7 @@ from bot.serve import (
     run_until_signal,
     spawn_logged,
     stop_children,
+    stored_token,
     write_runtime_config,
 )
 from bot.settings import ROOT
@@ -113,7 +113,7 @@ class ScaledStack:
         self.postgres = services.PostgresServer(self.base_dir / "pg",
                                                 _port(self.overrides, "PG_PORT"))
         self.supervisor = Supervisor()
-        self.token = self.overrides.get("RASA_TOKEN") or self._stored_token()
+        self.token = self.overrides.get("RASA_TOKEN") or stored_token(self.var)
 
     # --- addresses ---------------------------------------------------------------------------
 
@@ -147,14 +147,6 @@ class ScaledStack:
         return f"redis://127.0.0.1:{self.redis_port}/1"
 
     # --- processes ---------------------------------------------------------------------------
-
-    def _stored_token(self) -> str:
-        self.var.mkdir(parents=True, exist_ok=True)
-        path = self.var / "rasa_token"
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
 
     def _env(self, **extra: str) -> dict[str, str]:
         env = {**model.rasa_env(), **self.overrides, "BOT_DB_URL": self.db_url,

@@ -37,16 +37,19 @@ from bot.settings import ROOT, var_dir
 TRACKER_STORE = "bot.tracker_store.ErasingTrackerStore"
 
 
-def rasa_token() -> str:
-    """``RASA_TOKEN`` from the environment; on embedded defaults a generated one kept in var/."""
-    token = os.environ.get("RASA_TOKEN")
-    if token:
-        return token
-    path = var_dir() / "rasa_token"
+def stored_token(folder: Path) -> str:
+    """A Rasa API token generated once and kept in ``folder`` (readable by us only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "rasa_token"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def rasa_token() -> str:
+    """``RASA_TOKEN`` from the environment; on embedded defaults a generated one kept in var/."""
+    return os.environ.get("RASA_TOKEN") or stored_token(var_dir())
 
 
 @contextlib.contextmanager
