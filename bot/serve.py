@@ -359,6 +359,13 @@ class Stack:
         return child.proc
 
     def start(self, timeout: float = 180) -> None:
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()  # nothing half-started is left running
+            raise
+
+    def _start(self, timeout: float) -> None:
         model_file = model.ensure_model()
         prepare_database()
         endpoints, credentials = write_runtime_config(self.action_port)
@@ -366,7 +373,7 @@ class Stack:
         self._spawn("actions", [py, "-m", "rasa_sdk", "--actions", "bot.actions",
                                 "--port", str(self.action_port)])
         self._spawn("rasa", [
-            py, "-m", "rasa", "run", "--enable-api", "--auth-token", rasa_token(),
+            py, "-m", "rasa", "run", "--enable-api", f"--auth-token={rasa_token()}",
             "--model", str(model_file), "--endpoints", str(endpoints),
             "--credentials", str(credentials), "--port", str(self.port),
         ])

@@ -84,8 +84,10 @@ def _port_open(port: int) -> bool:
 
 def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
     port, action_port, inbox_port = free_port(), free_port(), free_port()
-    env = dict(os.environ, RASA_TOKEN="t", BOT_VAR_DIR=str(tmp_path), RASA_PORT=str(port),
-               ACTION_PORT=str(action_port), INBOX_PORT=str(inbox_port))
+    # a token that starts with "-" (token_urlsafe makes one now and then) must not read as
+    # an option of `rasa run`
+    env = dict(os.environ, RASA_TOKEN="-t0ken", BOT_VAR_DIR=str(tmp_path),
+               RASA_PORT=str(port), ACTION_PORT=str(action_port), INBOX_PORT=str(inbox_port))
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT,
@@ -106,6 +108,25 @@ def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
     assert not any(map(_port_open, ports))
     leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def test_a_failed_start_leaves_no_server_running(tmp_path, monkeypatch) -> None:
+    """The Rasa server cannot start (its port is taken): ``Stack.start`` (what ``make serve``
+    and ``make run`` use) fails and stops the servers it had started."""
+    from bot.serve import Stack
+
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("RASA_TOKEN", "t")
+    action_port, inbox_port = free_port(), free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        stack = Stack(taken.getsockname()[1], action_port, log_dir=tmp_path / "logs",
+                      inbox_port=inbox_port)
+        with pytest.raises(SystemExit, match="exited during start-up"):
+            stack.start(timeout=240)
+    assert all(proc.poll() is not None for proc in stack.procs)
+    assert not _port_open(action_port) and not _port_open(inbox_port)
 
 
 def test_priority_check_over_rest(assistant: RunningAssistant) -> None:
