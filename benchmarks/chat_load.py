@@ -222,7 +222,7 @@ class StockBot(Bot):
         # the REST channel only, as ours: the template's `rasa` channel would call out
         (self.work / "credentials.yml").write_text(yaml.safe_dump({"rest": None}))
         self._spawn("rasa", [
-            py, "-m", "rasa", "run", "--enable-api", "--auth-token", self.token,
+            py, "-m", "rasa", "run", "--enable-api", f"--auth-token={self.token}",
             "--model", str(model), "--endpoints", str(self.work / "endpoints.yml"),
             "--credentials", str(self.work / "credentials.yml"), "--port", str(self.port),
             "--interface", "127.0.0.1",

@@ -226,7 +226,7 @@ class ScaledStack:
                                                "bot.actions", "--port", str(port)], self._env())
             for i, port in enumerate(self.rasa_ports, 1):
                 self._process(f"rasa-{i}", [
-                    py, "-m", "rasa", "run", "--enable-api", "--auth-token", self.token,
+                    py, "-m", "rasa", "run", "--enable-api", f"--auth-token={self.token}",
                     "--model", str(model_file), "--endpoints", str(endpoints),
                     "--credentials", str(credentials), "--port", str(port),
                     "--interface", "127.0.0.1",
