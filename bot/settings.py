@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
@@ -31,3 +33,13 @@ def db_url() -> str:
 def municipality() -> str:
     """Which loket this deployment serves (a file in data/loket/)."""
     return os.environ.get("BOT_MUNICIPALITY", "demo")
+
+
+TZ = ZoneInfo("Europe/Brussels")
+
+
+def today() -> date:
+    """The loket's date (Brussels). ``BOT_TODAY`` (YYYY-MM-DD) pins it, so that the conversation
+    evaluation and end-to-end tests can state "vanaf maart" against a known day."""
+    pinned = os.environ.get("BOT_TODAY")
+    return date.fromisoformat(pinned) if pinned else datetime.now(TZ).date()

@@ -6,14 +6,13 @@ straight into the draft care request (``bot.intake.store``), never into slots.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from bot import i18n, loket
+from bot import i18n, loket, settings
 from bot.actions.base import ReplyAction, conversation_language
 from bot.actions.questionnaire import Answer, AskNext, Questionnaire
 from bot.db import session_scope
@@ -25,7 +24,7 @@ COPY_FOR_NEXT_FAMILY = ("organisation", "toeleider_name", "toeleider_contact")
 
 
 def _today() -> date:
-    return datetime.now(ZoneInfo("Europe/Brussels")).date()
+    return settings.today()
 
 
 def _draft_id(tracker: Tracker) -> int | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from bot import settings
 from bot.actions.base import ReplyAction, entity_values
 from bot.actions.questionnaire import Answer, AskNext, Questionnaire
 from bot.db import session_scope
@@ -23,9 +23,7 @@ from bot.replies import Reply
 
 
 def today() -> date:
-    from datetime import datetime
-
-    return datetime.now(ZoneInfo("Europe/Brussels")).date()
+    return settings.today()
 
 
 def _search(tracker: Tracker) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from itertools import product
 from typing import Any
 
+from bot import settings
 from bot.eligibility.rules import (
     AmountTable,
     Member,
@@ -54,7 +55,7 @@ def validate_facts(facts: Any, rules: Rules | None = None) -> dict[str, Any]:
 
 def _check_date(on: date | None) -> date:
     if on is None:
-        return date.today()
+        return settings.today()
     if isinstance(on, datetime):
         return on.date()
     if not isinstance(on, date):
