@@ -272,7 +272,7 @@ class OurBot(Bot):
 
             def _spawn(self, name: str, cmd: list[str], *args: object,
                        **kwargs: object) -> subprocess.Popen:
-                if name == "rasa":  # [python, -m, rasa, run, ...]
+                if name == "rasa":  # [python, -m, bot.rasa_server, run, ...]
                     cmd = [*cmd, "--interface", "127.0.0.1"]
                     if profile_out:
                         cmd = [cmd[0], str(PROFILED_RASA), *cmd[3:]]

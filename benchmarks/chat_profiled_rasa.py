@@ -1,4 +1,5 @@
-"""``python -m rasa`` with a profiling switch, for ``chat_load.py --profile``.
+"""``python -m bot.rasa_server`` (``rasa`` with the token from the environment) with a
+profiling switch, for ``chat_load.py --profile``.
 
 SIGUSR1 starts cProfile in the server's main thread (where Sanic's event loop handles every
 message); SIGUSR2 stops it and writes the stats to ``$BENCH_PROFILE_OUT``. Start-up, model
@@ -27,10 +28,9 @@ def main() -> None:
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
-    from rasa.__main__ import main as rasa_main
+    from bot.rasa_server import main as rasa_main
 
-    sys.argv[0] = "rasa"
-    rasa_main()
+    rasa_main(sys.argv[1:])
 
 
 if __name__ == "__main__":

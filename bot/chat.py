@@ -13,11 +13,18 @@ import uuid
 
 from bot.serve import Stack
 from bot.settings import var_dir
+from bot.tokens import rasa_token
 
 
-def post(url: str, sender: str, text: str, timeout: float = 60) -> list[dict]:
+def post(url: str, sender: str, text: str, timeout: float = 60,
+         token: str | None = None) -> list[dict]:
+    """One message over the REST channel; ``token`` for a channel that asks for it
+    (``BOT_REST_CHANNEL=token``), sent as a header, never in the URL."""
     body = json.dumps({"sender": sender, "message": text}).encode()
-    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, body, headers)
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read() or b"[]")
 
@@ -51,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
               "account: .venv/bin/python -m bot inbox create-admin NAME)\n"
               f"Web chat for families: http://localhost:{stack.inbox_port}/chat")
     sender = args.sender or f"terminal-{uuid.uuid4().hex[:8]}"
+    token = rasa_token()  # the REST channel may ask for it (RASA_TOKEN or var/rasa_token)
     print("Type a message (for example 'hallo'); Ctrl-D or /quit to stop.")
     buttons: list[dict] = []
     try:
@@ -65,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if line.isdigit() and 1 <= int(line) <= len(buttons):
                 line = buttons[int(line) - 1]["payload"]
-            buttons = render(post(args.url, sender, line)) or []
+            buttons = render(post(args.url, sender, line, token=token)) or []
     except KeyboardInterrupt:
         pass
     finally:

@@ -26,19 +26,20 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from bot import model, services
+from bot import model, rasa_server, services
 from bot.serve import (
     Child,
     ProcessChild,
     Supervisor,
+    local_address,
     prepare_database,
     run_until_signal,
     spawn_logged,
     stop_children,
-    stored_token,
     write_runtime_config,
 )
 from bot.settings import ROOT
+from bot.tokens import stored_token
 
 NAMES = ("postgres", "redis", "actions-1", "actions-2", "nginx", "rasa-1", "rasa-2", "inbox")
 # stopped in this order: nothing new comes in, then the servers, then what they depend on
@@ -114,13 +115,19 @@ class ScaledStack:
                                                 _port(self.overrides, "PG_PORT"))
         self.supervisor = Supervisor()
         self.token = self.overrides.get("RASA_TOKEN") or stored_token(self.var)
+        # every action call through nginx carries it; each action server checks it
+        self.action_token = (self.overrides.get("ACTION_TOKEN")
+                             or stored_token(self.var, "action_token"))
+        # the front listens where RASA_INTERFACE says (loopback unless set); the rest of the
+        # set-up only ever on loopback
+        self.interface = self.overrides.get("RASA_INTERFACE") or rasa_server.interface()
 
     # --- addresses ---------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """nginx in front of the Rasa servers: REST, HTTP API (with the token), webhooks."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{local_address(self.interface)}:{self.port}"
 
     @property
     def rasa_urls(self) -> list[str]:
@@ -150,7 +157,8 @@ class ScaledStack:
 
     def _env(self, **extra: str) -> dict[str, str]:
         env = {**model.rasa_env(), **self.overrides, "BOT_DB_URL": self.db_url,
-               "BOT_VAR_DIR": str(self.var), "RASA_TOKEN": self.token, **extra}
+               "BOT_VAR_DIR": str(self.var), "RASA_TOKEN": self.token,
+               "ACTION_TOKEN": self.action_token, "RASA_INTERFACE": self.interface, **extra}
         # one database: the tracker store (endpoints.yml) is what retention and the inbox's
         # export/delete of a family read too
         env["TRACKER_DB_URL"] = self.db_url
@@ -166,7 +174,7 @@ class ScaledStack:
         checks: dict[str, Callable[[], bool]] = {
             "postgres": self.postgres.ready,
             "redis": lambda: services.redis_ping(self.redis_port),
-            "nginx": lambda: (services.port_open(self.port)
+            "nginx": lambda: (services.port_open(self.port, local_address(self.interface))
                               and services.port_open(self.action_port)),
             "inbox": lambda: services.http_ok(f"{self.inbox_url}/health"),
         }
@@ -212,21 +220,24 @@ class ScaledStack:
 
             db.dispose_engine(self.db_url)  # this process does not use it any more
             endpoints, credentials = write_runtime_config(
-                action_url=f"{self.action_front_url}/webhook", tracker_url=self.db_url,
+                action_url=f"{self.action_front_url}/webhook", action_token=self.action_token,
+                tracker_url=self.db_url,
                 lock_store={"type": LOCK_STORE, "url": "127.0.0.1", "port": self.redis_port,
                             "db": 1, "key_prefix": "loket"},
                 folder=self.run_dir, env=self.overrides)
             conf = services.write_nginx_conf(self.base_dir / "nginx", self.port,
                                              self.rasa_ports, self.action_port,
-                                             self.action_ports)
+                                             self.action_ports, front_interface=self.interface)
             self._process("nginx", services.nginx_command(self.base_dir / "nginx", conf),
                           self._env())
+            # no secret on a command line: tokens by environment (bot/tokens.py)
             for i, port in enumerate(self.action_ports, 1):
-                self._process(f"actions-{i}", [py, "-m", "rasa_sdk", "--actions",
-                                               "bot.actions", "--port", str(port)], self._env())
+                self._process(f"actions-{i}", [py, "-m", "bot.action_server", "--actions",
+                                               "bot.actions", "--port", str(port)],
+                              self._env(ACTION_INTERFACE="127.0.0.1"))
             for i, port in enumerate(self.rasa_ports, 1):
                 self._process(f"rasa-{i}", [
-                    py, "-m", "rasa", "run", "--enable-api", f"--auth-token={self.token}",
+                    py, "-m", "bot.rasa_server", "run", "--enable-api",
                     "--model", str(model_file), "--endpoints", str(endpoints),
                     "--credentials", str(credentials), "--port", str(port),
                     "--interface", "127.0.0.1",
@@ -270,7 +281,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     env = {name: os.environ[name] for name in (
         "ACTION_PORT", "PG_PORT", "REDIS_PORT", "RASA_REPLICA_PORTS", "ACTION_REPLICA_PORTS",
-        "RASA_TOKEN") if os.environ.get(name)}
+        "RASA_TOKEN", "ACTION_TOKEN", "RASA_INTERFACE") if os.environ.get(name)}
     env.update(RASA_PORT=str(args.port), INBOX_PORT=str(args.inbox_port))
     stack = ScaledStack(args.base_dir, env=env)
     started = time.monotonic()

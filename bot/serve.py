@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -30,26 +29,12 @@ from typing import Any
 
 import yaml
 
-from bot import model
+from bot import model, rasa_server, tokens
 from bot.settings import ROOT, var_dir
+from bot.tokens import rasa_token
 
 # Rasa's SQL tracker store that can also erase a family's conversation on request.
 TRACKER_STORE = "bot.tracker_store.ErasingTrackerStore"
-
-
-def stored_token(folder: Path) -> str:
-    """A Rasa API token generated once and kept in ``folder`` (readable by us only)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "rasa_token"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-def rasa_token() -> str:
-    """``RASA_TOKEN`` from the environment; on embedded defaults a generated one kept in var/."""
-    return os.environ.get("RASA_TOKEN") or stored_token(var_dir())
 
 
 @contextlib.contextmanager
@@ -82,34 +67,56 @@ def tracker_store_config(tracker_url: str | None) -> dict[str, object]:
 
 
 def write_runtime_config(action_port: int | None = None, *, action_url: str | None = None,
+                         action_token: str | None = None,
                          tracker_url: str | None = None, lock_store: dict | None = None,
                          folder: Path | None = None,
                          env: Mapping[str, str] | None = None) -> tuple[Path, Path]:
-    """Write endpoints.yml and credentials.yml (into ``folder``, default the var folder).
+    """Write endpoints.yml (mode 600: it holds secrets) and credentials.yml (into
+    ``folder``, default the var folder).
 
-    The action server is ``action_url`` or the local one on ``action_port``; the tracker
-    store ``tracker_url`` (default ``TRACKER_DB_URL``, else SQLite); ``lock_store`` an
-    endpoints.yml lock store entry (default Rasa's in-memory one: a single server). The
-    channels are those whose settings are complete in the environment (plus ``env``).
+    The action server is ``action_url`` or the local one on ``action_port``, called with
+    ``action_token`` (default bot/tokens.py's); the tracker store ``tracker_url`` (default
+    ``TRACKER_DB_URL``, else SQLite); ``lock_store`` an endpoints.yml lock store entry
+    (default Rasa's in-memory one: a single server). The channels: the web chat's, the REST
+    channel unless ``BOT_REST_CHANNEL=off``, and those whose settings are complete in the
+    environment (plus ``env``).
     """
     folder = folder or var_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    action_url = action_url or f"http://127.0.0.1:{action_port}/webhook"
+    if action_url is None:
+        from bot.action_server import interface
+
+        action_url = f"http://{local_address(interface())}:{action_port}/webhook"
     endpoints: dict[str, object] = {
-        "action_endpoint": {"url": action_url},
+        # Rasa sends the token as a `token` query parameter with every action call
+        "action_endpoint": {"url": action_url, "token": action_token or tokens.action_token()},
         "tracker_store": tracker_store_config(tracker_url or os.environ.get("TRACKER_DB_URL")),
     }
     if lock_store:
         endpoints["lock_store"] = lock_store
-    from connectors import enabled_channels
+    from connectors import enabled_channels, local_channels
 
     with _environment(env):
-        credentials: dict[str, object] = {"rest": None, **enabled_channels()}
+        credentials: dict[str, object] = {**local_channels(), **enabled_channels()}
     endpoints_path, credentials_path = folder / "endpoints.yml", folder / "credentials.yml"
-    endpoints_path.write_text(yaml.safe_dump(endpoints))
-    endpoints_path.chmod(0o600)
+    _write_private(endpoints_path, yaml.safe_dump(endpoints))
     credentials_path.write_text(yaml.safe_dump(credentials))
     return endpoints_path, credentials_path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Created with mode 600 (not chmod after writing: no moment where others can read it)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    tmp.replace(path)
+
+
+def local_address(interface: str) -> str:
+    """Where this machine reaches a server that listens on ``interface``."""
+    return "127.0.0.1" if interface in ("", "0.0.0.0", "::") else interface
 
 
 def prepare_database(url: str | None = None, load_demo_data: bool | None = None) -> None:
@@ -370,22 +377,29 @@ class Stack:
         prepare_database()
         endpoints, credentials = write_runtime_config(self.action_port)
         py = sys.executable
-        self._spawn("actions", [py, "-m", "rasa_sdk", "--actions", "bot.actions",
+        # no secret on these command lines: the servers read their tokens from the
+        # environment or the var folder (bot/tokens.py)
+        self._spawn("actions", [py, "-m", "bot.action_server", "--actions", "bot.actions",
                                 "--port", str(self.action_port)])
+        interface = rasa_server.interface()
         self._spawn("rasa", [
-            py, "-m", "rasa", "run", "--enable-api", f"--auth-token={rasa_token()}",
+            py, "-m", "bot.rasa_server", "run", "--enable-api",
             "--model", str(model_file), "--endpoints", str(endpoints),
             "--credentials", str(credentials), "--port", str(self.port),
+            "--interface", interface,
         ])
+        rasa_url = f"http://{local_address(interface)}:{self.port}"
         # the inbox talks to this Rasa server (its HTTP API with the token)
-        inbox_env = {**model.rasa_env(), "RASA_URL": f"http://127.0.0.1:{self.port}",
-                     "RASA_TOKEN": rasa_token()}
+        inbox_env = {**model.rasa_env(), "RASA_URL": rasa_url, "RASA_TOKEN": rasa_token()}
         self._spawn("inbox", [py, "-m", "bot", "inbox", "serve",
                               "--port", str(self.inbox_port)], env=inbox_env)
         deadline = time.monotonic() + timeout
         # a server that dies while starting is a configuration error: no restarts yet
-        wait_until_up(f"http://127.0.0.1:{self.action_port}/health", deadline, self.procs)
-        wait_until_up(f"http://127.0.0.1:{self.port}/", deadline, self.procs)
+        from bot.action_server import interface as action_interface
+
+        wait_until_up(f"http://{local_address(action_interface())}:{self.action_port}/health",
+                      deadline, self.procs)
+        wait_until_up(f"{rasa_url}/", deadline, self.procs)
         wait_until_up(f"http://127.0.0.1:{self.inbox_port}/health", deadline, self.procs)
         self.supervisor.watch()
 

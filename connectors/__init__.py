@@ -15,6 +15,12 @@ logger = logging.getLogger(__name__)
 
 TWILIO_CHANNEL = "connectors.twilio.TwilioInput"
 TELEGRAM_CHANNEL = "connectors.telegram.TelegramInput"
+REST_CHANNEL = "connectors.rest.RestChannel"
+WEBCHAT_CHANNEL = "connectors.rest.WebChatChannel"
+REST_MODES = ("open", "token", "off")
+# conversation ids of the channels (``<prefix>:<address>``): on the REST channel they would let
+# anyone who knows a family's phone number speak as that family
+RESERVED_PREFIXES = ("whatsapp", "sms", "telegram", "webchat", "twilio")
 DEFAULT_TWILIO_API = "https://api.twilio.com"
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
 
@@ -82,6 +88,31 @@ def _log_once(key: str, level: int, message: str, *args: object) -> None:
     if key not in _logged:
         _logged.add(key)
         logger.log(level, message, *args)
+
+
+def rest_mode() -> str:
+    """``BOT_REST_CHANNEL``: ``open`` (anyone who reaches the Rasa server), ``token`` (the
+    Rasa API token as ``Authorization: Bearer``) or ``off``. Default: open while the Rasa
+    server listens on loopback only (RASA_INTERFACE unset), token when it listens elsewhere."""
+    mode = _env("BOT_REST_CHANNEL").lower()
+    if mode in REST_MODES:
+        return mode
+    if mode:
+        raise SystemExit(f"BOT_REST_CHANNEL={mode!r}: one of {', '.join(REST_MODES)}")
+    from bot.rasa_server import interface, loopback
+
+    return "open" if loopback(interface()) else "token"
+
+
+def local_channels() -> dict[str, dict]:
+    """``credentials.yml`` entries of the channels of our own tools: the web chat (the inbox,
+    always with the token) and the REST channel unless it is off."""
+    channels: dict[str, dict] = {WEBCHAT_CHANNEL: {}}
+    mode = rest_mode()
+    if mode != "off":
+        channels[REST_CHANNEL] = {}
+    _log_once("rest", logging.INFO, "REST channel: %s", mode)
+    return channels
 
 
 def enabled_channels() -> dict[str, dict]:

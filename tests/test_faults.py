@@ -299,7 +299,7 @@ def _quiet_count(sender: Faulty, number: str, quiet: float = 2.0) -> int:
 
 
 def _action_server_pids(action_port: int) -> list[int]:
-    pattern = f"rasa_sdk --actions bot.actions --port {action_port}"
+    pattern = f"bot.action_server --actions bot.actions --port {action_port}"
     out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
@@ -358,8 +358,8 @@ def test_the_only_rasa_server_killed_mid_turn_answers_once_after_restart(single)
     sender.family(number, ["hallo"], lambda n: None)
     before = _quiet_count(sender, number)
     assert sender.send(number, "welke soorten opvang zijn er?") == 200
-    out = subprocess.run(["pgrep", "-f", f"rasa run .*--port {port}"], capture_output=True,
-                         text=True).stdout.split()
+    out = subprocess.run(["pgrep", "-f", f"bot.rasa_server run .*--port {port}"],
+                         capture_output=True, text=True).stdout.split()
     assert out, "no Rasa server found"
     for pid in out:
         os.kill(int(pid), signal.SIGKILL)

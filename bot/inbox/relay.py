@@ -28,15 +28,20 @@ class RasaError(RuntimeError):
 
 
 def _call(method: str, path: str, body: Any = None, *, params: dict[str, str] | None = None,
-          token: bool = True, timeout: float = 30) -> Any:
-    from bot.serve import rasa_token
+          bearer: bool = False, timeout: float = 30) -> Any:
+    """Rasa's HTTP API with its token: as Rasa's ``token`` parameter, or (``bearer``: our own
+    channels, connectors/rest.py) in the Authorization header."""
+    from bot.tokens import rasa_token
 
     query = dict(params or {})
-    if token:
+    headers = {"Content-Type": "application/json"}
+    if bearer:
+        headers["Authorization"] = f"Bearer {rasa_token()}"
+    else:
         query["token"] = rasa_token()
     url = f"{handoff.rasa_url()}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
+    req = urllib.request.Request(url, data, headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"null")
@@ -180,10 +185,14 @@ def request_update(sender_id: str, reference: str, status: str) -> None:
 
 # --- web chat -----------------------------------------------------------------------------
 
+WEBCHAT_WEBHOOK = "/webhooks/webchat/webhook"
+
+
 def webhook(sender_id: str, text: str) -> list[dict[str, Any]]:
-    """Rasa's REST channel (no token: it is the families' public entrance)."""
-    return _call("POST", "/webhooks/rest/webhook", {"sender": sender_id, "message": text},
-                 token=False, timeout=60) or []
+    """The web chat's own channel on the Rasa server (connectors/rest.py): only this
+    process, with the token, may speak for a ``webchat:`` conversation."""
+    return _call("POST", WEBCHAT_WEBHOOK, {"sender": sender_id, "message": text},
+                 bearer=True, timeout=60) or []
 
 
 def bot_messages(tracker_state: dict[str, Any], after: float) -> tuple[list[dict], float]:
