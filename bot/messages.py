@@ -89,7 +89,8 @@ class ChannelMessage(Base):
     external_id = Column(String(64))  # MessageSid / update_id in; provider's id out
     text = Column(Text)  # in full, also beyond what the assistant gets
     rasa_text = Column(Text)  # what went to the assistant (payload, truncated text)
-    kind = Column(String(16))  # in: text | media | button | event
+    kind = Column(String(16))  # in: text | media | button | event; out: confirmation (of
+    # STOP/START: goes out to an opted-out number too) or nothing
     meta = Column(JSON)  # channel details (Telegram callback id, WhatsApp profile name…)
     media_type = Column(String(16))  # image | audio | document | location | sticker | other
     media = Column(JSON)  # [{"url", "content_type"}] or {"latitude", "longitude", …}
@@ -141,6 +142,15 @@ class ChannelOptOut(Base):
     keyword = Column(String(64))
     sender_id = Column(String(128))  # the conversation it was said in
     changed_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ChannelNotice(Base):
+    """A notice a channel gives once (a Telegram group told to write privately)."""
+
+    __tablename__ = "channel_notices"
+
+    key = Column(String(96), primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
 
 
 @dataclass(frozen=True)
@@ -325,10 +335,10 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     segments: int | None = None, encoding: str | None = None,
                     attempts: int = 0, delivery: str | None = None,
                     in_reply_to: int | None = None, next_attempt_at: datetime | None = None,
-                    url: str | None = None) -> int:
+                    kind: str | None = None, url: str | None = None) -> int:
     with db.session_scope(url) as session:
         row = ChannelMessage(
-            channel=channel, direction=OUT, sender_id=sender_id, address=address,
+            channel=channel, direction=OUT, sender_id=sender_id, address=address, kind=kind,
             text=redact_summary(text),  # health/allergy lines of a snelfiche summary: masked
             status=status, external_id=external_id, reason=reason, error_code=error_code,
             buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
@@ -501,6 +511,27 @@ def conversation_state(sender_id: str, optout_key: str,
             last_buttons=list(contact.last_buttons or []) if contact else [],
             last_inbound_at=contact.last_inbound_at if contact else None,
             queued=_has_queued(session, sender_id))
+
+
+def send_check(sender_id: str, optout_key: str,
+               url: str | None = None) -> tuple[bool, datetime | None]:
+    """(opted out, last inbound time) as they are now: read just before a part goes out."""
+    with db.session_scope(url) as session:
+        optout = session.get(ChannelOptOut, optout_key)
+        last = session.execute(select(ChannelContact.last_inbound_at)
+                               .where(ChannelContact.sender_id == sender_id)).scalar()
+        return bool(optout and optout.opted_out), last
+
+
+def first_notice(key: str, url: str | None = None) -> bool:
+    """Whether this is the first time for ``key`` (and record it): one of several servers
+    wins the insert."""
+    try:
+        with db.session_scope(url) as session:
+            session.add(ChannelNotice(key=key[:96]))
+    except IntegrityError:
+        return False
+    return True
 
 
 def is_opted_out(address: str, url: str | None = None) -> bool:

@@ -61,6 +61,7 @@ MEDIA_TYPES = ("image", "audio", "document", "location", "sticker", "other")
 MAX_PROCESSING_ATTEMPTS = 3  # a message that fails (not on an outage) this often is given up
 MAX_OUTAGE_RETRIES = 40  # about 15 minutes of a database or lock store that is down
 PLEASE_REPEAT = "channel.please_repeat"
+CONFIRMATION = "confirmation"  # outbound kind of the STOP/START confirmations
 
 # One worker per server process, shared by its channels.
 WORKER_ID = f"{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -371,9 +372,15 @@ class PhoneChatChannel(InputChannel, ABC):
         """Hand one part to the provider's API."""
 
     async def hold_reason(self, sender_id: str, channel: str,
-                          state: messages.ConversationState) -> str | None:
-        """Why a reply must not be sent now (no sender number, WhatsApp's 24-hour window)."""
+                          last_inbound_at: datetime | None) -> str | None:
+        """Why a reply must not be sent now (no sender number, WhatsApp's 24-hour window),
+        given the family's last message as the store has it right now."""
         return None
+
+    async def not_a_conversation(self, request: Request) -> bool:
+        """A genuine request that is no family's conversation (a Telegram group): handled
+        here, nothing stored, nothing reaches the assistant."""
+        return False
 
     async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
         """Channel chores after the provider refused a part (Twilio's own STOP…)."""
@@ -427,6 +434,8 @@ class PhoneChatChannel(InputChannel, ABC):
                            self.name())
             return response.text("forbidden", status=403)
         self.app = request.app
+        if await self.not_a_conversation(request):
+            return self.ack()
         try:
             inbound = self.parse(request)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -447,8 +456,26 @@ class PhoneChatChannel(InputChannel, ABC):
                 logger.info("channel %s: dropped a repeated delivery of %s", self.name(),
                             message.external_id)
                 continue
+            await self._stop_at_once(message)
             self._submit(message.sender_id, message_id)
         return self.ack()
+
+    async def _stop_at_once(self, message: Inbound) -> None:
+        """A STOP counts from the moment it is stored, not from when its turn comes: a reply
+        of a turn still running, or queued before, must not reach the family after it. Its
+        turn confirms it later, in order."""
+        if message.kind != "text":
+            return
+        keyword = optout.classify(message.text or "")
+        if keyword is None or keyword.kind != optout.OPTOUT:
+            return
+        key = self.optout_key({"channel": message.channel, "address": message.address,
+                               "sender_id": message.sender_id})
+        try:
+            await asyncio.to_thread(messages.set_opted_out, key, True,
+                                    (message.text or "").strip()[:64], message.sender_id)
+        except SQLAlchemyError:  # its turn sets it (it is stored)
+            logger.warning("channel %s: opt-out not recorded at once", self.name())
 
     def _submit(self, sender_id: str, message_id: int) -> None:
         if message_id in self._queued:
@@ -696,7 +723,7 @@ class PhoneChatChannel(InputChannel, ABC):
                             "opted_out", in_reply_to)
             return
         await self.send(sender_id, channel, address, text, buttons, reply_id, state,
-                        in_reply_to)
+                        in_reply_to, force=force)
 
     async def _sent_before(self, reply_key: str, recheck: bool) -> bool:
         if reply_key in self._sent:
@@ -718,31 +745,53 @@ class PhoneChatChannel(InputChannel, ABC):
                                 NOT_SENT, reason=reason, buttons=buttons, reply_id=reply_id,
                                 in_reply_to=in_reply_to)
 
+    async def hold_now(self, sender_id: str, channel: str, address: str,
+                       force: bool = False) -> str | None:
+        """Why a part must not go out, read from the store just before it would: a STOP, or
+        the end of WhatsApp's window, may have come after the reply was made or queued.
+        ``force``: the opt-out confirmation itself."""
+        key = self.optout_key({"channel": channel, "address": address, "sender_id": sender_id})
+        opted_out, last_inbound_at = await asyncio.to_thread(messages.send_check, sender_id,
+                                                             key)
+        if opted_out and not force:
+            return "opted_out"
+        return await self.hold_reason(sender_id, channel, last_inbound_at)
+
     async def send(self, sender_id: str, channel: str, address: str, text: str,
                    buttons: list[dict], reply_id: str, state: messages.ConversationState,
-                   in_reply_to: int | None = None) -> None:
+                   in_reply_to: int | None = None, force: bool = False) -> None:
         """Send one reply, part by part, and record every part. Behind a reply that waits
-        for the provider a new one waits too (the family reads them in order)."""
-        held = await self.hold_reason(sender_id, channel, state)
-        if held:
-            await self.hold(channel, sender_id, address, text, buttons, reply_id, held,
-                            in_reply_to)
-            return
+        for the provider a new one waits too (the family reads them in order). Each part is
+        checked against the opt-out and the window just before it goes out."""
         waiting = state.queued
+        if not waiting:
+            held = await self.hold_now(sender_id, channel, address, force)
+            if held:  # nothing of it goes out: one record of the whole reply
+                await self.hold(channel, sender_id, address, text, buttons, reply_id, held,
+                                in_reply_to)
+                return
         failed = False
+        first = True
         for part in self.split(channel, text, buttons):
             record: dict[str, Any] = {
                 "buttons": part.buttons or None, "reply_id": reply_id, "part": part.number,
                 "segments": part.segments, "encoding": part.encoding,
-                "in_reply_to": in_reply_to,
+                "in_reply_to": in_reply_to, "kind": CONFIRMATION if force else None,
             }
             if failed:  # later parts would make no sense without the one that failed
                 await self._record(channel, sender_id, address, part.text, NOT_SENT,
                                    reason="previous_part_failed", **record)
                 continue
-            if waiting:
+            if waiting:  # checked again when it is sent (resend_due)
                 await self._record(channel, sender_id, address, part.text, QUEUED,
                                    reason="waiting_behind_queued", **record)
+                continue
+            held = None if first else await self.hold_now(sender_id, channel, address, force)
+            first = False
+            if held:  # a STOP between two parts of one reply
+                failed = True
+                await self._record(channel, sender_id, address, part.text, NOT_SENT,
+                                   reason=held, **record)
                 continue
             outcome = await self.post_part(channel, address, part, reply_id, self.http)
             if outcome.ok:
@@ -803,6 +852,13 @@ class PhoneChatChannel(InputChannel, ABC):
             if messages.utcnow() - row["created_at"] > messages.OUTBOX_GIVE_UP:
                 await asyncio.to_thread(messages.settle_outbound, row["id"], FAILED,
                                         reason="gave_up")
+                continue
+            # queued before a STOP (or a day ago): it must not go out now
+            held = await self.hold_now(sender_id, row["channel"], row["address"],
+                                       force=row["kind"] == CONFIRMATION)
+            if held:
+                await asyncio.to_thread(messages.settle_outbound, row["id"], NOT_SENT,
+                                        reason=held)
                 continue
             outcome = await self.post_part(row["channel"], row["address"], Part.from_row(row),
                                            row["reply_id"] or "", self.resend_http)

@@ -4,6 +4,11 @@ Updates are read with python-telegram-bot's types and answered with ``sendMessag
 an inline keyboard; a tap comes back as a ``callback_query`` whose data is the button payload
 and is answered with ``answerCallbackQuery`` so the client stops its spinner). Only requests
 carrying our secret token (``setWebhook secret_token``) are accepted.
+
+Only private chats are conversations. What a family tells the assistant (a child's name,
+health notes) must never be read out in a group: an update from a group, supergroup or channel
+is not stored and never reaches the assistant; the first message from a group gets, once,
+``telegram_group.private_only`` (write to the bot in a private chat) and nothing more.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import messages, redaction
+from bot import i18n, messages, redaction
 from bot.messages import Inbound
 from connectors import TelegramSettings, sms
 from connectors.common import (
@@ -40,6 +45,32 @@ MAX_CALLBACK_BYTES = 64  # callback_data limit
 REF_PREFIX = "#"  # callback_data "#<reply id>:<n>" points at a stored button
 START_COMMAND = "/start"  # what every Telegram user sends first
 GREET_PAYLOAD = "/greet"
+PRIVATE = "private"
+GROUPS = ("group", "supergroup")  # a channel ("channel") cannot be answered sensibly
+GROUP_NOTICE = "telegram_group.private_only"
+UPDATE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post",
+                "my_chat_member", "chat_member", "chat_join_request")
+
+
+def chat_of(data: Any) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
+    """(chat, kind of update, the update's object) of a raw update, when it names a chat."""
+    if not isinstance(data, dict):
+        return None
+    for kind in (*UPDATE_KINDS, "callback_query"):
+        item = data.get(kind)
+        if not isinstance(item, dict):
+            continue
+        holder = item.get("message") if kind == "callback_query" else item
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if isinstance(chat, dict):
+            return chat, kind, item
+        return None  # a tap without its message comes from the person's own chat
+    return None
+
+
+def outside_private_chat(data: Any) -> bool:
+    found = chat_of(data)
+    return found is not None and found[0].get("type", PRIVATE) != PRIVATE
 
 
 def _message_media(message: Message) -> tuple[str, Any] | None:
@@ -97,10 +128,38 @@ class TelegramInput(PhoneChatChannel):
     def ack(self) -> HTTPResponse:
         return response.json({"ok": True})
 
+    async def not_a_conversation(self, request: Request) -> bool:
+        try:
+            data = request.json
+        except Exception:  # not JSON: parse() refuses it
+            return False
+        if not outside_private_chat(data):
+            return False
+        chat, kind, item = chat_of(data)  # type: ignore[misc]
+        logger.info("telegram: a %s update from a %s chat is no conversation; not stored",
+                    kind, chat.get("type"))
+        if kind == "message" and chat.get("type") in GROUPS and "id" in chat:
+            sender = item.get("from") if isinstance(item.get("from"), dict) else {}
+            lang = str(sender.get("language_code") or "")[:2].lower()
+            group = str(chat["id"])
+            self.queues.submit(f"group:{group}", lambda: self._point_to_private_chat(
+                group, lang if lang in i18n.SUPPORTED else i18n.DEFAULT))
+        return True
+
+    async def _point_to_private_chat(self, chat_id: str, lang: str) -> None:
+        """Once per group: the assistant talks in a private chat only."""
+        if not await asyncio.to_thread(messages.first_notice, f"telegram-group:{chat_id}"):
+            return
+        await self.http.post(self.settings.method_url("sendMessage"), json_body={
+            "chat_id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+            "text": i18n.t(GROUP_NOTICE, lang)})
+
     def parse(self, request: Request) -> list[Inbound]:
         data = request.json
         if not isinstance(data, dict) or "update_id" not in data:
             raise ValueError("not a Telegram update")
+        if outside_private_chat(data):
+            return []  # never a conversation (see the module doc)
         external_id = str(data["update_id"])
 
         def inbound(chat_id: int, **fields: Any) -> list[Inbound]:

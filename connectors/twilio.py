@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -166,11 +166,11 @@ class TwilioInput(PhoneChatChannel):
         return channel, address
 
     async def hold_reason(self, sender_id: str, channel: str,
-                          state: messages.ConversationState) -> str | None:
+                          last_inbound_at: datetime | None) -> str | None:
         if not (self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms):
             return "no_sender_configured"
         if channel == WHATSAPP:
-            last = state.last_inbound_at
+            last = last_inbound_at
             if last is None or messages.utcnow() - last > WHATSAPP_WINDOW:
                 return "outside_24h_window"
         return None
