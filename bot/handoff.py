@@ -20,7 +20,7 @@ import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, case, select
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, case, select, true
 from sqlalchemy.orm import Session
 
 from bot.db import Base
@@ -59,8 +59,10 @@ class StaffUser(Base):
     password_hash = Column(String(256), nullable=False)
     role = Column(String(16), nullable=False, default="worker")  # worker | admin
     language = Column(String(8), nullable=False, default="nl")
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(DateTime(timezone=True), nullable=True)
+    failed_logins = Column(Integer, nullable=False, default=0)  # from unknown browsers
+    locked_until = Column(DateTime(timezone=True), nullable=True)  # for unknown browsers
+    # a deactivated account cannot sign in and has no session left
+    active = Column(Boolean, nullable=False, default=True, server_default=true())
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -152,7 +154,7 @@ def rasa_url() -> str:
 
 
 def _rasa(method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-    from bot.serve import rasa_token
+    from bot.tokens import rasa_token
 
     query = urllib.parse.urlencode({"token": token or rasa_token()})
     data = None if body is None else json.dumps(body).encode()

@@ -3,6 +3,7 @@ close, request status updates, free places with a version check, report, web cha
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from test_inbox_helpers import csrf_of, running_inbox
 
-from bot import db, handoff
+from bot import db, handoff, i18n
 from bot.handoff import AuditEntry, Handoff
 from bot.intake import store
 from bot.intake.models import CareRequest
@@ -202,10 +203,22 @@ async def test_request_status_change_informs_the_family(inbox) -> None:
     await inbox.login("ann")
     page = await (await inbox.client.get(f"/inbox/c/{hid}")).text()
     assert reference in page and "Lina" in page
-    response = await inbox.client.post(
-        f"/inbox/requests/{rid}/status",
-        data={"csrf": csrf_of(page), "status": "in_progress", "back": str(hid)},
-        allow_redirects=False)
+    assert f"/inbox/requests/{rid}/status" not in page  # not hers yet: no status form
+    await inbox.client.post(f"/inbox/c/{hid}/claim", data={"csrf": csrf_of(page)})
+    page = await (await inbox.client.get(f"/inbox/c/{hid}")).text()
+    assert f"/inbox/requests/{rid}/status" in page
+    form = {"csrf": csrf_of(page), "status": "in_progress", "back": str(hid)}
+    confirm = await inbox.client.post(f"/inbox/requests/{rid}/status", data=form,
+                                      allow_redirects=False)
+    # first what the family will read, in its language; nothing changed or told yet
+    assert confirm.status == 200
+    assert i18n.t("request_update.in_progress", "fr", reference=reference) in \
+        html.unescape(await confirm.text())
+    with db.session_scope(inbox.url) as s:
+        assert s.get(CareRequest, rid).status == "new"
+    assert not [c for c in inbox.rasa.calls if c[1] == sender and c[0] == "execute"]
+    response = await inbox.client.post(f"/inbox/requests/{rid}/status",
+                                       data={**form, "confirm": "1"}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"].startswith(f"/inbox/c/{hid}")
     with db.session_scope(inbox.url) as s:
         assert s.get(CareRequest, rid).status == "in_progress"
@@ -213,7 +226,7 @@ async def test_request_status_change_informs_the_family(inbox) -> None:
     assert calls[0] == ("events", sender, [{"event": "slot", "name": "request_update",
                                             "value": f"{reference}:in_progress"}])
     assert calls[1][2]["name"] == "action_request_update"
-    # not paused: the executed action is followed by action_listen
+    # not paused (the fake Rasa's view): the executed action is followed by action_listen
     assert calls[2] == ("events", sender, [{"event": "action", "name": "action_listen"}])
     assert ("ann", "status_changed", "new->in_progress") in _audit(inbox.url)
     bad = await inbox.client.post(f"/inbox/requests/{rid}/status",
@@ -294,31 +307,35 @@ async def test_report_counts_requests_and_unmet_needs(inbox) -> None:
 async def test_web_chat_sends_and_polls_only_bot_texts(inbox) -> None:
     page = await inbox.client.get("/chat", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert page.status == 200
-    html = await page.text()
-    assert '<html lang="en"' in html and "/static/webchat.js" in html
+    html_text = await page.text()
+    assert '<html lang="en"' in html_text and "/static/webchat.js" in html_text
     assert '<html lang="ar" dir="rtl"' in await (await inbox.client.get("/chat?lang=ar")).text()
-    sender = "webchat:" + "A" * 24
-    response = await inbox.client.post("/chat/send", json={"sender": sender,
-                                                           "message": "hallo <b>"})
+    sender, token = await inbox.chat()
+    assert sender.removeprefix("webchat:") not in html_text  # the page never holds the id
+    headers = {"X-Chat-Token": token}
+    response = await inbox.client.post("/chat/send", json={"message": "hallo <b>"},
+                                       headers=headers)
     data = await response.json()
     assert [m["text"] for m in data["messages"]] == ["echo: hallo <b>"]
     assert data["messages"][0]["buttons"] == [{"title": "Ja", "payload": "/affirm"}]
+    assert inbox.rasa.calls[-1] == ("webhook", sender, "hallo <b>")
     after = data["at"]
     inbox.rasa.add(sender, {"event": "bot", "text": "Dag, ik ben Ann",
                             "metadata": {"staff": "ann"}})
     inbox.rasa.say_family(sender, "secret family text")
-    polled = await (await inbox.client.get(f"/chat/poll?sender={sender}&after={after}")).json()
+    polled = await (await inbox.client.get(f"/chat/poll?after={after}",
+                                           headers=headers)).json()
     assert [(m["text"], m["staff"]) for m in polled["messages"]] == [("Dag, ik ben Ann", True)]
     assert "ann" not in str(polled)  # the worker's name stays at the loket
     assert polled["at"] > after
-    fresh = await (await inbox.client.get(f"/chat/poll?sender={sender}")).json()
+    fresh = await (await inbox.client.get("/chat/poll", headers=headers)).json()
     assert fresh["messages"] == [] and fresh["at"] == polled["at"]
-    for bad in ("nope", "webchat:short", "webchat:" + "A" * 24 + "/x"):
-        assert (await inbox.client.get("/chat/poll", params={"sender": bad})).status == 400
-        assert (await inbox.client.post("/chat/send", json={"sender": bad,
-                                                             "message": "x"})).status == 400
-    too_long = await inbox.client.post("/chat/send", json={"sender": sender,
-                                                           "message": "x" * 1001})
+    # a sender chosen by the caller is ignored: the cookie says whose conversation it is
+    await inbox.client.post("/chat/send", json={"sender": "webchat:" + "B" * 24,
+                                                "message": "x"}, headers=headers)
+    assert inbox.rasa.calls[-1] == ("webhook", sender, "x")
+    too_long = await inbox.client.post("/chat/send", json={"message": "x" * 1001},
+                                       headers=headers)
     assert too_long.status == 400
 
 

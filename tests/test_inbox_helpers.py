@@ -39,7 +39,7 @@ class FakeRasa:
         self.app.router.add_get("/conversations/{sid:.+}/tracker", self.tracker)
         self.app.router.add_post("/conversations/{sid:.+}/tracker/events", self.append)
         self.app.router.add_post("/conversations/{sid:.+}/execute", self.execute)
-        self.app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        self.app.router.add_post("/webhooks/webchat/webhook", self.webhook)
 
     def add(self, sender: str, event: dict[str, Any]) -> None:
         event = {**event, "timestamp": time.time()}
@@ -98,6 +98,9 @@ class FakeRasa:
         return web.json_response({"tracker": {"paused": paused}, "messages": []})
 
     async def webhook(self, request: web.Request) -> web.Response:
+        """The web chat's channel: the token in the header, never in the URL."""
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}" or request.query:
+            raise web.HTTPUnauthorized()
         body = await request.json()
         sid = body["sender"]
         self.calls.append(("webhook", sid, body["message"]))
@@ -132,6 +135,14 @@ class Inbox:
     async def csrf(self, client: TestClient | None = None) -> str:
         page = await (client or self.client).get("/inbox")
         return csrf_of(await page.text())
+
+    async def chat(self, client: TestClient | None = None) -> tuple[str, str]:
+        """Open /chat as a family's browser: (the conversation id, the page's token)."""
+        client = client or self.client
+        page = await (await client.get("/chat")).text()
+        token = re.search(r'data-token="([^"]+)"', page).group(1)
+        cookie = next(c for c in client.session.cookie_jar if c.key == "loket_chat")
+        return "webchat:" + cookie.value.split(".")[0], token
 
 
 def csrf_of(html: str) -> str:

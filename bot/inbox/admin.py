@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from bot.db import session_scope
 from bot.handoff import AuditEntry, StaffUser, audit
 from bot.inbox import auth
-from bot.inbox.html import el, hidden, post_form, table
+from bot.inbox.html import el, hidden, join, post_form, table
 from bot.inbox.texts import has, st
 from bot.inbox.views import blocking, error_note, lang_of, layout, see_other, when
 from bot.places.models import Availability, CareLocation
@@ -147,7 +147,7 @@ def _users(lang: str) -> list[dict[str, Any]]:
         return [{"id": u.id, "username": u.username, "role": u.role, "language": u.language,
                  "locked": when(u.locked_until, lang)
                  if (auth.aware(u.locked_until) or now) > now else "",
-                 "failed": u.failed_logins}
+                 "failed": u.failed_logins, "active": bool(u.active)}
                 for u in session.execute(select(StaffUser).order_by(StaffUser.username))
                 .scalars()]
 
@@ -167,9 +167,10 @@ async def users_page(request: web.Request, message: str | None = None,
                           minlength=auth.MIN_PASSWORD, required=True,
                           aria_label=st("users.new_password_for", lang, user=u["username"])),
                        " ", el("button", st("users.set_password", lang), type="submit"),
-                       class_="inline")] for u in users]
+                       class_="inline"),
+             _active_form(u, csrf, lang, request["user"]["username"])] for u in users]
     headers = [st(f"users.col.{c}", lang) for c in
-               ("username", "role", "language", "locked", "unlock", "password")]
+               ("username", "role", "language", "locked", "unlock", "password", "active")]
     create = post_form(
         "/inbox/admin/users", csrf,
         el("h2", st("users.create", lang)),
@@ -190,6 +191,42 @@ async def users_page(request: web.Request, message: str | None = None,
     return layout(request, st("users.title", lang), error_note(message) if message else None,
                   table(headers, rows, caption=st("users.caption", lang)), create,
                   status=status)
+
+
+def _active_form(user: dict[str, Any], csrf: str, lang: str, me: str) -> Any:
+    if user["username"] == me:  # an admin does not lock themselves out
+        return st("users.active_yes", lang)
+    return join(st("users.active_yes" if user["active"] else "users.active_no", lang), " ",
+                post_form(f"/inbox/admin/users/{user['id']}/active", csrf,
+                          hidden("active", "0" if user["active"] else "1"),
+                          el("button", st("users.deactivate" if user["active"]
+                                          else "users.reactivate", lang), type="submit"),
+                          class_="inline"))
+
+
+async def users_active(request: web.Request) -> web.Response:
+    """Deactivate an account (its sessions end at once) or reactivate it."""
+    uid = _uid(request)
+    form = await request.post()
+    active = str(form.get("active", "")) == "1"
+    me = request["user"]["username"]
+
+    def change() -> str | None:
+        with session_scope() as session:
+            user = session.get(StaffUser, uid)
+            if user is None:
+                return "unknown"
+            if user.username == me:
+                return "self"
+            auth.set_active(session, user, active, me)
+            return None
+
+    error = await blocking(change)
+    if error == "unknown":
+        raise web.HTTPNotFound()
+    if error == "self":
+        return await users_page(request, st("users.not_yourself", lang_of(request)), 400)
+    return see_other("/inbox/admin/users", "reactivated" if active else "deactivated")
 
 
 async def users_create(request: web.Request) -> web.Response:

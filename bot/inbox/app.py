@@ -47,14 +47,6 @@ def _headers(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Cache-Control"] = "no-store"
 
 
-def _load_user(username: str, password_tag: str, signer: auth.Signer) -> dict | None:
-    with db.session_scope() as session:
-        user = auth.find_user(session, username)
-        if user is None or signer.password_tag(user.password_hash) != password_tag:
-            return None
-        return {"username": user.username, "role": user.role, "language": user.language}
-
-
 def _denied(request: web.Request, status: int, key: str) -> web.Response:
     lang = views.language(request.query.get("lang"),
                           request["user"]["language"] if "user" in request else None)
@@ -70,23 +62,22 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
     if not (path == "/inbox" or path.startswith("/inbox/")) or path == "/inbox/login":
         return await handler(request)
     signer: auth.Signer = request.app[views.SIGNER]
-    data = signer.read_session(request.cookies.get(views.COOKIE))
-    user = None
-    if data is not None and data.sid not in request.app[views.REVOKED]:
-        user = await views.blocking(_load_user, data.username, data.password_tag, signer)
-    if user is None or data is None:
+    # the session table, not the cookie, says who this is (logout holds across restarts)
+    who = await views.blocking(auth.signed_in, request.cookies.get(views.COOKIE))
+    if who is None:
         if request.method == "GET" and not path.startswith("/inbox/api/"):
             raise web.HTTPSeeOther("/inbox/login?" + _next(request))
         return _denied(request, 401, "login")
+    user = {"username": who.username, "role": who.role, "language": who.language}
     request["user"] = user
-    request["sid"] = data.sid
-    request["csrf"] = signer.csrf(data.sid)
+    request["sid"] = who.sid
+    request["csrf"] = signer.csrf(who.sid)
     if request.method not in ("GET", "HEAD"):
         token = request.headers.get("X-CSRF-Token")
         if token is None and request.content_type in ("application/x-www-form-urlencoded",
                                                       "multipart/form-data"):
             token = str((await request.post()).get("csrf", ""))
-        if not signer.check_csrf(data.sid, token):
+        if not signer.check_csrf(who.sid, token):
             return _denied(request, 403, "csrf")
     if path.startswith("/inbox/admin") and user["role"] != "admin":
         return _denied(request, 403, "role")
@@ -111,8 +102,7 @@ async def root(_request: web.Request) -> web.Response:
 def create_app() -> web.Application:
     app = web.Application(middlewares=[security_headers, guard], client_max_size=256 * 1024)
     app[views.SIGNER] = auth.Signer(auth.secret())
-    app[views.REVOKED] = set()
-    app[views.CHAT_RATE] = {}
+    app[webchat.LIMITS] = webchat.Limits()
     # behind a TLS proxy set INBOX_SECURE_COOKIES=1; plain http on loopback cannot use them
     app[views.SECURE_COOKIES] = os.environ.get("INBOX_SECURE_COOKIES") == "1"
     r = app.router
@@ -138,6 +128,7 @@ def create_app() -> web.Application:
     r.add_post("/inbox/admin/users", admin.users_create)
     r.add_post(r"/inbox/admin/users/{id}/unlock", admin.users_unlock)
     r.add_post(r"/inbox/admin/users/{id}/password", admin.users_password)
+    r.add_post(r"/inbox/admin/users/{id}/active", admin.users_active)
     r.add_get("/inbox/admin/audit", admin.audit_page)
     r.add_get(family.PATH, family.family_page)
     r.add_get(family.PATH + "/export", family.family_export)

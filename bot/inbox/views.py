@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot import handoff, i18n
 from bot.db import session_scope
 from bot.handoff import OUTCOMES, AlreadyClaimed, Handoff
-from bot.inbox import auth, relay
+from bot.inbox import auth, relay, throttle
 from bot.inbox.html import Markup, document, el, hidden, join, post_form
 from bot.inbox.texts import has, language, st
 from bot.intake import store as intake_store
@@ -31,17 +31,16 @@ from bot.intake.models import STATUSES, CareRequest
 
 T = TypeVar("T")
 SIGNER = web.AppKey("signer", auth.Signer)
-REVOKED = web.AppKey("revoked", set)  # session ids signed out in this process
-CHAT_RATE = web.AppKey("chat_rate", dict)
 SECURE_COOKIES = web.AppKey("secure_cookies", bool)
 COOKIE = "inbox_session"
 LOGIN_COOKIE = "inbox_login"
+DEVICE_COOKIE = "inbox_device"  # a browser that signed in before (bot/inbox/auth.py)
 TZ = ZoneInfo("Europe/Brussels")
 MAX_REPLY = 1600
 # keys of the texts a redirect may ask to show (?msg=…); nothing else is shown
 FLASH = frozenset({"claimed", "sent", "queued", "family_deleted", "handed_back", "closed",
                    "status_changed", "language_changed", "places_updated", "user_created",
-                   "unlocked", "password_set"})
+                   "unlocked", "password_set", "deactivated", "reactivated"})
 CANNED = ("greeting", "checking", "call_you", "request_registered", "come_by", "goodbye")
 REQUEST_STATUSES = tuple(s for s in STATUSES if s != "draft")
 
@@ -165,30 +164,37 @@ async def login_submit(request: web.Request) -> web.Response:
                            st("login.expired", lang), status=403)
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
+    address = throttle.client_address(request)
+    device = signer.device(request.cookies.get(DEVICE_COOKIE), username)
 
     def check() -> tuple[dict | None, str, str | None]:
         with session_scope() as session:
-            user, result = auth.authenticate(session, username, password)
+            user, result = auth.authenticate(session, username, password, address=address,
+                                             device=device)
             if user is None:
                 return None, result, None
-            cookie, _sid = signer.session_cookie(user)
-            return {"language": user.language}, result, cookie
+            return {"username": user.username}, result, auth.start_session(session, user)
 
     user, result, cookie = await blocking(check)
-    if user is None:
+    if user is None or cookie is None:
         return _login_page(request, lang, secrets.token_urlsafe(18),
                            st(f"login.{result}", lang), status=401 if result == "bad" else 429)
     nxt = str(form.get("next", ""))
     target = nxt if nxt.startswith("/inbox") and not nxt.startswith("//") else "/inbox"
     response = web.HTTPSeeOther(target)
+    secure = request.app[SECURE_COOKIES]
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", path="/",
-                        max_age=auth.SESSION_SECONDS, secure=request.app[SECURE_COOKIES])
+                        max_age=auth.SESSION_SECONDS, secure=secure)
+    if device is None:  # from now on this browser is one the account knows
+        response.set_cookie(DEVICE_COOKIE, signer.device_cookie(user["username"]),
+                            httponly=True, samesite="Strict", path="/inbox/login",
+                            max_age=auth.DEVICE_SECONDS, secure=secure)
     response.del_cookie(LOGIN_COOKIE, path="/inbox/login")
     return response
 
 
 async def logout(request: web.Request) -> web.Response:
-    request.app[REVOKED].add(request["sid"])
+    await blocking(auth.end_session, request.cookies.get(COOKIE))
     response = web.HTTPSeeOther("/inbox/login")
     response.del_cookie(COOKIE, path="/")
     return response
@@ -351,7 +357,10 @@ def _requests_section(conv: dict[str, Any], request: web.Request, lang: str) -> 
     for r in conv["requests"]:
         title = r["reference"] or st("conversation.draft", lang)
         status_form = None
-        if r["status"] != "draft":
+        me = request["user"]
+        may = me["role"] == "admin" or (conv["status"] == "claimed"
+                                        and conv["claimed_by"] == me["username"])
+        if r["status"] != "draft" and may:
             status_form = post_form(
                 f"/inbox/requests/{r['id']}/status", request["csrf"],
                 hidden("back", conv["id"]),
@@ -493,18 +502,28 @@ def _handoff_state(handoff_id: int) -> dict[str, Any] | None:
 
 
 async def conversation_api(request: web.Request) -> web.Response:
+    """The claim state and the transcript from line ``from`` on (the page polls it with the
+    number of lines it shows). Every read that hands out transcript lines is audited."""
     lang = lang_of(request)
-    state = await blocking(_handoff_state, _int(request.match_info["id"]))
+    cid = _int(request.match_info["id"])
+    state = await blocking(_handoff_state, cid)
     if state is None:
         raise web.HTTPNotFound()
+    start = request.query.get("from", "0")
+    start_at = int(start) if start.isdigit() else 0
     lines, _facts = await blocking(load_transcript, state["sender"], lang)
+    shown = None if lines is None else lines[start_at:]
+    if shown:
+        await blocking(_audit, request["user"]["username"], "transcript_read",
+                       state["sender"], f"api: lines {start_at + 1}-{start_at + len(shown)}")
     return web.json_response({
         "status": state["status"], "claimed_by": state["claimed_by"],
         "claim_text": st("conversation.claimed_by", lang, worker=state["claimed_by"])
         if state["claimed_by"] else st("conversation.unclaimed", lang),
-        "transcript": None if lines is None else [
+        "from": start_at,
+        "transcript": None if shown is None else [
             {"who": x["who"], "worker": x.get("worker"), "text": x.get("text") or "",
-             "time": x.get("time", "")} for x in lines]})
+             "time": x.get("time", "")} for x in shown]})
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -628,39 +647,87 @@ async def finish(request: web.Request) -> web.Response:
     return see_other("/inbox", "handed_back" if how == "hand_back" else "closed")
 
 
+def _may_change(session: Any, sender_id: str, user: dict[str, Any]) -> bool:
+    """A worker changes a request only in a conversation they hold; an admin always."""
+    if user["role"] == "admin":
+        return True
+    return session.execute(
+        select(Handoff.id).where(Handoff.sender_id == sender_id,
+                                 Handoff.status == "claimed",
+                                 Handoff.claimed_by == user["username"]).limit(1)
+    ).first() is not None
+
+
+def _family_text(status: str, reference: str, language: str | None) -> str:
+    lang = language if language in i18n.SUPPORTED else i18n.DEFAULT
+    return i18n.t(f"request_update.{status}", lang, reference=reference)
+
+
 async def request_status(request: web.Request) -> web.Response:
+    """Change a care request's status: first a page that shows what the family will read,
+    then (``confirm=1``) the change and the message."""
     lang = lang_of(request)
     rid = _int(request.match_info["id"])
     form = await request.post()
     new = str(form.get("status", ""))
     back = str(form.get("back", ""))
+    confirmed = str(form.get("confirm", "")) == "1"
     target = f"/inbox/c/{int(back)}" if back.isdigit() else "/inbox"
     if new not in REQUEST_STATUSES:
         raise web.HTTPBadRequest(text=st("conversation.status_invalid", lang))
-    me = request["user"]["username"]
+    user = request["user"]
+    me = user["username"]
 
-    def change() -> tuple[str, str, str] | None:
+    def change() -> tuple[str, str, str, str] | str:
         with session_scope() as session:
             r = session.get(CareRequest, rid)
             if r is None or r.status == "draft" or not r.reference:
-                return None
+                return "unknown"
+            if not _may_change(session, r.sender_id, user):
+                return "not_holder"
             old = r.status
-            if old == new:
-                return r.sender_id, r.reference, ""
-            r.status = new
-            handoff.audit(session, me, "status_changed", r.reference, f"{old}->{new}")
-            return r.sender_id, r.reference, old
+            if confirmed and old != new:
+                r.status = new
+                handoff.audit(session, me, "status_changed", r.reference, f"{old}->{new}")
+            return r.sender_id, r.reference, old, r.language or ""
 
     changed = await blocking(change)
-    if changed is None:
+    if changed == "unknown":
         raise web.HTTPNotFound()
-    sender, reference, old = changed
-    if old:
-        try:
-            await blocking(relay.request_update, sender, reference, new)
-        except relay.RasaError:
-            if back.isdigit():
-                return await conversation_page(request, st("conversation.status_not_told", lang),
-                                               502, cid=int(back))
-            raise web.HTTPBadGateway(text=st("conversation.status_not_told", lang)) from None
+    if changed == "not_holder":
+        message = st("conversation.status_not_holder", lang)
+        if back.isdigit():
+            return await conversation_page(request, message, 403, cid=int(back))
+        raise web.HTTPForbidden(text=message)
+    sender, reference, old, family_lang = changed  # type: ignore[misc]
+    if old == new:
+        return see_other(target)
+    if not confirmed:
+        return _confirm_status_page(request, rid, reference, old, new, back,
+                                    _family_text(new, reference, family_lang))
+    try:
+        await blocking(relay.request_update, sender, reference, new)
+    except relay.RasaError:
+        if back.isdigit():
+            return await conversation_page(request, st("conversation.status_not_told", lang),
+                                           502, cid=int(back))
+        raise web.HTTPBadGateway(text=st("conversation.status_not_told", lang)) from None
     return see_other(target, "status_changed")
+
+
+def _confirm_status_page(request: web.Request, rid: int, reference: str, old: str, new: str,
+                         back: str, family_text: str) -> web.Response:
+    lang = lang_of(request)
+    cancel = f"/inbox/c/{int(back)}" if back.isdigit() else "/inbox"
+    form = post_form(f"/inbox/requests/{rid}/status", request["csrf"],
+                     hidden("status", new), hidden("back", back), hidden("confirm", "1"),
+                     el("p", el("button", st("conversation.status_confirm_submit", lang),
+                                type="submit", class_="primary"), " ",
+                        el("a", st("conversation.status_cancel", lang), href=cancel)))
+    return layout(request, st("conversation.status_confirm_title", lang, reference=reference),
+                  el("p", st("conversation.status_confirm_text", lang, reference=reference,
+                             old=st(f"request_status.{old}", lang),
+                             new=st(f"request_status.{new}", lang))),
+                  el("p", st("conversation.status_confirm_family", lang)),
+                  el("blockquote", family_text, class_="family-text"),
+                  form)

@@ -1,28 +1,65 @@
-"""The families' web chat at /chat: no login, a random conversation id kept in the browser.
+"""The families' web chat at /chat: no login; the conversation id is the server's.
 
-Messages go to Rasa's REST channel; replies (and staff messages arriving later) are read back
-from the conversation's tracker, only bot and staff texts after a given moment. The id is
-``webchat:`` plus at least 128 random bits, so it is as hard to guess as a session key.
+The first visit gets a random conversation id (``webchat:`` plus 144 random bits) in a signed,
+HttpOnly cookie (path /chat): the page's script never sees it and it never travels in a URL,
+so neither the browser's history nor a proxy's log holds a family's only credential. The
+page carries a token derived from that id; ``/chat/send`` and ``/chat/poll`` answer only a
+request with the cookie *and* that token (``X-Chat-Token``), so another site cannot post in
+the family's name (a cross-site form or ``text/plain`` post cannot set the header). Messages
+go to the web chat's own channel on the Rasa server (connectors/rest.py), with the Rasa
+token; replies, and staff messages arriving later, are read back from the tracker (only bot
+and staff texts after a given moment).
+
+Rates (``Limits``): per conversation and per client address (bot/inbox/throttle.py), for
+messages, for new conversations and for polls.
 """
 
 from __future__ import annotations
 
-import re
-import time
-from collections import deque
+import hmac
+import secrets
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from bot import i18n
-from bot.inbox import relay
+from bot.inbox import relay, throttle
 from bot.inbox.html import document, el
-from bot.inbox.views import CHAT_RATE, blocking
+from bot.inbox.views import SECURE_COOKIES, SIGNER, blocking
 
-SENDER = re.compile(r"webchat:[A-Za-z0-9_-]{22,64}")
+COOKIE = "loket_chat"
+COOKIE_SECONDS = 30 * 24 * 3600
+TOKEN_HEADER = "X-Chat-Token"
+PREFIX = "webchat:"
 MAX_MESSAGE = 1000
-# per conversation: at most this many messages per minute (a stuck key, a script)
-RATE = 20
 TEXT_KEYS = ("title", "intro", "label", "send", "error", "you", "bot", "staff", "slow")
+
+
+@dataclass
+class Limits:
+    """Per conversation: 20 messages and 30 polls a minute (the page polls every 3 s). Per
+    address: 30 messages and 120 polls a minute, and at most 3 new conversations a minute
+    and 10 an hour (a script opening conversations, each asking for a person)."""
+
+    messages: throttle.Limiter = field(default_factory=lambda: throttle.Limiter(20, 60))
+    polls: throttle.Limiter = field(default_factory=lambda: throttle.Limiter(30, 60))
+    address_messages: throttle.Limiter = field(
+        default_factory=lambda: throttle.Limiter(30, 60))
+    address_polls: throttle.Limiter = field(default_factory=lambda: throttle.Limiter(120, 60))
+    new_per_minute: throttle.Limiter = field(default_factory=lambda: throttle.Limiter(3, 60))
+    new_per_hour: throttle.Limiter = field(default_factory=lambda: throttle.Limiter(10, 3600))
+
+    def message(self, conversation: str, address: str) -> bool:
+        if not self.messages.seen(conversation) and not (
+                self.new_per_minute.allow(address) and self.new_per_hour.allow(address)):
+            return False
+        return self.address_messages.allow(address) and self.messages.allow(conversation)
+
+    def poll(self, conversation: str, address: str) -> bool:
+        return self.address_polls.allow(address) and self.polls.allow(conversation)
+
+
+LIMITS = web.AppKey("chat_limits", Limits)
 
 
 def chat_language(request: web.Request) -> str:
@@ -36,8 +73,30 @@ def chat_language(request: web.Request) -> str:
     return i18n.DEFAULT
 
 
+def _cookie_value(request: web.Request, chat_id: str) -> str:
+    return f"{chat_id}.{request.app[SIGNER].mac('chat', chat_id)}"
+
+
+def chat_id(request: web.Request) -> str | None:
+    """The conversation of this browser: the id in a genuine chat cookie, else None."""
+    value = request.cookies.get(COOKIE, "")
+    chat, _, mac = value.partition(".")
+    if not chat or not mac or len(value) > 200:
+        return None
+    expected = request.app[SIGNER].mac("chat", chat)
+    return chat if hmac.compare_digest(mac, expected) else None
+
+
+def page_token(request: web.Request, chat: str) -> str:
+    return request.app[SIGNER].mac("chat-token", chat)
+
+
 async def chat_page(request: web.Request) -> web.Response:
     lang = chat_language(request)
+    chat = chat_id(request)
+    new = chat is None
+    if chat is None:
+        chat = secrets.token_urlsafe(18)
     texts = {f"data_{k}": i18n.t(f"webchat.{k}", lang) for k in TEXT_KEYS}
     body = el("main",
               el("h1", i18n.t("webchat.title", lang)),
@@ -52,25 +111,30 @@ async def chat_page(request: web.Request) -> web.Response:
                     el("button", i18n.t("webchat.send", lang), type="submit"),
                     class_="row"),
                  id="chat-form"),
-              id="chat", class_="chat", **texts)
+              id="chat", class_="chat", data_token=page_token(request, chat), **texts)
     html = document(lang=lang, title=i18n.t("webchat.title", lang), body=body,
                     direction="rtl" if lang in i18n.RTL else "ltr",
                     scripts=("/static/webchat.js",), styles=("/static/webchat.css",))
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
+    response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    if new:
+        # Lax, not Strict: a family arriving through a link from the municipality's site
+        # must find its conversation; the token above keeps other sites out
+        response.set_cookie(COOKIE, _cookie_value(request, chat), httponly=True,
+                            samesite="Lax", path="/chat", max_age=COOKIE_SECONDS,
+                            secure=request.app[SECURE_COOKIES])
+    return response
 
 
-def _allowed(request: web.Request, sender: str) -> bool:
-    now = time.monotonic()
-    window: deque[float] = request.app[CHAT_RATE].setdefault(sender, deque())
-    while window and now - window[0] > 60:
-        window.popleft()
-    if len(window) >= RATE:
-        return False
-    window.append(now)
-    if len(request.app[CHAT_RATE]) > 10000:  # forget idle conversations
-        for key in [k for k, v in request.app[CHAT_RATE].items() if not v]:
-            del request.app[CHAT_RATE][key]
-    return True
+def _caller(request: web.Request) -> str:
+    """The conversation of a send or poll, when it carries the cookie and the page's token;
+    else 403 (a request from another site, or from no page of ours)."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        raise web.HTTPForbidden()
+    chat = chat_id(request)
+    token = request.headers.get(TOKEN_HEADER, "")
+    if chat is None or not hmac.compare_digest(token, page_token(request, chat)):
+        raise web.HTTPForbidden()
+    return chat
 
 
 def _after(value: object) -> float | None:
@@ -87,19 +151,22 @@ async def _read(sender: str, after: float | None) -> dict:
 
 
 async def chat_send(request: web.Request) -> web.Response:
+    chat = _caller(request)
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType()
     try:
         body = await request.json()
     except ValueError:
         raise web.HTTPBadRequest() from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest()
-    sender = str(body.get("sender", ""))
     message = str(body.get("message", "")).strip()
     after = _after(body.get("after"))
-    if not SENDER.fullmatch(sender) or not message or len(message) > MAX_MESSAGE:
+    if not message or len(message) > MAX_MESSAGE:
         raise web.HTTPBadRequest()
-    if not _allowed(request, sender):
+    if not request.app[LIMITS].message(chat, throttle.client_address(request)):
         raise web.HTTPTooManyRequests()
+    sender = PREFIX + chat
     try:
         await blocking(relay.webhook, sender, message)
         return web.json_response(await _read(sender, after or 0.0))
@@ -110,10 +177,10 @@ async def chat_send(request: web.Request) -> web.Response:
 async def chat_poll(request: web.Request) -> web.Response:
     """Bot and staff messages after ``after``; without it only the newest moment (where a
     page that was just opened starts listening)."""
-    sender = request.query.get("sender", "")
-    if not SENDER.fullmatch(sender):
-        raise web.HTTPBadRequest()
+    chat = _caller(request)
+    if not request.app[LIMITS].poll(chat, throttle.client_address(request)):
+        raise web.HTTPTooManyRequests()
     try:
-        return web.json_response(await _read(sender, _after(request.query.get("after"))))
+        return web.json_response(await _read(PREFIX + chat, _after(request.query.get("after"))))
     except relay.RasaError:
         raise web.HTTPBadGateway() from None

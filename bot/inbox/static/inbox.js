@@ -78,15 +78,17 @@ function transcriptItem(line, labels) {
 function liveTranscript(list) {
   const state = document.getElementById("claim-state");
   const refresh = async () => {
-    const data = await getJson(list.dataset.api);
+    // only the lines after those shown: the server audits every line it hands out
+    const shown = list.children.length;
+    const data = await getJson(list.dataset.api + "?from=" + String(shown));
     if (!data) { return; }
     if (state && data.claim_text && state.textContent !== data.claim_text) {
       state.textContent = data.claim_text;
     }
-    if (!data.transcript) { return; }
+    if (!data.transcript || data.from !== list.children.length) { return; }
     // append only what is new: a screen reader then reads just the new messages
-    for (let i = list.children.length; i < data.transcript.length; i += 1) {
-      list.appendChild(transcriptItem(data.transcript[i], list.dataset));
+    for (const line of data.transcript) {
+      list.appendChild(transcriptItem(line, list.dataset));
     }
   };
   setInterval(refresh, EVERY_MS);

@@ -1,29 +1,12 @@
 // The families' web chat: send a message, show the replies, and every 3 seconds ask for
 // messages that arrive later (a person of the loket answering). Text via textContent only.
+// The conversation id is the server's (an HttpOnly cookie): this script never sees it. It
+// sends the page's token with every call, which another site cannot do.
 "use strict";
 
 const EVERY_MS = 3000;
-const SENDER_KEY = "loketChatSender";
 const STARTED_KEY = "loketChatStarted";
-
-function newSender() {
-  const bytes = new Uint8Array(18);
-  crypto.getRandomValues(bytes);
-  const b64 = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
-  return "webchat:" + b64;
-}
-
-function sender() {
-  let id = localStorage.getItem(SENDER_KEY);
-  if (!id || !/^webchat:[A-Za-z0-9_-]{22,64}$/.test(id)) {
-    id = newSender();
-    localStorage.setItem(SENDER_KEY, id);
-    localStorage.removeItem(STARTED_KEY);
-  }
-  return id;
-}
-
+localStorage.removeItem("loketChatSender"); // where older versions kept the id
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("chat");
   const list = document.getElementById("messages");
@@ -31,7 +14,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const box = document.getElementById("chat-text");
   const error = document.getElementById("chat-error");
   const texts = root.dataset;
-  const me = sender();
+  const token = root.dataset.token;
   const seen = new Set();
   let after = null;
   let busy = false;
@@ -77,7 +60,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   async function call(url, options) {
-    const response = await fetch(url, options);
+    const headers = Object.assign({ "X-Chat-Token": token }, options.headers || {});
+    const response = await fetch(url, Object.assign({}, options,
+                                                    { headers, credentials: "same-origin" }));
     if (!response.ok) { throw new Error(String(response.status)); }
     return response.json();
   }
@@ -90,9 +75,9 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const data = await call("/chat/send", {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: me, message, after }),
+        body: JSON.stringify({ message, after }),
       });
-      localStorage.setItem(STARTED_KEY, "1");
+      localStorage.setItem(STARTED_KEY, token);
       problem(false);
       show(data.messages);
       after = Math.max(after || 0, data.at);
@@ -105,8 +90,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   async function poll() {
-    if (busy || !localStorage.getItem(STARTED_KEY)) { return; }
-    const query = new URLSearchParams({ sender: me });
+    if (busy || localStorage.getItem(STARTED_KEY) !== token) { return; }
+    const query = new URLSearchParams();
     if (after !== null) { query.set("after", String(after)); }
     try {
       const data = await call("/chat/poll?" + query.toString(), {});
