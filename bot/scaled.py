@@ -209,6 +209,11 @@ class ScaledStack:
         services.find_binary("nginx", "nginx-light", "/usr/sbin")
         model_file = model.ensure_model(quiet=True)
         py = sys.executable
+        # tokens, generated configuration, logs (nginx's error log names request URLs):
+        # readable by us only
+        for folder in (self.var, self.run_dir, self.log_dir, self.base_dir / "nginx"):
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o700)
         try:
             self._process("redis", services.redis_command(self.redis_port,
                                                           self.base_dir / "redis"), self._env())

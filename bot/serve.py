@@ -373,6 +373,8 @@ class Stack:
             raise
 
     def _start(self, timeout: float) -> None:
+        # the databases, keys and tokens live there: readable by us only
+        var_dir().chmod(0o700)
         model_file = model.ensure_model()
         prepare_database()
         endpoints, credentials = write_runtime_config(self.action_port)
