@@ -111,8 +111,11 @@ class ScaledStack:
         self.rasa_ports = _ports(self.overrides, "RASA_REPLICA_PORTS", REPLICAS)
         self.action_ports = _ports(self.overrides, "ACTION_REPLICA_PORTS", REPLICAS)
         self.redis_port = _port(self.overrides, "REDIS_PORT")
+        # every local user can reach loopback: PostgreSQL and Redis ask for a password
+        self.redis_password = stored_token(self.var, "redis_password")
         self.postgres = services.PostgresServer(self.base_dir / "pg",
-                                                _port(self.overrides, "PG_PORT"))
+                                                _port(self.overrides, "PG_PORT"),
+                                                password=stored_token(self.var, "pg_password"))
         self.supervisor = Supervisor()
         self.token = self.overrides.get("RASA_TOKEN") or stored_token(self.var)
         # every action call through nginx carries it; each action server checks it
@@ -151,6 +154,7 @@ class ScaledStack:
 
     @property
     def redis_url(self) -> str:
+        """Without the password (``redis_password``)."""
         return f"redis://127.0.0.1:{self.redis_port}/1"
 
     # --- processes ---------------------------------------------------------------------------
@@ -173,7 +177,8 @@ class ScaledStack:
     def _health_checks(self) -> dict[str, Callable[[], bool]]:
         checks: dict[str, Callable[[], bool]] = {
             "postgres": self.postgres.ready,
-            "redis": lambda: services.redis_ping(self.redis_port),
+            "redis": lambda: services.redis_ping(self.redis_port,
+                                                 password=self.redis_password),
             "nginx": lambda: (services.port_open(self.port, local_address(self.interface))
                               and services.port_open(self.action_port)),
             "inbox": lambda: services.http_ok(f"{self.inbox_url}/health"),
@@ -215,8 +220,8 @@ class ScaledStack:
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o700)
         try:
-            self._process("redis", services.redis_command(self.redis_port,
-                                                          self.base_dir / "redis"), self._env())
+            self._process("redis", services.redis_command(
+                self.redis_port, self.base_dir / "redis", self.redis_password), self._env())
             self.supervisor.add(PostgresChild(self.postgres)).start()
             self.postgres.create_database(DATABASE, exist_ok=True)
             merged = {**os.environ, **self.overrides}
@@ -228,7 +233,7 @@ class ScaledStack:
                 action_url=f"{self.action_front_url}/webhook", action_token=self.action_token,
                 tracker_url=self.db_url,
                 lock_store={"type": LOCK_STORE, "url": "127.0.0.1", "port": self.redis_port,
-                            "db": 1, "key_prefix": "loket"},
+                            "db": 1, "key_prefix": "loket", "password": self.redis_password},
                 folder=self.run_dir, env=self.overrides)
             conf = services.write_nginx_conf(self.base_dir / "nginx", self.port,
                                              self.rasa_ports, self.action_port,
@@ -294,5 +299,6 @@ def run(args: argparse.Namespace) -> int:
         f"scaled set-up ready in {time.monotonic() - started:.0f} s on {stack.url} "
         f"(REST: /webhooks/rest/webhook; API token in {stack.var / 'rasa_token'} unless "
         f"RASA_TOKEN is set); Rasa servers {', '.join(stack.rasa_urls)}; inbox: "
-        f"{stack.inbox_url}/inbox; PostgreSQL {stack.db_url}; Redis {stack.redis_url}; "
+        f"{stack.inbox_url}/inbox; PostgreSQL {stack.postgres.safe_url(DATABASE)} and Redis "
+        f"{stack.redis_url} (passwords in {stack.var}); "
         f"logs in {stack.log_dir}"))

@@ -445,3 +445,31 @@ def test_telegram_updates_are_read_or_kept(channel_env: str) -> None:
     assert odd.kind == "event" and odd.sender_id == "telegram:5"
     with pytest.raises(ValueError):
         channel.parse(SimpleNamespace(json={"no": "update"}))
+
+
+def test_telegram_groups_are_never_conversations(channel_env: str) -> None:
+    from types import SimpleNamespace
+
+    from connectors.telegram import TelegramInput, outside_private_chat
+
+    channel = TelegramInput()
+    for chat_type in ("group", "supergroup", "channel"):
+        update = {"update_id": 10, "message": {"message_id": 1, "date": 0, "text": "hoi",
+                                               "chat": {"id": -5, "type": chat_type}}}
+        assert outside_private_chat(update)
+        assert channel.parse(SimpleNamespace(json=update)) == []  # nothing stored
+    tap = {"update_id": 11, "callback_query": {
+        "id": "q", "chat_instance": "c", "data": "/greet",
+        "from": {"id": 5, "is_bot": False, "first_name": "A"},
+        "message": {"message_id": 1, "date": 0, "chat": {"id": -5, "type": "group"}}}}
+    assert channel.parse(SimpleNamespace(json=tap)) == []
+    private = {"update_id": 12, "message": {"message_id": 1, "date": 0, "text": "hoi",
+                                            "chat": {"id": 5, "type": "private"}}}
+    assert not outside_private_chat(private)
+    assert [m.sender_id for m in channel.parse(SimpleNamespace(json=private))] == ["telegram:5"]
+
+
+def test_a_notice_is_given_once(store: str) -> None:
+    assert messages.first_notice("telegram-group:-5", store)
+    assert not messages.first_notice("telegram-group:-5", store)
+    assert messages.first_notice("telegram-group:-6", store)
