@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train serve serve-scaled run chat test lint nlu-report langid-bench lock bench
+.PHONY: setup train serve serve-scaled run chat test lint nlu-report converse-eval langid-bench lock bench
 
 # Cheap when the cached environment exists: it only checks the key and links .venv.
 setup:
@@ -32,6 +32,11 @@ lint: setup
 
 nlu-report: setup
 	@$(PY) -m bot nlu-report
+
+# Scripted personas talk to a fresh assistant in free words; prints per language how many
+# conversations ended fully right (options: make converse-eval ARGS="--lang nl --show-failures").
+converse-eval: setup
+	@$(PY) -m tests.converse $(ARGS)
 
 langid-bench: setup
 	@$(PY) -m bot langid-bench
