@@ -218,7 +218,7 @@ def test_lock_is_renewed_while_held_and_freed_when_its_server_died(scaled) -> No
 
     def store() -> AtomicRedisLockStore:
         config = EndpointConfig(url="127.0.0.1", port=scaled.redis_port, db=1,
-                                key_prefix="locktest")
+                                key_prefix="locktest", password=scaled.redis_password)
         lock_store = AtomicRedisLockStore(config)
         lock_store.ticket_s, lock_store.renew_every_s = 1.0, 0.2  # seconds, not 15 and 3
         return lock_store
