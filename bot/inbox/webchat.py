@@ -93,10 +93,7 @@ def page_token(request: web.Request, chat: str) -> str:
 
 async def chat_page(request: web.Request) -> web.Response:
     lang = chat_language(request)
-    chat = chat_id(request)
-    new = chat is None
-    if chat is None:
-        chat = secrets.token_urlsafe(18)
+    chat = chat_id(request) or secrets.token_urlsafe(18)
     texts = {f"data_{k}": i18n.t(f"webchat.{k}", lang) for k in TEXT_KEYS}
     body = el("main",
               el("h1", i18n.t("webchat.title", lang)),
@@ -116,12 +113,12 @@ async def chat_page(request: web.Request) -> web.Response:
                     direction="rtl" if lang in i18n.RTL else "ltr",
                     scripts=("/static/webchat.js",), styles=("/static/webchat.css",))
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
-    if new:
-        # Lax, not Strict: a family arriving through a link from the municipality's site
-        # must find its conversation; the token above keeps other sites out
-        response.set_cookie(COOKIE, _cookie_value(request, chat), httponly=True,
-                            samesite="Lax", path="/chat", max_age=COOKIE_SECONDS,
-                            secure=request.app[SECURE_COOKIES])
+    # set on every visit: a family that comes back keeps its conversation 30 more days.
+    # Lax, not Strict: a family arriving through a link from the municipality's site must
+    # find its conversation; the token above keeps other sites out
+    response.set_cookie(COOKIE, _cookie_value(request, chat), httponly=True, samesite="Lax",
+                        path="/chat", max_age=COOKIE_SECONDS,
+                        secure=request.app[SECURE_COOKIES])
     return response
 
 
