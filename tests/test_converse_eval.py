@@ -73,7 +73,9 @@ def test_the_topic_table() -> None:
     assert topic_of("intake.toeleider.summary") == "confirm"
     assert topic_of("intake.parent.q.phone_confirm") == "phone_confirm"
     assert topic_of("conflict.parent.single_parent") == "single_parent"
-    assert topic_of("toeleider.role_check") == topic_of("role.q.check") == "role_check"
+    assert topic_of("role_check.question") == topic_of("intake.q.role") == "role_check"
+    assert topic_of("role_check.toeleider") is None  # the notice after the answer
+    assert is_reask("role_check.invalid") and is_reask("answer.choices")
     assert topic_of("greet.welcome") is None and topic_of("intake.parent.done") is None
     assert is_reask("intake.invalid.reason") and is_reask("places.invalid.location")
     assert is_reask("eligibility.invalid") and not is_reask("intake.skipped")

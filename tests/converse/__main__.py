@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"converse-eval: {len(chosen)} personas, {args.threads} at a time…",
               file=sys.stderr)
         results = run_personas(chosen, assistant, args.threads, args.max_turns)
+        died = assistant.proc is not None and assistant.proc.poll() is not None
     print(table(summary(results)))
     print(f"({len(results)} personas in {time.monotonic() - started:.0f} s; held-out personas "
           "are reported only as figures)")
@@ -77,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + unmapped)
     if args.show_failures:
         print("\n" + failure_report(results))
+    if died:  # killed from outside, or crashed: the conversations after it are not answers
+        print("converse-eval: the assistant stopped during the run; these figures are not "
+              f"valid (its log: {'--var keeps it' if not args.var else args.var / 'serve.log'})",
+              file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(to_json(results), ensure_ascii=False, indent=1,
                                         default=str), encoding="utf-8")
-    return 0
+    return 1 if died else 0
 
 
 if __name__ == "__main__":

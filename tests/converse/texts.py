@@ -28,8 +28,8 @@ TOPIC_RULES: tuple[tuple[str, str], ...] = (
     (r"eligibility\.(parent|toeleider)\.q\.(?P<topic>\w+)", "{topic}"),
     # "earlier you said you raise the child alone, now a partner: which is right?"
     (r"conflict\.(parent|toeleider)\.(?P<topic>\w+)", "{topic}"),
-    # "are you asking for a family you support?" (any key naming a role check)
-    (r"(.+\.)?role_?check(\..+)?|role\.q(\..+)?|(.+\.)?q\.role", "role_check"),
+    # "are you asking for a family you support?" (its answers and notices are statements)
+    (r"role_?check(\.q|\.question)?|(.+\.)?q\.role(_?check)?|role\.q(\..+)?", "role_check"),
     (r"language\.(menu|unsupported)", "language"),
     (r"delete\.confirm", "delete_confirm"),
 )
@@ -37,9 +37,8 @@ TOPIC_RULES: tuple[tuple[str, str], ...] = (
 # Texts that say an answer was not understood: a re-ask of the pending topic, also when the
 # question itself is not repeated in the same turn.
 REASK_RULES: tuple[str, ...] = (
-    r"places\.invalid\..+",
-    r"intake\.invalid\..+",
-    r"eligibility\.invalid(\..+)?",
+    r"(.+\.)?invalid(\..+)?",  # places.invalid.*, intake.invalid.*, eligibility.invalid, …
+    r"answer\.choices",  # "I did not quite understand your answer. You can choose: …"
     r"fallback\.rephrase",
 )
 
@@ -51,7 +50,7 @@ NOT_ASKING: tuple[str, ...] = (
     r"intake\.toeleider\.done", r"intake\.resume", r"handoff\..+", r"channel\..+",
     r"canned\..+", r"request_update\..+", r"webchat\..+", r"eligibility\..+\.priority\..+",
     r"eligibility\..+\.reduced\..+", r"eligibility\..+\.next_steps", r"places\..+",
-    r"topic\..+", r"my_data\..+", r"delete\..+",
+    r"topic\..+", r"my_data\..+", r"delete\..+", r"role_?check\..+",
 )
 
 # A text counts for recognising the language of a message only with this much literal text:
