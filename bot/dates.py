@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from bot.settings import DATA_DIR
-from bot.textnorm import fold
+from bot.textnorm import DIGITS, fold
 
 __all__ = [
     "parse_age_months",
@@ -58,7 +58,7 @@ FUZZY_MIN = 6  # words this long forgive one typo (same first letter)
 
 # --- normalising and splitting text --------------------------------------------------------
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+_DIGITS = DIGITS
 _AFTER_FOLD = str.maketrans({"ı": "i", "ة": "ه", "ى": "ي", "ـ": None, "’": "'", "ʼ": "'",
                              "‘": "'", "`": "'", "–": "-", "—": "-"})
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])'(?=[\u0400-\u04ff])")
@@ -773,9 +773,26 @@ def parse_days_per_week(text: str, lang: str) -> int | None:
     return value if 1 <= value <= 7 else None
 
 
-def _counted_days(items: list[_Item]) -> float | None:
+def said_days_per_week(text: str, lang: str) -> int | None:
+    """Like parse_days_per_week, but only when words say it is days ("4 dagen", "ma en do",
+    "voltijds"): a bare "3" in a sentence is no number of days."""
+    norm = _normalise(text or "")
+    if not norm.strip():
+        return None
+    fifths = _FIFTHS.search(norm)
+    if fifths:
+        return int(fifths[1])
+    value = _counted_days(_scan(norm, lang), bare=False)
+    if value is None:
+        return None
+    value = math.ceil(value - 1e-9)
+    return value if 1 <= value <= 7 else None
+
+
+def _counted_days(items: list[_Item], bare: bool = True) -> float | None:
     """A number of days ("3 dagen", "3x", "iki gun", "يومين"), else None. A bare number counts
-    only when nothing else says what it is ("3", not "3 weken" or "vanaf 3 maart")."""
+    only when nothing else says what it is ("3", not "3 weken" or "vanaf 3 maart"), and only
+    when ``bare``."""
     words = sum(1 for it in items if not it.has("dash"))
     strong: list[float] = []
     weak: list[float] = []
@@ -818,7 +835,7 @@ def _counted_days(items: list[_Item]) -> float | None:
     named = _named_days(items)
     if named is not None:
         return named
-    return weak[0] if weak else None
+    return weak[0] if weak and bare else None
 
 
 def _named_days(items: list[_Item]) -> float | None:

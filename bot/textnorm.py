@@ -28,6 +28,19 @@ def fold(text: str) -> str:
     return "".join(fold_char(c) for c in text)
 
 
+# Digits of every script people type (Arabic-Indic, Persian) read as Latin digits; letter
+# variants that phones and writers mix up are unified after folding.
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+AFTER_FOLD = str.maketrans({"ı": "i", "ة": "ه", "ى": "ي", "ـ": None, "’": "'", "ʼ": "'",
+                            "‘": "'", "`": "'", "–": "-", "—": "-", "ё": "е", "ъ": "ь"})
+
+
+def chat_fold(text: str) -> str:
+    """``fold`` plus digits in Latin script and unified letter variants: the form in which
+    answers are compared with word lists ("Kreş" = "kres", "٣" = "3", "ё" = "е")."""
+    return fold(text.translate(DIGITS)).translate(AFTER_FOLD)
+
+
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     """Folded text and, for every folded character, the index of its original character."""
     out: list[str] = []

@@ -56,6 +56,7 @@ class Vocabulary:
                     if len(toks) == 1 and len(toks[0]) >= FUZZY_MIN_LENGTH and fuzzy_ok:
                         for variant in _deletes(toks[0]) | {toks[0]}:
                             self._fuzzy.setdefault(variant, (entity, value))
+        self._forms = forms
         self._phrases = {
             kind: {" ".join(t for t, _, _ in tokens_with_spans(fold(p))) for p in items}
             for kind, items in phrases.items()
@@ -105,6 +106,10 @@ class Vocabulary:
             found.append(Match(entity, value, start, end, text[start:end]))
             i += n
         return found
+
+    def surface_forms(self, entity: str, value: str) -> set[str]:
+        """Every way of writing ``value`` the lists know, in all languages."""
+        return set(self._forms.get(entity, {}).get(value, set()))
 
     def is_phrase(self, text: str, kind: str) -> bool:
         """True when the whole message is one of the ``kind`` phrases (e.g. "I don't know")."""

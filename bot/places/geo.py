@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from bot import settings
 
 GEO_DIR = settings.DATA_DIR / "geo"
@@ -103,6 +105,17 @@ def _index(geo_dir: Path = GEO_DIR) -> _Index:
                 if key in by_name and by_name[key][0] != item.name:
                     ambiguous.add(key)
                 by_name.setdefault(key, (item.name, how))
+    names = geo_dir / "names.yml"  # exonyms and other scripts: "Malines", "Мехелен", "ميخلن"
+    if names.exists():
+        other = (yaml.safe_load(names.read_text(encoding="utf-8")) or {}).get("names") or {}
+        for name, spellings in other.items():
+            if name not in municipalities:
+                continue
+            for spelling in spellings or ():
+                key = normalise(str(spelling))
+                if key in by_name and by_name[key][0] != name:
+                    ambiguous.add(key)
+                by_name.setdefault(key, (name, "alias"))
     for key in ambiguous:
         by_name.pop(key, None)
     compact = {key.replace(" ", ""): key for key in by_name}
@@ -222,17 +235,49 @@ def _fuzzy(key: str) -> tuple[str, str] | None:
     return index.by_name[best[0]][0], "fuzzy"
 
 
+# Cyrillic as Latin, so that "Мехелен" or "Антверпен" can be matched like a typo of the Dutch
+# name when names.yml does not list that spelling.
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ё": "io",
+    "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m",
+    "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "ch",
+    "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch", "ь": "", "ъ": "", "ы": "y", "э": "e",
+    "ю": "iu", "я": "ia", "'": "", "ʼ": ""})
+_ARABIC_LETTER_PREFIXES = ("ف", "ب", "ل", "و")
+
+
+def _arabic_unprefixed(text: str) -> str:
+    """Darija joins "in"/"to" to the name ("فميخلن", "لأنتويرب"): try the name alone."""
+    words = []
+    for word in text.split():
+        if len(word) > 3 and "\u0600" <= word[0] <= "\u06ff" and word[0] in _ARABIC_LETTER_PREFIXES:
+            word = word[1:]
+        words.append(word)
+    return " ".join(words)
+
+
 def resolve_location(text: str | int | None) -> Location | None:
     """A postcode or a municipality name (typos, case and accents ignored) as a Location.
 
     Returns None when nothing matches. A postcode in the Flemish/Brussels ranges that is not in
-    the list gives a Location without municipality (``known`` is False).
+    the list gives a Location without municipality (``known`` is False). Names in other
+    languages and scripts come from names.yml; Cyrillic is also read as Latin.
     """
     if text is None:
         return None
     raw = str(text).strip()
     if not raw:
         return None
+    found = _resolve(raw)
+    if found is None and any("\u0600" <= c <= "\u06ff" for c in raw):
+        unprefixed = _arabic_unprefixed(raw)
+        found = _resolve(unprefixed) if unprefixed != raw else None
+    if found is None and any("\u0400" <= c <= "\u04ff" for c in raw):
+        found = _resolve(raw.lower().translate(_CYRILLIC))
+    return found
+
+
+def _resolve(raw: str) -> Location | None:
     index = _index()
     postcode_match = re.search(r"(?<!\d)(?:B-?)?(\d{4})(?!\d)", raw)
     if postcode_match:

@@ -1,0 +1,414 @@
+"""Reading what people type when they answer a question, in their own words.
+
+The words live in ``data/answers/<lang>.yml`` (format: data/answers/README.md): per question the
+forms of each value ("ik zoek werk", "werkzoekend" -> job_seeking), yes and no, paraphrases of
+the yes/no facts ("ik ben alleen met de kinderen" -> single_parent yes), and cues that tell what
+a message is about (a birth date, a correction, a request for a person).
+
+Matching is on ``chat_fold`` text, whole words: a form ending in ``*`` is a prefix, words of six
+letters or more forgive one typo, an Arabic word may carry a prefix (و, ب, ال …), and when forms
+overlap the longest wins, so "ik werk niet" beats "werk". Every list of a language is read
+together with Dutch and English, because families write Flemish institution words and English
+words inside every language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import yaml
+
+from bot.settings import DATA_DIR
+from bot.textnorm import chat_fold
+
+ANSWERS_DIR = DATA_DIR / "answers"
+ALSO_READ = ("nl", "en")  # code-switching: Dutch and English words appear in every language
+FUZZY_MIN = 6
+_WORD = re.compile(r"\w+")
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+
+
+# --- text as tokens with spans in the original -----------------------------------------------
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # chat-folded
+    start: int  # span in the original text
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        for c in chat_fold(char):
+            folded.append(c)
+            origin.append(index)
+    flat = "".join(folded)
+    return [Token(m.group(0), origin[m.start()], origin[m.end() - 1] + 1)
+            for m in _WORD.finditer(flat)]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Levenshtein distance of at most one, or one swap of neighbours."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    if la > lb:
+        a, b = b, a
+    return any(a == b[:i] + b[i + 1:] for i in range(len(b)))
+
+
+def _variants(token: str) -> list[str]:
+    """The token and, for an Arabic word, the word without a prefix ("بالعمل" -> "العمل")."""
+    out = [token]
+    if token and "\u0600" <= token[0] <= "\u06ff":
+        for prefix in _ARABIC_PREFIXES:
+            if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+                out.append(token[len(prefix):])
+                if prefix not in ("ال", "لل") and token[len(prefix):][:2] != "ال":
+                    out.append("ال" + token[len(prefix):])
+    return out
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str
+    prefix: bool
+
+    def matches(self, token: str) -> int:
+        """0: no match; 2: exact (or as a prefix); 1: with one typo."""
+        fuzzy = False
+        for variant in _variants(token):
+            if self.prefix:
+                if variant.startswith(self.text):
+                    return 2
+            elif variant == self.text:
+                return 2
+            elif (len(self.text) >= FUZZY_MIN and len(variant) >= FUZZY_MIN - 1
+                  and variant[0] == self.text[0] and not variant.isdigit()
+                  and _one_edit(variant, self.text)):
+                fuzzy = True
+        return 1 if fuzzy else 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    value: str
+    start: int  # token index
+    end: int
+    weight: int  # letters of the form: the longest wins
+
+    def overlaps(self, other: Hit) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+def _patterns(form: str) -> tuple[Pattern, ...]:
+    raw = str(form).strip()
+    prefix = raw.endswith("*")
+    words = [t.text for t in tokenize(raw.rstrip("*"))]
+    if not words:
+        return ()
+    # a short word is never a prefix: "les*" would read "lesbisch"; forms are data, be safe
+    last_prefix = prefix and len(words[-1]) >= 4
+    return tuple(Pattern(w, last_prefix and i == len(words) - 1) for i, w in enumerate(words))
+
+
+class Forms:
+    """Surface forms of values, found in a message as whole-word sequences."""
+
+    def __init__(self, table: Mapping[str, Iterable[str]]) -> None:
+        self._exact: dict[str, list[tuple[tuple[Pattern, ...], str]]] = {}
+        self._prefix: dict[str, list[tuple[tuple[Pattern, ...], str]]] = {}
+        self._fuzzy: dict[str, list[tuple[tuple[Pattern, ...], str]]] = {}
+        self.size = 0
+        seen: set[tuple[tuple[Pattern, ...], str]] = set()
+        for value, forms in table.items():
+            for form in forms or ():
+                patterns = _patterns(form)
+                if not patterns or (patterns, value) in seen:
+                    continue
+                seen.add((patterns, value))
+                self.size += 1
+                entry = (patterns, str(value))
+                first = patterns[0]
+                if first.prefix:
+                    self._prefix.setdefault(first.text[:3], []).append(entry)
+                    continue
+                self._exact.setdefault(first.text, []).append(entry)
+                if len(first.text) >= FUZZY_MIN:
+                    for i in range(len(first.text)):
+                        self._fuzzy.setdefault(first.text[:i] + first.text[i + 1:],
+                                               []).append(entry)
+
+    def _candidates(self, token: str) -> list[tuple[tuple[Pattern, ...], str]]:
+        found: list[tuple[tuple[Pattern, ...], str]] = []
+        for variant in _variants(token):
+            found += self._exact.get(variant, [])
+            found += self._prefix.get(variant[:3], [])
+            if len(variant) >= FUZZY_MIN - 1:
+                found += self._fuzzy.get(variant, [])
+                for i in range(len(variant)):
+                    found += self._fuzzy.get(variant[:i] + variant[i + 1:], [])
+                    found += self._exact.get(variant[:i] + variant[i + 1:], [])
+        return found
+
+    def hits(self, tokens: Sequence[Token]) -> list[Hit]:
+        """Every form found, then the longest of those that overlap, in message order."""
+        words = [t.text for t in tokens]
+        found: set[Hit] = set()
+        for i, word in enumerate(words):
+            for patterns, value in self._candidates(word):
+                n = len(patterns)
+                if i + n > len(words):
+                    continue
+                grades = [p.matches(words[i + k]) for k, p in enumerate(patterns)]
+                if all(grades):
+                    # a typo costs more than the letter a longer form has: "calisiyorum"
+                    # typed exactly is not "calismiyorum" with a typo
+                    weight = sum(len(p.text) for p in patterns) - 3 * grades.count(1)
+                    found.add(Hit(value, i, i + n, weight))
+        chosen: list[Hit] = []
+        for hit in sorted(found, key=lambda h: (-h.weight, h.start)):
+            if not any(hit.overlaps(c) for c in chosen):
+                chosen.append(hit)
+        return sorted(chosen, key=lambda h: h.start)
+
+    def values(self, text: str | Sequence[Token]) -> list[str]:
+        tokens = tokenize(text) if isinstance(text, str) else text
+        out: list[str] = []
+        for hit in self.hits(tokens):
+            if hit.value not in out:
+                out.append(hit.value)
+        return out
+
+
+# --- the word lists --------------------------------------------------------------------------
+
+@cache
+def _file(lang: str) -> dict[str, Any]:
+    path = ANSWERS_DIR / f"{lang}.yml"
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _langs(lang: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((lang, *ALSO_READ)))
+
+
+def _section(data: Mapping[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def table(path: str, lang: str) -> dict[str, list[str]]:
+    """``value -> forms`` at a dotted path ("choices.reason", "facts.single_parent") in the
+    language and the languages read with it; a plain list is one value named after the path."""
+    merged: dict[str, list[str]] = {}
+    for code in _langs(lang):
+        node = _section(_file(code), path)
+        if isinstance(node, Mapping):
+            for value, forms in node.items():
+                merged.setdefault(str(value), []).extend(map(str, forms or []))
+        elif isinstance(node, list):
+            merged.setdefault(path.rsplit(".", 1)[-1], []).extend(map(str, node))
+    return merged
+
+
+@cache
+def forms(path: str, lang: str) -> Forms:
+    return Forms(table(path, lang))
+
+
+def has_cue(kind: str, text: str | Sequence[Token], lang: str) -> bool:
+    tokens = tokenize(text) if isinstance(text, str) else text
+    return bool(forms(f"cues.{kind}", lang).hits(tokens))
+
+
+def cue_hits(kind: str, tokens: Sequence[Token], lang: str) -> list[Hit]:
+    return forms(f"cues.{kind}", lang).hits(tokens)
+
+
+# --- readers ----------------------------------------------------------------------------------
+
+_NUMBER_ONLY = re.compile(r"^\s*(?:n[or]\.?|nummer|number|numero|n°|#)?\s*(\d{1,2})\s*[.)!]?\s*$",
+                          re.IGNORECASE)
+
+
+def option_number(text: str) -> int | None:
+    """A numbered option typed on its own ("2", "2.", "٢", "nr 2")."""
+    match = _NUMBER_ONLY.match(chat_fold(text))
+    return int(match.group(1)) if match else None
+
+
+NEGATION_BEFORE = 2  # "not looking for work", "ne cherche pas": words before a form
+NEGATION_AFTER = 1  # Dutch and Turkish put it after: "werkt niet"
+
+
+# A negation does not reach over these: "ik werk niet, maar ik zoek werk".
+CLAUSE_WORDS = frozenset({"maar", "en", "but", "and", "mais", "et", "ama", "ve", "але", "і",
+                          "но", "и", "و", "لكن"})
+
+
+def negated(hit: Hit, tokens: Sequence[Token], lang: str) -> bool:
+    """Whether a negation word ("niet", "not", "pas", "не", "ما") stands right before or after
+    the form in the same clause, so that "is not looking for work" does not count."""
+    words = forms("cues.negation", lang)
+    before = list(tokens[max(0, hit.start - NEGATION_BEFORE):hit.start])
+    while before and any(t.text in CLAUSE_WORDS for t in before):
+        before = before[1:]
+    after = [t for t in tokens[hit.end:hit.end + NEGATION_AFTER] if t.text not in CLAUSE_WORDS]
+    around = [*before, *after]
+    return bool(around) and bool(words.hits(around))
+
+
+def negative_form(hit: Hit, tokens: Sequence[Token], lang: str) -> bool:
+    """Whether the form itself says "no" ("geen werk", "no job", "isim yok")."""
+    return bool(forms("cues.negation", lang).hits(tokens[hit.start:hit.end]))
+
+
+def positive_values(path: str, text: str | Sequence[Token], lang: str,
+                    extra: Mapping[str, Iterable[str]] | None = None,
+                    keep_negated: Iterable[str] = ("none", "no_preference")) -> list[str]:
+    """The values named at ``path``, leaving out the ones a negation denies."""
+    tokens = tokenize(text) if isinstance(text, str) else text
+    table_ = table(path, lang)
+    for value, more in (extra or {}).items():
+        table_.setdefault(value, []).extend(more)
+    keep = set(keep_negated)
+    out: list[str] = []
+    for hit in Forms(table_).hits(tokens):
+        if (hit.value in keep or not negated(hit, tokens, lang)) and hit.value not in out:
+            out.append(hit.value)
+    return out
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str  # the button's words in the conversation's language
+
+
+def read_choice(field: str, text: str, lang: str, options: Sequence[Option],
+                extra: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+    """The offered values a free-words answer names, in the order it names them: the number
+    of an option, its button words, or the forms of ``choices.<field>`` (and ``extra``)."""
+    offered = [o.value for o in options]
+    number = option_number(text)
+    if number is not None:
+        return [offered[number - 1]] if 1 <= number <= len(offered) else []
+    words: dict[str, list[str]] = {}
+    for value, forms_ in table(f"choices.{field}", lang).items():
+        words.setdefault(value, []).extend(forms_)
+    for value, forms_ in (extra or {}).items():
+        words.setdefault(value, []).extend(forms_)
+    for option in options:
+        words.setdefault(option.value, []).append(option.label)
+        # a label with a part in brackets ("Af en toe (occasioneel)"): each part alone too
+        for part in re.split(r"[()/]", option.label):
+            if part.strip():
+                words[option.value].append(part.strip())
+    tokens = tokenize(text)
+    found: list[str] = []
+    for hit in Forms(words).hits(tokens):
+        if hit.value in found or (hit.value not in ("none", "no_preference", "occasional")
+                                  and negated(hit, tokens, lang)):
+            continue
+        found.append(hit.value)
+    return [v for v in found if v in offered]
+
+
+def read_yes_no(text: str, lang: str, fact: str | None = None) -> bool | None:
+    """Yes or no: the fact's own paraphrases first ("ik ben alleen" to "alone?"), then the
+    words for yes and no; the first one said counts when both appear ("nee, toch wel ja")."""
+    tokens = tokenize(text)
+    if fact:
+        hits = forms(f"facts.{fact}", lang).hits(tokens)
+        if hits:
+            strongest = max(hits, key=lambda h: h.weight)
+            return strongest.value == "yes"
+    hits = _yes_no(lang).hits(tokens)  # one table: "geen probleem" (yes) beats "geen" (no)
+    return hits[0].value == "yes" if hits else None
+
+
+@cache
+def _yes_no(lang: str) -> Forms:
+    return Forms({"yes": table("yes", lang).get("yes", []),
+                  "no": table("no", lang).get("no", [])})
+
+
+def says_nothing(text: str, lang: str) -> bool:
+    """ "geen", "heb ik niet", "no email", "yok": there is nothing to give for this question."""
+    tokens = tokenize(text)
+    return bool(forms("nothing", lang).hits(tokens)) or read_yes_no(text, lang) is False
+
+
+def closed_kinds(text: str, lang: str) -> set[str]:
+    """The kinds (goodbye, thanks, greeting) of a message made only of such phrases
+    ("ok merci, bye"), else the empty set: a longer message is never taken for a goodbye."""
+    tokens = tokenize(text)
+    if not tokens:
+        return set()
+    covered: set[int] = set()
+    kinds: set[str] = set()
+    filler = forms("yes", lang)
+    for kind in ("goodbye", "thanks", "greeting"):  # each on its own: "dag" is hello and bye
+        for hit in forms(f"closed.{kind}", lang).hits(tokens):
+            covered.update(range(hit.start, hit.end))
+            kinds.add(kind)
+    for hit in filler.hits(tokens):  # "ok", "ja" beside a thanks
+        covered.update(range(hit.start, hit.end))
+    return kinds if len(covered) == len(tokens) else set()
+
+
+_NOT_A_NAME = re.compile(r"[\d@?/\\:;=+_#<>{}\[\]]")
+MAX_NAME_WORDS = 5
+
+
+def read_name(text: str, lang: str, whose: str = "self") -> str | None:
+    """A person's name from "Adam", "hij heet Adam", "mijn naam is Samira El Idrissi",
+    "je m'appelle Grace", "Mama: Olena": the introduction and a greeting before it are left
+    out."""
+    if ":" in text and text.rsplit(":", 1)[1].strip():
+        text = text.rsplit(":", 1)[1]
+    tokens = tokenize(text)
+    start = 0
+    # what may stand before the name: a greeting, "hij heet", and for a social worker who the
+    # name belongs to ("la maman, Solange Kalala", "annesi Derya Yildiz", "mama: Olena")
+    intros = [*(forms(k, lang).hits(tokens) for k in (
+        "closed.greeting", f"names.{whose}", "names.self", "names.child", "names.verbs",
+        "cues.on_behalf", "cues.parent"))]
+    moved = True
+    while moved:
+        moved = False
+        for hits in intros:
+            at = [h for h in hits if h.start == start]
+            if at:
+                start = max(h.end for h in at)
+                moved = True
+    if start >= len(tokens):
+        return None
+    name = text[tokens[start].start:].strip().strip(".,!;:-–'\"").strip()
+    name = re.sub(r"\s+", " ", name)
+    if not name or _NOT_A_NAME.search(name) or not any(c.isalpha() for c in name):
+        return None
+    if len(name.split()) > MAX_NAME_WORDS or len(name) > 80:
+        return None
+    return name

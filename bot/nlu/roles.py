@@ -1,0 +1,99 @@
+"""Who is writing: a parent, or a professional (toeleider) asking for a family.
+
+Someone is taken for a social worker only when they say so as a professional: a role word
+("maatschappelijk werker", "assistante sociale", "social worker") or an organisation named in a
+professional frame ("ik werk bij het OCMW", "namens het CAW"). Words about work are never a
+role: "ik werk in een fabriek", "calisiyorum", "je travaille" are a parent's reason for care.
+A parent's own words ("ik ben de mama", "je suis la maman") always win, also over a role word
+in the same message ("pas une assistante sociale").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from bot.nlu import answers
+from bot.nlu.answers import Forms, Token, tokenize
+from bot.places import geo
+
+MAX_ORGANISATION_WORDS = 6
+_STOP = re.compile(r"[,.;!?\n]|\s(?:en|and|et|ve|і|и|و|maar|but|mais|en ik|and i)\s", re.I)
+
+
+@dataclass(frozen=True)
+class Claim:
+    role: str  # "toeleider" | "parent"
+    organisation: str | None = None
+    span: tuple[int, int] | None = None  # characters of the claim: not read for other facts
+    # the message itself says it is for a family they support ("voor een gezin dat ik
+    # begeleid"): the role check is answered already
+    for_a_family: bool = False
+
+
+@cache
+def _organisations() -> Forms:
+    names: list[str] = []
+    for lang in ("en", "nl", "fr", "ar", "tr", "uk"):
+        names += [str(n) for n in answers._file(lang).get("organisations") or []]
+    return Forms({"organisation": names})
+
+
+def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]:
+    """The organisation a professional names, with the place after it ("OCMW Mechelen",
+    "CPAS de Bruxelles"), as written; and its character span."""
+    hits = _organisations().hits(tokens)
+    if not hits:
+        return None, 0, 0
+    hit = hits[0]
+    start, end = tokens[hit.start].start, tokens[hit.end - 1].end
+    rest = text[end:]
+    stop = _STOP.search(rest)
+    tail = rest[: stop.start()] if stop else rest
+    tail_words = tail.split()[:4]
+    # keep a place after the name ("OCMW (van) Mechelen"); stop before anything else
+    for n in range(len(tail_words), 0, -1):
+        words = tail_words[:n]
+        place = geo.resolve_location(" ".join(words))
+        if place and place.municipality and place.how != "fuzzy":
+            end += len(tail) - len(tail.lstrip()) + len(" ".join(words))
+            break
+    return text[start:end].strip(" .,"), start, end
+
+
+def _after_frame(text: str, tokens: list[Token], frame_end: int) -> str | None:
+    """The words after "ik werk bij" / "I work at" up to the end of the clause."""
+    rest = text[tokens[frame_end - 1].end:] if frame_end else text
+    stop = _STOP.search(rest)
+    words = (rest[: stop.start()] if stop else rest).split()
+    words = [w for w in words if w.lower() not in ("het", "de", "the", "le", "la", "l'", "een")]
+    return " ".join(words[:MAX_ORGANISATION_WORDS]).strip(" .,") or None
+
+
+def claim(text: str, lang: str) -> Claim | None:
+    """A parent's or a professional's own statement of who they are, or None."""
+    tokens = tokenize(text)
+    if not tokens:
+        return None
+    parent = answers.cue_hits("parent", tokens, lang)
+    if parent:
+        hit = parent[0]
+        return Claim("parent", span=(tokens[hit.start].start, tokens[hit.end - 1].end))
+    roles = answers.cue_hits("professional", tokens, lang)
+    frames = answers.cue_hits("professional_frame", tokens, lang)
+    organisation, org_start, org_end = _organisation(text, tokens)
+    # an organisation alone is no role: "de papa is ingeschreven bij de VDAB" is a parent
+    if not roles and not (organisation and frames):
+        return None
+    spans = [(tokens[h.start].start, tokens[h.end - 1].end) for h in [*roles, *frames]]
+    if organisation:
+        spans.append((org_start, org_end))
+    elif frames:
+        organisation = _after_frame(text, tokens, frames[0].end)
+        if organisation:
+            spans.append((tokens[frames[0].end - 1].end, tokens[frames[0].end - 1].end
+                          + len(organisation) + 1))
+    return Claim("toeleider", organisation,
+                 (min(s for s, _ in spans), max(e for _, e in spans)),
+                 answers.has_cue("on_behalf", tokens, lang))

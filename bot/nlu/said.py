@@ -1,0 +1,214 @@
+"""Facts people give in free words at any point of a conversation.
+
+"ik zoek een crèche in Mechelen voor mijn zoon van 8 maanden, dringend" says the place, the
+care type, the child's age and the urgency before anything was asked. What is said once is
+kept and not asked again; the search, the checks and the snelfiche share it.
+
+Only facts the words make clear are taken: a date counts as a birth date only next to a birth
+word ("geboren", "born", "né"), as a start only after a start word ("vanaf", "from") or a
+relative phrase; a number of days only with a word for days. A professional's own organisation
+("OCMW Mechelen") is not the family's place or work. Each fact says whether the message names
+its field (``cued``): only a cued fact may change an answer given earlier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import phonenumbers
+
+from bot import dates
+from bot.nlu import answers, roles
+from bot.nlu.answers import Token, tokenize
+from bot.places import geo
+from bot.textnorm import DIGITS
+from bot.vocabulary import vocabulary
+
+URGENT_WITHIN_DAYS = 31  # dringende opvang: care needed within a month
+# intake reasons -> the eligibility work situation (absolute priority, first wins)
+WORK_SITUATION = (("work", "working"), ("job_seeking", "job_seeking"),
+                  ("training", "vocational_training"), ("integration", "integration_course"))
+INTAKE_CARE_TYPES = ("gezinsopvang", "groepsopvang")
+_CLAUSE = re.compile(r"[,.;!?\n]+|\s(?:en|and|et|ve|і|и|та|а|but|maar|mais|ama|але|но|و)\s",
+                     re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Fact:
+    field: str  # child_birth, start, frequency, location, care_type, urgent, reason,
+    #             work_situation, single_parent, organisation
+    value: Any
+    cued: bool = True
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
+
+
+def _without(text: str, span: tuple[int, int] | None) -> str:
+    if not span:
+        return text
+    return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1]:]
+
+
+def child_facts(clause: str, lang: str, today: date) -> list[Fact]:
+    """A birth date after a birth word, an age ("8 maanden", "2 jaar"), in one clause."""
+    tokens = tokenize(clause)
+    if answers.has_cue("birth", tokens, lang):
+        birth = dates.parse_birth_date(clause, lang, today)
+        if birth is None:
+            months = dates.parse_age_months(clause, lang)
+            birth = _from_age(months, today)
+        if birth is not None and _plausible_birth(birth, today):
+            return [Fact("child_birth", birth.isoformat())]
+        return []
+    if answers.has_cue("start", tokens, lang):
+        return []  # "vanaf 3 maanden", "over 2 weken": when, not how old
+    months = dates.parse_age_months(clause, lang)
+    if months is None:
+        return []
+    days = dates.parse_days_per_week(clause, lang)
+    if days is not None and not answers.has_cue("age", tokens, lang):
+        return []  # "4 dagen" is a number of days a week unless it says "oud"/"old"
+    birth = _from_age(months, today)
+    return [Fact("child_birth", birth.isoformat())] if birth and _plausible_birth(
+        birth, today) else []
+
+
+def _from_age(months: int | None, today: date) -> date | None:
+    if months is None or months > dates.MAX_CHILD_AGE_MONTHS:
+        return None
+    return today - timedelta(days=round(months * 30.44))
+
+
+def _plausible_birth(birth: date, today: date) -> bool:
+    return (today - birth).days <= dates.MAX_CHILD_AGE_MONTHS * 30.44 and \
+        birth <= today + timedelta(days=dates.MAX_EXPECTED_DAYS)
+
+
+def start_facts(clause: str, lang: str, today: date) -> list[Fact]:
+    tokens = tokenize(clause)
+    cue = answers.has_cue("start", tokens, lang)
+    if answers.has_cue("birth", tokens, lang):
+        return []
+    if not cue:
+        return []  # "dringend" alone says it cannot wait, not from when
+    start = dates.parse_start_date(clause, lang, today)
+    if start is None or start < today:
+        return []
+    return [Fact("start", start.isoformat())]
+
+
+def frequency_facts(text: str, lang: str) -> list[Fact]:
+    """Days a week said with words for days ("4 dagen", "ma, di en do", "voltijds")."""
+    tokens = tokenize(text)
+    if not tokens or all(t.text.isdigit() for t in tokens):
+        return []  # a bare number says nothing about days
+    if any(answers.forms("choices.reason", lang).hits(tokenize(c)) and
+           dates.said_days_per_week(c, lang) for c in clauses(text)):
+        return []  # "ik werk voltijds" is about work, not the days of care
+    days = dates.said_days_per_week(text, lang)
+    if days is None:
+        occasional = answers.positive_values("choices.frequency", tokens, lang)
+        return [Fact("frequency", "occasional")] if occasional == ["occasional"] else []
+    if answers.has_cue("age", tokens, lang) and dates.parse_age_months(text, lang) == 0:
+        return []  # "4 dagen oud": a newborn, not four days a week
+    return [Fact("frequency", str(min(days, 5)))]
+
+
+def location_facts(text: str) -> list[Fact]:
+    """The place the message ends with: "niet in Mechelen maar in Leuven" is Leuven."""
+    loc = None
+    for clause in reversed(clauses(text)):
+        loc = geo.resolve_location(clause)
+        if loc is not None and loc.how != "fuzzy" and loc.municipality:
+            break
+    else:
+        loc = geo.resolve_location(text)
+    if loc is None or loc.how == "fuzzy" or not loc.municipality:
+        return []
+    if loc.how == "postcode" and _looks_like_a_year_or_phone(text, loc.matched):
+        return []
+    return [Fact("location", {"municipality": loc.municipality, "postcode": loc.postcode})]
+
+
+def _looks_like_a_year_or_phone(text: str, code: str) -> bool:
+    digits = re.sub(r"\D", "", text)
+    return len(digits) >= 8 or bool(re.search(rf"(?:[/.-]\s*){code}|{code}\s*[/.-]", text))
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+def contact_facts(text: str) -> list[Fact]:
+    """An e-mail address or a phone number (Belgian unless it says otherwise)."""
+    found: list[Fact] = []
+    email = _EMAIL.search(text)
+    if email:
+        found.append(Fact("email", email.group(0).strip(".,;").lower()))
+    for match in phonenumbers.PhoneNumberMatcher(text.translate(DIGITS), "BE"):
+        if phonenumbers.is_valid_number(match.number):
+            found.append(Fact("phone", phonenumbers.format_number(
+                match.number, phonenumbers.PhoneNumberFormat.E164)))
+            break
+    return found
+
+
+def reason_facts(tokens: list[Token], lang: str) -> list[Fact]:
+    values = answers.positive_values("choices.reason", tokens, lang)
+    extra = answers.positive_values("choices.work_situation", tokens, lang)
+    facts: list[Fact] = []
+    reasons = [v for v in values if v != "none"]
+    if reasons:
+        facts.append(Fact("reason", reasons))
+    situation = work_situation(reasons, "none" in extra)
+    if situation:
+        facts.append(Fact("work_situation", situation))
+    return facts
+
+
+def work_situation(reasons: list[str], says_none: bool = False) -> str | None:
+    """The eligibility work situation from reasons: the first that gives absolute priority."""
+    for reason, situation in WORK_SITUATION:
+        if reason in reasons:
+            return situation
+    return "none" if says_none else None
+
+
+def extract(text: str, lang: str, today: date) -> list[Fact]:
+    """Every fact the message makes clear, at most one per field (the last said wins)."""
+    if not text or text.startswith("/"):
+        return []
+    claim = roles.claim(text, lang)
+    free = _without(text, claim.span if claim else None)
+    found: list[Fact] = []
+    if claim and claim.role == "toeleider" and claim.organisation:
+        found.append(Fact("organisation", claim.organisation))
+    for clause in clauses(free):  # the last one said wins: "asap, let's say 18 January"
+        found += child_facts(clause, lang, today)
+        found += start_facts(clause, lang, today)
+    found += frequency_facts(free, lang)
+    found += contact_facts(free)
+    found += location_facts(free if not found or found[-1].field not in ("phone", "email")
+                            else _EMAIL.sub(" ", free))
+    tokens = tokenize(free)
+    care_types = [m.value for m in vocabulary().find(free) if m.entity == "care_type"]
+    # "dringend" is urgency; the kind of care is the other word ("een crèche, dringend")
+    named = [c for c in care_types if c != "dringende_opvang"] or care_types
+    if named:
+        found.append(Fact("care_type", named[-1]))
+    found += reason_facts(tokens, lang)
+    single = answers.forms("facts.single_parent", lang).hits(tokens)
+    if single:
+        found.append(Fact("single_parent", max(single, key=lambda h: h.weight).value == "yes"))
+    start = next((f.value for f in found if f.field == "start"), None)
+    if answers.has_cue("urgent", tokens, lang) or "dringende_opvang" in care_types or (
+            start and date.fromisoformat(start) <= today + timedelta(days=URGENT_WITHIN_DAYS)):
+        found.append(Fact("urgent", True))
+    by_field: dict[str, Fact] = {}
+    for fact in found:
+        by_field[fact.field] = fact
+    return list(by_field.values())

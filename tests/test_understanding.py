@@ -1,0 +1,237 @@
+"""Reading people, not menus: the pending question first, free-word answers in six languages,
+corrections, roles, languages and facts said in passing (plain Python, no Rasa)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot import pending
+from bot.crisis import signals_crisis
+from bot.eligibility.dialogue import interpret as eligibility_answer
+from bot.intake import dialogue as intake
+from bot.nlu import answers, roles, said
+from bot.places.geo import resolve_location
+from bot.profile import Profile
+
+TODAY = date(2026, 12, 3)
+REASONS = [answers.Option(v, v) for v in intake.BY_NAME["reason"].values]
+
+
+def turn(field: str, text: str, lang: str, *, intent: str = "inform", confidence: float = 0.9,
+         known: dict | None = None, role: str = "parent", free: bool = False,
+         kind: str = "structured", entities: list | None = None) -> pending.Turn:
+    """read_turn with the snelfiche's own reader for ``field``."""
+    question = pending.Question(
+        field, lambda t: pending.Read(*_read(intake.reader(field, t, intent, [], lang,
+                                                           TODAY))),
+        free_text=free, kind=kind)
+    return pending.read_turn(question, pending.Message(text, intent, confidence, entities or []),
+                             lang, TODAY, role=role, known=known or {},
+                             correctable=intake.CORRECTABLE)
+
+
+def _read(read: intake.Read) -> tuple:
+    return read.value, read.ok, read.skipped, read.problem
+
+
+# --- the pending question comes first ---------------------------------------------------------
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("nl", "ik begin te werken en ik volg nederlandse les", ["work", "integration"]),
+    ("en", "the mother works part-time, the father is unemployed", ["work", "job_seeking"]),
+    ("ar", "قلت لك أتابع دروس الاندماج", ["integration"]),
+    ("nl", "inburgering", ["integration"]),
+    ("tr", "calisiyorum", ["work"]),
+    ("fr", "je cherche du travail", ["job_seeking"]),
+    ("uk", "я шукаю роботу", ["job_seeking"]),
+])
+def test_a_reason_in_free_words_is_an_answer_whatever_the_classifier_says(lang, text, expected):
+    got = turn("reason", text, lang, intent="identify_toeleider", confidence=0.76)
+    assert got.kind == "answer"
+    assert sorted(got.value) == sorted(expected)
+
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("tr", "kres", "groepsopvang"), ("tr", "kreş", "groepsopvang"),
+    ("fr", "crèche", "groepsopvang"), ("en", "childminder", "gezinsopvang"),
+    ("nl", "onthaalouder", "gezinsopvang"), ("nl", "maakt niet uit", "no_preference"),
+    ("nl", "2", "groepsopvang"), ("ar", "٢", "groepsopvang"),
+])
+def test_care_type_words_people_type(lang, text, expected):
+    assert turn("care_type", text, lang).value == expected
+
+
+def test_a_question_in_between_is_a_digression_only_with_a_question_s_words():
+    assert turn("location", "wat kost dat eigenlijk?", "nl", intent="ask_price",
+                confidence=0.6).kind == "digression"
+    # "geen email" leaning towards "contact" is no contact question: a skipped e-mail
+    assert turn("email", "geen email", "nl", intent="ask_loket_contact",
+                confidence=0.5).kind == "declined"
+
+
+def test_goodbye_only_when_the_whole_message_is_one():
+    sleeps = turn("comfort", "تنام مع اللهاية", "ar", intent="goodbye", confidence=0.8,
+                  free=True)
+    assert sleeps.kind == "answer" and sleeps.value == "تنام مع اللهاية"
+    assert turn("comfort", "ok merci, au revoir", "fr", intent="goodbye", confidence=0.8,
+                free=True).kind == "digression"
+
+
+def test_a_language_named_in_an_answer_about_languages_switches_nothing():
+    got = turn("home_languages", "Nederlands en Arabisch", "nl", intent="choose_language",
+               free=True)
+    assert got.kind == "answer" and got.value == "Nederlands en Arabisch"
+    asked = turn("comfort", "huh? in het nederlands aub", "ar", intent="choose_language",
+                 free=True)
+    assert asked.kind == "language" and asked.value == "nl"
+
+
+# --- corrections go to their field --------------------------------------------------------------
+
+def test_a_correction_at_another_question_changes_its_field():
+    got = turn("allergies", "nee sorry hij is geboren op 3 mei", "nl", free=True,
+               known={"child_birth": "2026-04-01"})
+    assert (got.kind, got.field, got.value) == ("correction", "child_birth", "2026-05-03")
+    fewer_days = turn("reason", "sorry, 4 days, not 3", "en", known={"frequency": "3"})
+    assert (fewer_days.kind, fewer_days.field, fewer_days.value) == ("correction",
+                                                                     "frequency", "4")
+    moved = turn("allergies", "oei, niet in mechelen maar in leuven, we verhuizen", "nl",
+                 free=True, known={"location": {"municipality": "Mechelen"}})
+    assert moved.field == "location" and moved.value["municipality"] == "Leuven"
+
+
+def test_a_birth_date_at_the_allergy_question_is_never_the_allergy():
+    got = turn("allergies", "hij is geboren op 3 mei", "nl", free=True)
+    assert got.kind == "noted" and got.facts[0].field == "child_birth"
+
+
+def test_a_contact_number_is_not_also_the_parent_s_phone():
+    got = turn("toeleider_contact", "015 12 34 56", "nl", kind="contact")
+    assert got.kind == "answer" and not got.facts
+
+
+# --- who is writing -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,text", [
+    ("tr", "calisiyorum"), ("fr", "je travaille"), ("uk", "мне срочно нужен садик, я ищу работу"),
+    ("nl", "ik werk in een fabriek"),
+    ("fr", "mon assistante sociale du CPAS m'a dit de vous ecrire"),
+    ("nl", "de papa is ingeschreven bij de vdab"),
+])
+def test_work_words_are_no_role(lang, text):
+    claim = roles.claim(text, lang)
+    assert claim is None or claim.role == "parent"
+
+
+def test_a_professional_says_so_and_names_the_organisation():
+    claim = roles.claim("I'm a social worker at OCMW Mechelen", "en")
+    assert claim and claim.role == "toeleider" and claim.organisation == "OCMW Mechelen"
+    assert turn("reason", "I'm a social worker at OCMW Mechelen", "en").kind == "role"
+
+
+def test_the_mother_saying_so_wins():
+    claim = roles.claim("non je suis la maman, pas une assistante sociale", "fr")
+    assert claim and claim.role == "parent"
+    assert turn("child_name", "non je suis la maman, pas une assistante sociale", "fr",
+                role="toeleider", kind="name").kind == "role"
+
+
+# --- names, yes and no --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,text,whose,name", [
+    ("nl", "mijn naam is Samira El Idrissi", "self", "Samira El Idrissi"),
+    ("fr", "la maman s'appelle Clarisse Ilunga", "self", "Clarisse Ilunga"),
+    ("tr", "annesi Derya Yildiz", "self", "Derya Yildiz"),
+    ("nl", "hij heet Adam", "child", "Adam"),
+    ("uk", "Мама: Олена Коваль", "self", "Олена Коваль"),
+])
+def test_names_without_their_introduction(lang, text, whose, name):
+    assert answers.read_name(text, lang, whose) == name
+
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("nl", "ja is goed", True), ("nl", "geen probleem", True), ("fr", "oui d'accord", True),
+    ("tr", "evet olur", True), ("uk", "так", True), ("ar", "نعم", True), ("en", "nope", False),
+    ("tr", "hayir", False), ("nl", "ik weet het niet", None),
+])
+def test_yes_and_no(lang, text, expected):
+    assert answers.read_yes_no(text, lang) is expected
+
+
+def test_single_parent_in_its_own_words():
+    assert answers.read_yes_no("nee ik woon met mijn man", "nl", "single_parent") is False
+    assert eligibility_answer("single_parent", "ik ben alleen met de kinderen", None, [],
+                              "nl").value is True
+
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("nl", "nee, ze werkt niet en zoekt momenteel ook geen werk", "none"),
+    ("en", "no, she does not work and is not looking for work right now", "none"),
+    ("nl", "ik werk niet maar ik zoek werk", "job_seeking"),
+    ("nl", "ik begin te werken en ik volg nederlandse les", "working"),
+    ("nl", "inburgering", "integration_course"),
+])
+def test_the_work_situation_reads_negations(lang, text, expected):
+    assert eligibility_answer("work_situation", text, None, [], lang).value == expected
+
+
+# --- facts said once ---------------------------------------------------------------------------
+
+def test_facts_in_a_first_message():
+    facts = {f.field: f.value for f in said.extract(
+        "ik zoek een crèche in Mechelen voor mijn zoon van 8 maanden, dringend", "nl", TODAY)}
+    assert facts["location"]["municipality"] == "Mechelen"
+    assert facts["care_type"] == "groepsopvang"
+    assert facts["child_birth"] == "2026-04-03"
+    assert facts["urgent"] is True
+    assert "start" not in facts  # "dringend" says it cannot wait, not from when
+
+
+@pytest.mark.parametrize("text,municipality", [
+    ("Мехелен", "Mechelen"), ("ميخلن", "Mechelen"), ("Malines", "Mechelen"),
+    ("Anvers", "Antwerpen"), ("в Брюсселі", "Brussel"),
+])
+def test_places_in_any_script(text, municipality):
+    found = resolve_location(text)
+    assert found is not None and found.municipality == municipality
+
+
+def test_urgency_in_six_languages():
+    for lang, text in (("nl", "het is dringend"), ("fr", "c'est urgent"),
+                       ("uk", "терміново потрібен садочок"), ("tr", "acil lazim"),
+                       ("uk", "мне срочно нужен садик"),
+                       ("en", "we need it urgently")):
+        assert any(f.field == "urgent" for f in said.extract(text, lang, TODAY)), text
+
+
+def test_a_fact_said_in_passing_never_overwrites_an_answer():
+    profile = Profile.of({"location": {"municipality": "Mechelen"}}, {}, {})
+    fact = said.Fact("location", {"municipality": "Lier"})
+    assert not profile.absorb([fact])
+    assert profile.absorb([fact], overwrite=("location",))
+    assert profile.place_search["location"]["municipality"] == "Lier"
+
+
+def test_reasons_add_up_and_give_the_work_situation():
+    profile = Profile.of({}, {}, {})
+    profile.absorb([said.Fact("reason", ["integration"])])
+    profile.absorb([said.Fact("reason", ["work"])])
+    assert profile.said["reason"] == ["integration", "work"]
+    assert profile.facts["work_situation"] == "working"
+    assert profile.intake_prefill()["reason"] == ["integration", "work"]
+
+
+# --- safety -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "hij heeft me geslagen", "ik word thuis mishandeld", "mijn partner is gewelddadig",
+    "ik weet niet waar ik vannacht naartoe moet",
+])
+def test_crisis_phrasings_reach_a_person(text):
+    assert signals_crisis(text)
+
+
+def test_childcare_words_are_no_crisis():
+    assert not signals_crisis("is er dringende opvang in mechelen?")
