@@ -49,3 +49,10 @@ def fallback(step: int, out_of_scope: bool, lang: str, loket: Loket) -> list[Rep
         return [Reply(i18n.t(key, lang), topic_buttons(lang))]
     human = Button(i18n.t("topic.human", lang), intent_payload("request_human"))
     return [Reply(i18n.t("fallback.give_up", lang)), Reply(loket.contact_text(lang), (human,))]
+
+
+def had_crisis(events: list[dict]) -> bool:
+    """Whether the family wrote crisis words earlier in this conversation."""
+    return any(e.get("event") == "user" and any(
+        ent.get("entity") == "urgency" and ent.get("value") == "crisis"
+        for ent in (e.get("parse_data") or {}).get("entities") or []) for e in events)

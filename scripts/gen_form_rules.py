@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 TARGET = Path(__file__).resolve().parent.parent / "data/dialogue/form_interruptions.yml"
-FORMS = ("eligibility_form", "place_search_form", "intake_form")
+FORMS = ("eligibility_form", "place_search_form", "intake_form", "role_form")
 
 # A question in between: answer it, then the form asks its question again.
 ANSWER_AND_RETURN = {
@@ -20,7 +20,7 @@ ANSWER_AND_RETURN = {
     "ask_loket_contact": "action_loket_contact",
     "bot_challenge": "action_bot_challenge",
     "choose_language": "action_choose_language",
-    "identify_toeleider": "action_identify_toeleider",
+    "see_my_data": "action_see_my_data",
     "greet": "action_greet",
     "thank": "action_thank",
     "share_media": "action_media_received",

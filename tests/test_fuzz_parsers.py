@@ -29,7 +29,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 
-from bot import dates, i18n
+from bot import dates, i18n, pending
 from bot.eligibility import dialogue as eligibility_dialogue
 from bot.eligibility.questions import answer_values
 from bot.intake import dialogue as intake
@@ -206,7 +206,8 @@ def test_intake_choices_never_raise(field: str, text: str, intent: str | None,
         read = intake.interpret(field, text, intent, [], lang, DAY)
     _check_read(read, lang)
     if read.ok and field != "consent":
-        assert read.value in intake.BY_NAME[field].values
+        values = read.value if isinstance(read.value, list) else [read.value]
+        assert values and all(v in intake.BY_NAME[field].values for v in values)
 
 
 # A button payload is text too: "/inform{"intake_value": "…"}" typed by hand reaches the
@@ -236,7 +237,8 @@ def test_intake_button_values_are_checked(field: str, raw: str, lang: str) -> No
 
 CORRECTABLE_ANSWERS = {"child_birth": "2025-05-12", "start": "2027-01-04",
                        "location": {"municipality": "Mechelen", "postcode": "2800"},
-                       "phone": "+32470123456", "email": "a@b.be"}
+                       "phone": "+32470123456", "email": "a@b.be", "frequency": "3",
+                       "reason": ["work"], "care_type": "groepsopvang"}
 
 
 @FAST
@@ -244,12 +246,24 @@ CORRECTABLE_ANSWERS = {"child_birth": "2025-05-12", "start": "2027-01-04",
 @example("nee, de geboortedatum is 3 mei", "nl", "start", "")
 @example("mijn telefoonnummer is 0470 12 34 56", "nl", None, "")
 def test_corrections_never_raise(text: str, lang: str, asked: str | None, sender: str) -> None:
+    """Any message at any question is read as one kind of turn; a correction names another
+    field that can be corrected, with a value the summary can show."""
+    field = asked or "allergies"
+    question = pending.Question(field, lambda t: pending.Read(*_fields(intake.reader(
+        field, t, "inform", [], lang, DAY, sender))), free_text=field == "allergies",
+        kind=intake.answer_kind(field))
     with past_known_bugs():
-        found = intake.correction(text, lang, CORRECTABLE_ANSWERS, asked, DAY, sender)
-    if found is not None:
-        field, value = found
-        assert field in intake.CORRECTABLE and field != asked
-        intake.corrected_notice(field, value, lang)
+        got = pending.read_turn(question, pending.Message(text, "inform", 0.5), lang, DAY,
+                                known=CORRECTABLE_ANSWERS, correctable=intake.CORRECTABLE)
+    assert got.kind in ("answer", "declined", "correction", "role", "language", "noted",
+                        "digression", "unreadable")
+    if got.kind == "correction":
+        assert got.field in intake.CORRECTABLE and got.field != field
+        intake.corrected_notice(got.field, intake.fact_value(got.field, got.value), lang)
+
+
+def _fields(read: intake.Read) -> tuple:
+    return read.value, read.ok, read.skipped, read.problem
 
 
 # --- the free-place search and the eligibility check ---------------------------------------

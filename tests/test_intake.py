@@ -11,6 +11,7 @@ from sqlalchemy import text
 from bot import crypto, db
 from bot.intake import dialogue, store
 from bot.intake.models import CareRequest
+from bot.profile import Profile
 
 TODAY = date(2026, 11, 25)
 
@@ -40,12 +41,12 @@ def test_toeleider_gives_family_consent_and_own_details_first() -> None:
 
 
 def test_known_facts_are_not_asked_again() -> None:
-    pre = dialogue.prefill({"location": {"municipality": "Mechelen", "postcode": "2800"},
-                            "start": "2027-01-04", "child": "2025-05-12", "days": 3},
-                           {"work_situation": "working"})
+    pre = Profile.of({"location": {"municipality": "Mechelen", "postcode": "2800"},
+                      "start": "2027-01-04", "child": "2025-05-12", "days": 3},
+                     {"work_situation": "working"}, {}).intake_prefill()
     assert pre == {"location": {"municipality": "Mechelen", "postcode": "2800"},
                    "start": "2027-01-04", "child_birth": "2025-05-12", "frequency": "3",
-                   "reason": "work"}
+                   "reason": ["work"]}
     answers = {"consent": True, "child_name": "A", **pre}
     assert dialogue.next_field(answers, "parent", []) == "care_type"
 
@@ -65,7 +66,7 @@ def test_all_answered_leads_to_confirmation() -> None:
         ("location", "2800", {"municipality": "Mechelen", "postcode": "2800"}),
         ("location", "sint katelijne waver",
          {"municipality": "Sint-Katelijne-Waver", "postcode": "2860"}),
-        ("reason", "1", "work"),
+        ("reason", "1", ["work"]),
         ("child_name", "Amira", "Amira"),
     ],
 )

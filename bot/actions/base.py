@@ -6,11 +6,15 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.language import resolve
+from bot import settings
+from bot.language import SWITCH_MIN_WORDS, resolve
+from bot.nlu import roles, said
+from bot.profile import Profile
 from bot.replies import Reply
+from bot.textnorm import words
 
 # Rasa's own bookkeeping actions: not something the assistant "said".
 _INTERNAL_ACTIONS = frozenset(
@@ -26,12 +30,36 @@ def entity_values(tracker: Tracker, entity: str, role: str | None = None) -> lis
     ]
 
 
-def conversation_language(tracker: Tracker) -> tuple[str, list[EventType]]:
-    """The language to answer in, and a SlotSet that pins it when it was not known yet."""
+def conversation_language(tracker: Tracker, may_switch: bool = True
+                          ) -> tuple[str, list[EventType]]:
+    """The language to answer in, and a SlotSet that pins it when it was not known yet.
+
+    The first message sets it; later only a clear, full message switches it (``switch``
+    entity) and only when ``may_switch``: an answer to a pending question never does
+    ("Nederlands en Arabisch", a name, an e-mail address).
+    """
     current = tracker.get_slot("language")
     guesses = entity_values(tracker, "detected_language", "guess")
-    lang = resolve(current, guesses[0] if guesses else None)
-    return lang, ([] if current == lang else [SlotSet("language", lang)])
+    switches = entity_values(tracker, "detected_language", "switch") if may_switch else []
+    text = tracker.latest_message.get("text") or ""
+    clear = len(words(text)) >= SWITCH_MIN_WORDS and not text.startswith("/")
+    provisional = bool(tracker.get_slot("language_provisional"))
+    if provisional and clear and guesses and not switches:
+        # the language came from a greeting ("slt", "hi"): the first real message decides
+        switches = guesses[:1]
+    lang = resolve(switches[0] if switches else current, guesses[0] if guesses else None)
+    events: list[EventType] = [] if current == lang else [SlotSet("language", lang)]
+    if current is None and not clear:
+        events.append(SlotSet("language_provisional", True))
+    elif provisional and (clear or switches):
+        events.append(SlotSet("language_provisional", False))
+    return lang, events
+
+
+def profile_of(tracker: Tracker) -> Profile:
+    """What the conversation knows about the family's need (bot.profile)."""
+    return Profile.of(tracker.get_slot("place_search"), tracker.get_slot("facts"),
+                      tracker.get_slot("said"))
 
 
 def bot_actions(tracker: Tracker) -> list[str]:
@@ -51,8 +79,59 @@ def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
         )
 
 
+def answered_a_question(tracker: Tracker) -> bool:
+    """Whether a form took the latest message as its answer (it ran and was not rejected)."""
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            return False
+        if kind == "action" and str(event.get("name") or "").endswith("_form"):
+            return True
+    return False
+
+
+PROFILE_SLOTS = ("place_search", "facts", "said")
+
+
+def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[EventType]:
+    """What the latest message said in free words ("in Mechelen", "8 maanden", "dringend"),
+    kept in the profile slots on top of what ``events`` already set, so it is not asked
+    again. Only for a message no form read: a form keeps what it reads itself."""
+    text = tracker.latest_message.get("text") or ""
+    if not text or text.startswith("/") or answered_a_question(tracker):
+        return []
+    who: list[EventType] = []
+    claim = roles.claim(text, lang)
+    set_here = {e.get("name") for e in events if e.get("event") == "slot"}
+    if claim and not {"role", "role_check"} & set_here:
+        role = tracker.get_slot("role") or "parent"
+        if claim.role == "toeleider" and role != "toeleider" and claim.for_a_family:
+            who.append(SlotSet("role", "toeleider"))  # said so outright: no need to ask
+        elif claim.role == "toeleider" and role != "toeleider":
+            # asked once, by the next form, before anything else
+            who.append(SlotSet("role_check", {"organisation": claim.organisation}))
+        elif claim.role == "parent" and role != "parent":
+            who.append(SlotSet("role", "parent"))
+    # "mijn vrouw werkt niet, ik wel": a passing "not working" may be half the family; the
+    # check asks about work itself
+    facts = [f for f in said.extract(text, lang, settings.today())
+             if not (f.field == "work_situation" and f.value == "none")]
+    if not facts:
+        return who
+    current = {name: tracker.get_slot(name) for name in PROFILE_SLOTS}
+    for event in events:
+        if event.get("event") == "slot" and event.get("name") in current:
+            current[event["name"]] = event.get("value")
+    profile = Profile.of(current["place_search"], current["facts"], current["said"])
+    if not profile.absorb(facts):
+        return who
+    return [*who, SlotSet("place_search", profile.place_search),
+            SlotSet("facts", profile.facts), SlotSet("said", profile.said)]
+
+
 class ReplyAction(Action, ABC):
-    """An action that answers with replies rendered in the conversation language."""
+    """An action that answers with replies rendered in the conversation language, and keeps
+    the facts the message gave in passing."""
 
     action_name = ""
 
@@ -65,7 +144,28 @@ class ReplyAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        lang, events = conversation_language(tracker)
+        lang, events = conversation_language(tracker,
+                                             may_switch=not answered_a_question(tracker))
+        if events and tracker.get_slot("language"):
+            tracker.slots["language"] = lang  # the reply goes out in the language switched to
         replies, more = self.respond(tracker, lang)
         send(dispatcher, replies)
-        return events + more
+        return events + more + kept_facts(tracker, more, lang)
+
+
+class StartsForm(ReplyAction, ABC):
+    """The action that starts a form. Its rule runs the form after it; when it was run as a
+    follow-up of another message ("yes, and can she get priority?" answering the role
+    check), no rule does, so it runs the form itself."""
+
+    form = ""
+    intents: frozenset[str] = frozenset()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent not in self.intents:
+            events.append(FollowupAction(self.form))
+        return events

@@ -12,10 +12,11 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from bot import i18n
-from bot.actions.base import ReplyAction
-from bot.actions.questionnaire import Answer, AskNext, Questionnaire
+from bot import i18n, pending
+from bot.actions.base import ReplyAction, StartsForm, profile_of
+from bot.actions.questionnaire import AskNext, Questionnaire
 from bot.eligibility import dialogue
+from bot.eligibility.questions import answer_values
 from bot.replies import Reply
 
 CONFLICT = "conflict:"  # pseudo-field: a contradiction to settle
@@ -34,12 +35,17 @@ def _check(tracker: Tracker) -> str:
     return check if check in dialogue.CHECKS else "priority"
 
 
-class ActionStartEligibility(ReplyAction):
+class ActionStartEligibility(StartsForm):
+    form = "eligibility_form"
+    intents = frozenset({"check_priority", "check_reduced_rate"})
     action_name = "action_start_eligibility"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
+        # the message's own check, or the one it ranks first when it started as a follow-up
+        ranking = [r.get("name") for r in tracker.latest_message.get("intent_ranking") or []]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        check = "reduced_rate" if intent == "check_reduced_rate" else "priority"
+        asked = [i for i in [intent, *ranking] if i in ("check_priority", "check_reduced_rate")]
+        check = "reduced_rate" if asked and asked[0] == "check_reduced_rate" else "priority"
         role = tracker.get_slot("role")
         intro = i18n.t(f"eligibility.{dialogue.role_of(role)}.intro.{check}", lang)
         return [Reply(intro)], [SlotSet("eligibility_check", check),
@@ -52,31 +58,55 @@ class ValidateEligibilityForm(Questionnaire):
     asked_slot = "asked_fact"
     invalid_key = "eligibility.invalid"
     skip_key = "eligibility.skip_after_failures"
+    notice_slot = "intake_notice"
+    # the need itself can be corrected here too ("sorry, she is 8 months"), and the facts
+    # that free words change most ("no, I do live alone")
+    correctable = ("child_birth", "start", "frequency", "location", "care_type",
+                   "work_situation", "single_parent")
 
-    def next_field(self, tracker: Tracker) -> str | None:
+    def next_question(self, tracker: Tracker) -> str | None:
         conflict = tracker.get_slot("fact_conflict")
         if conflict:  # settle a contradiction before anything else
             return CONFLICT + conflict
         return dialogue.next_question(_check(tracker), _facts(tracker), _declined(tracker))
 
-    def ask(self, field: str, tracker: Tracker, lang: str) -> Reply:
+    def ask_field(self, field: str, tracker: Tracker, lang: str) -> Reply:
         if field.startswith(CONFLICT):
             return dialogue.conflict_question(field.removeprefix(CONFLICT),
                                               tracker.get_slot("role"), lang)
         return dialogue.question(field, tracker.get_slot("role"), lang)
 
-    def interpret(self, field: str, tracker: Tracker, lang: str) -> Answer:
+    def reader(self, field: str, tracker: Tracker, lang: str) -> pending.Question:
         message = tracker.latest_message
-        if field.startswith(CONFLICT):
-            field = field.removeprefix(CONFLICT)
-        else:
-            conflict = dialogue.conflicting_fact(message.get("text") or "", _facts(tracker))
-            if conflict:
-                return Answer({CONFLICT: conflict}, True)
-        read = dialogue.interpret(field, message.get("text") or "",
-                                  (message.get("intent") or {}).get("name"),
-                                  message.get("entities", []), lang)
-        return Answer(read.value, read.understood, read.value == dialogue.UNKNOWN)
+        intent = (message.get("intent") or {}).get("name")
+        entities = message.get("entities") or []
+        facts = _facts(tracker)
+
+        def read(text: str) -> pending.Read:
+            fact = field.removeprefix(CONFLICT)
+            if not field.startswith(CONFLICT):
+                conflict = dialogue.conflicting_fact(text, facts)
+                if conflict:
+                    return pending.Read({CONFLICT: conflict}, True)
+            answer = dialogue.interpret(fact, text, intent, entities, lang)
+            if answer.value == dialogue.UNKNOWN:
+                return pending.Read(skipped=True)
+            return pending.Read(answer.value, answer.understood)
+
+        return pending.Question(field, read)
+
+    def known(self, tracker: Tracker) -> dict[str, Any]:
+        profile = profile_of(tracker)
+        return {**{f: profile.get(f) for f in self.correctable}, **_facts(tracker)}
+
+    def explain(self, field: str, problem: str | None, tracker: Tracker, lang: str) -> str:
+        fact = field.removeprefix(CONFLICT)
+        values = answer_values(fact) if not field.startswith(CONFLICT) else []
+        if values and values != [True, False]:
+            labels = [dialogue.value_label(fact, v, lang) for v in values]
+            return i18n.t("answer.choices", lang,
+                          choices=i18n.t("format.list_sep", lang).join(labels))
+        return super().explain(field, problem, tracker, lang)
 
     def accept(self, field: str, value: Any, tracker: Tracker) -> dict[str, Any]:
         if isinstance(value, dict) and CONFLICT in value:  # ask which is right, keep both
@@ -92,7 +122,6 @@ class ValidateEligibilityForm(Questionnaire):
             facts = {k: v for k, v in _facts(tracker).items() if k != field}
             return {"facts": facts, "fact_conflict": None}
         return {"declined_facts": [*_declined(tracker), field]}
-
 
 
 class ActionAskFactAnswer(AskNext):

@@ -12,9 +12,9 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from bot import settings
-from bot.actions.base import ReplyAction, entity_values
-from bot.actions.questionnaire import Answer, AskNext, Questionnaire
+from bot import pending, settings
+from bot.actions.base import ReplyAction, StartsForm, entity_values, profile_of
+from bot.actions.questionnaire import AskNext, Questionnaire
 from bot.db import session_scope
 from bot.places import dialogue
 from bot.places.search import SearchError, search
@@ -34,9 +34,11 @@ def _declined(tracker: Tracker) -> list[str]:
     return list(tracker.get_slot("declined_search_fields") or [])
 
 
-class ActionStartPlaceSearch(ReplyAction):
+class ActionStartPlaceSearch(StartsForm):
     """Keeps what is known from earlier, adds what the question itself says."""
 
+    form = "place_search_form"
+    intents = frozenset({"find_free_place"})
     action_name = "action_start_place_search"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
@@ -54,32 +56,44 @@ class ActionStartPlaceSearch(ReplyAction):
                     SlotSet("answer_failures", 0.0)]
 
 
+# the search's own field names -> the shared names (bot.profile, bot.nlu.said)
+AS_PROFILE = {"child": "child_birth", "days": "frequency", "location": "location",
+              "start": "start"}
+
+
 class ValidatePlaceSearchForm(Questionnaire):
     form = "place_search_form"
     answer_slot = "search_answer"
     asked_slot = "asked_search_field"
     invalid_key = "places.invalid.start"
     skip_key = "places.skip"
+    notice_slot = "intake_notice"
+    correctable = ("child_birth", "start", "frequency", "location", "care_type")
 
-    def next_field(self, tracker: Tracker) -> str | None:
+    def next_question(self, tracker: Tracker) -> str | None:
         return dialogue.next_field(_search(tracker), _declined(tracker))
 
-    def ask(self, field: str, tracker: Tracker, lang: str) -> Reply:
+    def ask_field(self, field: str, tracker: Tracker, lang: str) -> Reply:
         return dialogue.question(field, lang)
 
-    def interpret(self, field: str, tracker: Tracker, lang: str) -> Answer:
-        text = tracker.latest_message.get("text") or ""
-        if dialogue.declines(text) and field != "location":
-            return Answer(declined=True)
-        value, problem = dialogue.interpret(field, text, lang, today())
-        return Answer(value, problem is None, problem=problem)
+    def reader(self, field: str, tracker: Tracker, lang: str) -> pending.Question:
+        def read(text: str) -> pending.Read:
+            if dialogue.declines(text) and field != "location":
+                return pending.Read(skipped=True)
+            value, problem = dialogue.interpret(field, text, lang, today())
+            return pending.Read(value, problem is None, problem=problem)
+
+        return pending.Question(AS_PROFILE.get(field, field), read)
+
+    def known(self, tracker: Tracker) -> dict[str, Any]:
+        profile = profile_of(tracker)
+        return {f: profile.get(f) for f in self.correctable}
 
     def accept(self, field: str, value: Any, tracker: Tracker) -> dict[str, Any]:
         return {"place_search": {**_search(tracker), field: value}}
 
     def decline(self, field: str, tracker: Tracker) -> dict[str, Any]:
         return {"declined_search_fields": [*_declined(tracker), field]}
-
 
 
 class ActionAskSearchAnswer(AskNext):

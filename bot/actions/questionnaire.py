@@ -1,16 +1,21 @@
 """One question at a time: the shared skeleton of our forms.
 
 Each form has one re-asked slot (``answer_slot``). The subclass says which field to ask next,
-how to ask it, how to read an answer and what an answer changes; this class does the Rasa
-part: extraction only when a question is pending, a kind explanation for an answer it cannot
-read, skipping a question after two misses (with the loket's contact, so nobody is trapped),
-and stepping aside for intents that are new questions (the interruption rules answer them).
+how to ask it, how its reader reads an answer and what an answer, a correction or a fact said
+in passing changes; the decision what a message *is* comes from ``bot.pending.read_turn`` (the
+pending question first). This class does the Rasa part: a digression makes the form step aside
+(it extracts nothing, Rasa's interruption rules answer, then the same question is asked again);
+an answer it cannot read gets a kind explanation; after two misses the question is skipped with
+the loket's contact, so nobody is trapped.
+
+Every form also knows one extra question: the role check ("Are you asking for a family you
+support?"), asked once when someone says they are a professional, before anything else.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,31 +24,41 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from bot import i18n, loket
-from bot.actions.base import conversation_language, send
-from bot.replies import Reply
+from bot import i18n, loket, pending, settings
+from bot.actions.base import conversation_language, profile_of, send
+from bot.nlu import answers, roles
+from bot.nlu.said import Fact
+from bot.replies import Button, Reply, intent_payload
 
 MAX_FAILURES = 2
 FAILURES_SLOT = "answer_failures"
-# Intents that are never an answer to a form question: the form steps aside.
-NOT_AN_ANSWER = frozenset({
-    "greet", "goodbye", "thank", "bot_challenge", "choose_language", "ask_care_types",
-    "ask_price", "check_priority", "check_reduced_rate", "find_free_place", "start_intake",
-    "request_human", "identify_toeleider", "ask_loket_contact", "delete_my_data",
-})
-# For a free-text question ("which languages do you speak at home?") almost anything is an
-# answer; only these still interrupt.
-STOPS_FREE_TEXT = frozenset({"request_human", "goodbye", "delete_my_data"})
+ROLE_CHECK = "role_check"
+ROLE_CHECK_SLOT = "role_check"  # {"organisation": …} while the check is pending
+# Button payloads of these intents answer the pending question; any other is a topic button
+# pressed in the middle (a digression).
+ANSWER_PAYLOADS = frozenset({"inform", "affirm", "deny"})
 
 
-@dataclass(frozen=True)
-class Answer:
-    """How a reply to a question was read: ``declined`` is "I don't know"/skip."""
+def role_question(lang: str) -> Reply:
+    return Reply(i18n.t("role_check.question", lang), (
+        Button(i18n.t("role_check.yes", lang), intent_payload("affirm")),
+        Button(i18n.t("role_check.no", lang), intent_payload("deny"))))
 
-    value: Any = None
-    understood: bool = False
-    declined: bool = False
-    problem: str | None = None  # a locale key explaining why it could not be used
+
+def read_role_check(text: str, intent: str | None, lang: str) -> pending.Read:
+    if text.startswith("/"):
+        return pending.Read(intent == "affirm", intent in ("affirm", "deny"))
+    claim = roles.claim(text, lang)
+    if claim:
+        return pending.Read(claim.role == "toeleider", True)
+    said_yes = answers.read_yes_no(text, lang, "on_behalf")
+    if said_yes is None and answers.has_cue("on_behalf", text, lang):
+        said_yes = True
+    return pending.Read(said_yes, said_yes is not None, problem="role_check.invalid")
+
+
+def facts_of(value: Any) -> list[Fact]:
+    return [Fact(**f) for f in (value or []) if isinstance(f, dict)]
 
 
 class Questionnaire(FormValidationAction):
@@ -52,8 +67,9 @@ class Questionnaire(FormValidationAction):
     asked_slot = ""
     notice_slot = ""  # optional: a text said before the next question (e.g. "changed: …")
     invalid_key = ""  # default explanation of an answer that cannot be used
-    free_text_fields: frozenset[str] = frozenset()
     skip_key = ""  # said when a question is skipped after two misses
+    free_text_fields: frozenset[str] = frozenset()
+    correctable: tuple[str, ...] = ()  # fields a sentence may change at any question
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # rasa_sdk finds a slot's extraction and validation by method name
@@ -67,24 +83,52 @@ class Questionnaire(FormValidationAction):
 
     # --- what a subclass provides ---------------------------------------------------------
     @abstractmethod
+    def next_question(self, tracker: Tracker) -> str | None:
+        """The dialogue's own next field (the role check comes before it)."""
+
+    @abstractmethod
+    def ask_field(self, field: str, tracker: Tracker, lang: str) -> Reply: ...
+
+    @abstractmethod
+    def reader(self, field: str, tracker: Tracker, lang: str) -> pending.Question: ...
+
+    @abstractmethod
+    def accept(self, field: str, value: Any, tracker: Tracker) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def decline(self, field: str, tracker: Tracker) -> dict[str, Any]: ...
+
+    def known(self, tracker: Tracker) -> dict[str, Any]:
+        """Answers given so far (field -> value), so that a correction can find its field."""
+        return {}
+
+    def keep(self, facts: list[Fact], tracker: Tracker, overwrite: tuple[str, ...] = ()
+             ) -> dict[str, Any]:
+        """Store facts said in passing (and a correction); default: the shared profile."""
+        profile = profile_of(tracker)
+        if not profile.absorb(facts, overwrite):
+            return {}
+        return {"place_search": profile.place_search, "facts": profile.facts,
+                "said": profile.said}
+
+    def corrected_text(self, field: str, value: Any, lang: str) -> str:
+        return i18n.t("answer.noted", lang)
+
+    def role_changed(self, role: str, organisation: str | None, tracker: Tracker
+                     ) -> dict[str, Any]:
+        """Hook: the intake moves its draft to the new role."""
+        return {}
+
+    # --- fields, with the role check first ---------------------------------------------------
     def next_field(self, tracker: Tracker) -> str | None:
-        raise NotImplementedError
+        if tracker.get_slot(ROLE_CHECK_SLOT):
+            return ROLE_CHECK
+        return self.next_question(tracker)
 
-    @abstractmethod
     def ask(self, field: str, tracker: Tracker, lang: str) -> Reply:
-        raise NotImplementedError
-
-    @abstractmethod
-    def interpret(self, field: str, tracker: Tracker, lang: str) -> Answer:
-        raise NotImplementedError
-
-    @abstractmethod
-    def accept(self, field: str, value: Any, tracker: Tracker) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @abstractmethod
-    def decline(self, field: str, tracker: Tracker) -> dict[str, Any]:
-        raise NotImplementedError
+        if field == ROLE_CHECK:
+            return role_question(lang)
+        return self.ask_field(field, tracker, lang)
 
     # --- the Rasa part ---------------------------------------------------------------------
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
@@ -97,37 +141,116 @@ class Questionnaire(FormValidationAction):
         if tracker.get_slot("requested_slot") != self.answer_slot or not asked:
             return {}
         message = tracker.latest_message
-        intent = (message.get("intent") or {}).get("name")
+        intent = message.get("intent") or {}
         text = (message.get("text") or "").strip()
-        is_payload = text.startswith("/")
-        interrupting = STOPS_FREE_TEXT if asked in self.free_text_fields else NOT_AN_ANSWER
-        if intent in interrupting and not is_payload and not text.isdigit():
-            return {}  # a new question: the interruption rules answer it
-        lang, _ = conversation_language(tracker)
-        answer = self.interpret(asked, tracker, lang)
-        return {self.answer_slot: {"field": asked, "value": answer.value,
-                                   "understood": answer.understood, "declined": answer.declined,
-                                   "problem": answer.problem}}
+        lang = conversation_language(tracker, may_switch=False)[0]
+        if text.startswith("/") and intent.get("name") not in ANSWER_PAYLOADS:
+            return {}  # a topic button pressed in the middle: its rule answers it
+        if asked == ROLE_CHECK:
+            question = pending.Question(ROLE_CHECK, lambda t: read_role_check(
+                t, intent.get("name"), lang))
+        else:
+            question = self.reader(asked, tracker, lang)
+        if text.startswith("/"):
+            read = question.read(text)
+            turn = pending.Turn("answer" if read.ok else "unreadable", read.value, asked,
+                                read.problem)
+        else:
+            turn = pending.read_turn(
+                question, pending.Message(text, intent.get("name"),
+                                          float(intent.get("confidence") or 0.0),
+                                          message.get("entities") or []),
+                lang, settings.today(), role=tracker.get_slot("role") or "parent",
+                known=self.known(tracker), correctable=self.correctable)
+        if turn.kind == "digression":
+            return {}  # something else: the interruption rules answer, the form asks again
+        return {self.answer_slot: {
+            "kind": turn.kind, "field": asked, "value": _plain(turn.value),
+            "corrected": turn.field if turn.kind == "correction" else None,
+            "problem": turn.problem, "facts": [asdict(f) for f in turn.facts]}}
 
     def validate_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: DomainDict) -> dict[str, Any]:
         if not isinstance(value, dict) or not value.get("field"):
             return {self.answer_slot: None}
-        field = value["field"]
-        lang, _ = conversation_language(tracker)
+        field, kind = value["field"], value.get("kind")
+        lang, _ = conversation_language(tracker, may_switch=False)
         done = {self.answer_slot: None, FAILURES_SLOT: 0.0}
-        if value.get("declined"):
-            return {**done, **self.decline(field, tracker)}
-        if value.get("understood"):
-            return {**done, **self.accept(field, value.get("value"), tracker)}
+        facts = facts_of(value.get("facts"))
+        if kind == "role":
+            return {**done, **self._role(value.get("value") or {}, tracker, lang)}
+        if kind == "language":
+            return {**done, "language": value.get("value"),
+                    **self._notice(i18n.t("language.switched", str(value.get("value"))))}
+        if field == ROLE_CHECK and kind in ("answer", "declined"):
+            said_yes = bool(value.get("value")) if kind == "answer" else False
+            checked = self._role_checked(said_yes, tracker, lang)
+            return {**done, **_merged(self.keep(facts, tracker), checked)}
+        if kind == "correction":
+            corrected = str(value.get("corrected"))
+            fix = Fact(corrected, value.get("value"))
+            out = {**done, **self.keep([fix, *facts], tracker, overwrite=(corrected,))}
+            return {**out, **self._notice(self.corrected_text(corrected, fix.value, lang))}
+        if kind == "noted":
+            return {**done, **self.keep(facts, tracker),
+                    **self._notice(i18n.t("answer.noted", lang))}
+        if kind == "declined":
+            return {**done, **self.keep(facts, tracker), **self.decline(field, tracker)}
+        if kind == "answer":
+            kept = self.keep([f for f in facts if f.field != field], tracker)
+            return {**done, **_merged(kept, self.accept(field, value.get("value"), tracker))}
         failures = int(tracker.get_slot(FAILURES_SLOT) or 0) + 1
         if failures < MAX_FAILURES:
-            send(dispatcher, [Reply(i18n.t(value.get("problem") or self.invalid_key, lang))])
+            send(dispatcher, [Reply(self.explain(field, value.get("problem"), tracker, lang))])
             return {self.answer_slot: None, FAILURES_SLOT: float(failures)}
         # the second miss: skip this question rather than trap the family; offer a person
         send(dispatcher, [Reply(i18n.t(self.skip_key, lang)),
                           Reply(loket.load().contact_text(lang))])
+        if field == ROLE_CHECK:
+            return {**done, **self._role_checked(False, tracker, lang)}
         return {**done, **self.decline(field, tracker)}
+
+    def explain(self, field: str, problem: str | None, tracker: Tracker, lang: str) -> str:
+        """Why an answer could not be used; a subclass writes the choices out."""
+        return i18n.t(problem or self.invalid_key, lang)
+
+    def _notice(self, text: str) -> dict[str, Any]:
+        return {self.notice_slot: text} if self.notice_slot else {}
+
+    def _role(self, claim: dict[str, Any], tracker: Tracker, lang: str) -> dict[str, Any]:
+        if claim.get("role") == "toeleider":  # check once before anything changes
+            return {ROLE_CHECK_SLOT: {"organisation": claim.get("organisation")}}
+        out = {"role": "parent", **self.role_changed("parent", None, tracker)}
+        return {**out, **self._notice(i18n.t("role_check.parent", lang))}
+
+    def _role_checked(self, toeleider: bool, tracker: Tracker, lang: str) -> dict[str, Any]:
+        pending_check = tracker.get_slot(ROLE_CHECK_SLOT) or {}
+        organisation = pending_check.get("organisation") if toeleider else None
+        role = "toeleider" if toeleider else "parent"
+        out: dict[str, Any] = {ROLE_CHECK_SLOT: None, "role": role,
+                               **self.role_changed(role, organisation, tracker)}
+        if organisation:
+            profile = profile_of(tracker)
+            profile.absorb([Fact("organisation", organisation)])
+            out["said"] = profile.said
+        key = "role_check.toeleider" if toeleider else "role_check.parent"
+        return {**out, **self._notice(i18n.t(key, lang))}
+
+
+def _merged(kept: dict[str, Any], accepted: dict[str, Any]) -> dict[str, Any]:
+    """Both start from the same slots: a dict slot gets the facts kept and the answer."""
+    out = {**kept, **accepted}
+    for key, value in accepted.items():
+        if isinstance(value, dict) and isinstance(kept.get(key), dict):
+            out[key] = {**kept[key], **value}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Slot values are JSON: a role claim becomes a dict."""
+    if isinstance(value, roles.Claim):
+        return {"role": value.role, "organisation": value.organisation}
+    return value
 
 
 class AskNext(Action, ABC):
@@ -141,7 +264,7 @@ class AskNext(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
-        lang, events = conversation_language(tracker)
+        lang, events = conversation_language(tracker, may_switch=False)
         form = self.questionnaire()
         field = form.next_field(tracker)
         if field is None:

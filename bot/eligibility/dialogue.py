@@ -9,6 +9,7 @@ route applies), and never ask again a question answered with "I don't know".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -18,12 +19,14 @@ from urllib.parse import urlparse
 
 import yaml
 
-from bot import i18n
+from bot import dates, i18n
 from bot.eligibility.engine import amount_on, evaluate
 from bot.eligibility.questions import answer_values
+from bot.nlu import answers as nlu_answers
+from bot.places import geo
 from bot.replies import Button, Reply, intent_payload
 from bot.settings import DATA_DIR
-from bot.textnorm import contains_phrase, fold, phrase_set
+from bot.textnorm import chat_fold, contains_phrase, phrase_set
 from bot.vocabulary import vocabulary
 
 CHECKS = ("priority", "reduced_rate")
@@ -53,7 +56,7 @@ def next_question(check: str, facts: Mapping[str, Any], declined: list[str],
 
 # --- asking ------------------------------------------------------------------------------
 
-def _value_label(fact: str, value: Any, lang: str) -> str:
+def value_label(fact: str, value: Any, lang: str) -> str:
     if isinstance(value, bool):
         return i18n.t("answer.yes" if value else "answer.no", lang)
     if isinstance(value, float):
@@ -71,7 +74,7 @@ def question(fact: str, role: str | None, lang: str) -> Reply:
         threshold = amount_on("low_income_threshold")
         params["threshold"] = money(threshold["amount"] if threshold else 0, lang, decimals=0)
     text = i18n.t(f"eligibility.{role_of(role)}.q.{fact}", lang, **params)
-    buttons = [Button(_value_label(fact, v, lang), answer_payload(v)) for v in answer_values(fact)]
+    buttons = [Button(value_label(fact, v, lang), answer_payload(v)) for v in answer_values(fact)]
     buttons.append(Button(i18n.t("answer.dont_know", lang), answer_payload(UNKNOWN)))
     return Reply(text, tuple(buttons))
 
@@ -86,8 +89,8 @@ class Answer:
 
 def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
               lang: str) -> Answer:
-    """Read a reply to the question about ``fact``: a button, a number, yes/no, "don't know",
-    or the words of one of the offered options."""
+    """Read a reply to the question about ``fact``: a button, a number, "don't know", or the
+    person's own words (yes/no and their paraphrases, the words for each option)."""
     values = answer_values(fact)
     for entity in entities:
         if entity.get("entity") == "fact_value":
@@ -101,18 +104,98 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
     stripped = text.strip()
     if vocabulary().is_phrase(stripped, "dont_know"):
         return Answer(UNKNOWN, True)
-    if stripped.isdecimal() and len(stripped) <= 3:
-        number = int(stripped)
+    number = nlu_answers.option_number(stripped)
+    if number is not None and fact != "household_taxable_income":
         if 1 <= number <= len(values):
             return Answer(values[number - 1], True)
         if number == len(values) + 1:
             return Answer(UNKNOWN, True)
+        if fact != "work_fraction":
+            return Answer()
+    if values == [True, False]:
+        said_yes = nlu_answers.read_yes_no(stripped, lang, fact)
+        if said_yes is None and intent in ("affirm", "deny"):
+            said_yes = intent == "affirm"
+        return Answer(said_yes, said_yes is not None)
+    if fact == "work_fraction":
+        return _fraction(stripped, lang)
+    if fact == "household_taxable_income":
+        return _income(stripped, lang)
+    if fact == "region":
+        loc = geo.resolve_location(stripped)
+        if loc is not None and loc.how != "fuzzy":
+            return Answer(loc.region, True)
+    options = [nlu_answers.Option(v, value_label(fact, v, lang)) for v in values]
+    extra = _work_forms(lang) if fact == "work_situation" else None
+    found = nlu_answers.read_choice(fact, stripped, lang, options, extra)
+    if fact == "work_situation" and "none" in found and "job_seeking" in found:
+        tokens = nlu_answers.tokenize(stripped)
+        seeking = [h for h in nlu_answers.Forms(_work_forms(lang)).hits(tokens)
+                   if h.value == "job_seeking"]
+        if seeking and all(nlu_answers.negative_form(h, tokens, lang) for h in seeking):
+            found.remove("job_seeking")  # "ze werkt niet en zoekt ook geen werk": no job only
+    if fact == "work_situation" and found:
+        # "I work and follow Dutch lessons": the one that gives absolute priority first
+        for value in ("working", "job_seeking", "vocational_training", "integration_course",
+                      "none"):
+            if value in found:
+                return Answer(value, True)
+    return Answer(found[0], True) if found else Answer()
+
+
+_REASON_TO_WORK = {"work": "working", "job_seeking": "job_seeking",
+                   "training": "vocational_training", "integration": "integration_course"}
+
+
+def _work_forms(lang: str) -> dict[str, list[str]]:
+    """The snelfiche's words for the reasons of care that are a work situation."""
+    table = nlu_answers.table("choices.reason", lang)
+    return {_REASON_TO_WORK[r]: forms for r, forms in table.items() if r in _REASON_TO_WORK}
+
+
+_FIFTHS = re.compile(r"(?<![\d/.,])([0-5])\s*/\s*5(?![\d/])")
+
+
+def _fraction(text: str, lang: str) -> Answer:
+    """How much the parents work, on average: "4/5", "halftijds", "de mama voltijds en de
+    papa halftijds" (0.75), "3 dagen" (0.6)."""
+    folded = chat_fold(text)
+    found = [int(m.group(1)) / 5 for m in _FIFTHS.finditer(folded)]
+    found += [float(v) for v in nlu_answers.forms("choices.work_fraction", lang).values(text)
+              if _is_number(v)]
+    if not found:
+        days = dates.parse_days_per_week(text, lang)
+        if days is not None and not text.strip().isdigit():
+            found = [min(days, 5) / 5]
+    if not found:
         return Answer()
-    if values == [True, False] and intent in ("affirm", "deny"):
-        return Answer(intent == "affirm", True)
-    folded = fold(stripped)
-    matches = [v for v in values if fold(_value_label(fact, v, lang)) == folded]
-    return Answer(matches[0], True) if len(matches) == 1 else Answer()
+    return Answer(round(sum(found) / len(found), 2), True)
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+_AMOUNT = re.compile(r"(\d{1,3}(?:[ .]\d{3})+|\d+)(?:[,.](\d{1,2}))?")
+
+
+def _income(text: str, lang: str) -> Answer:
+    """A yearly income in euro; an amount per month ("2500 per maand") counts twelve times."""
+    match = _AMOUNT.search(chat_fold(text))
+    if not match:
+        return Answer()
+    amount = float(re.sub(r"[ .]", "", match.group(1)))
+    tokens = nlu_answers.tokenize(text)
+    if any(t.text.startswith(("maand", "month", "mois", "ay", "місяц", "месяц", "شهر"))
+           for t in tokens) or (0 < amount < 6000 and not any(
+               t.text.startswith(("jaar", "year", "an", "yil", "рік", "год", "سن", "عام"))
+               for t in tokens)):
+        amount *= 12
+    return Answer(amount, True)
 
 
 @lru_cache(maxsize=1)

@@ -12,15 +12,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 
 from bot import dates, i18n, loket
 from bot.eligibility.dialogue import day
+from bot.intake.store import SENSITIVE
+from bot.nlu import answers as nlu_answers
+from bot.nlu import roles, said
 from bot.places import geo
 from bot.replies import Button, Reply, intent_payload
-from bot.textnorm import fold
+from bot.textnorm import DIGITS
 from bot.vocabulary import vocabulary
 
 CONFIRM = "confirm"
@@ -38,15 +42,16 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("consent", "yesno"),
     Field("family_consent", "yesno", roles=("toeleider",)),
-    Field("organisation", "text", roles=("toeleider",)),
+    Field("organisation", "organisation", roles=("toeleider",)),
     Field("toeleider_name", "name", roles=("toeleider",)),
     Field("toeleider_contact", "contact", roles=("toeleider",)),
     Field("child_name", "name"),
     Field("child_birth", "birth"),
     Field("start", "start"),
     Field("frequency", "choice", values=("1", "2", "3", "4", "5", "occasional")),
-    Field("reason", "choice", values=("work", "training", "job_interview", "integration",
-                                      "crisis_health", "development", "other")),
+    # several reasons may apply (a list): work and Dutch lessons
+    Field("reason", "choice", values=("work", "job_seeking", "training", "job_interview",
+                                      "integration", "crisis_health", "development", "other")),
     Field("location", "location"),
     Field("care_type", "choice", optional=True,
           values=("gezinsopvang", "groepsopvang", "no_preference")),
@@ -59,11 +64,6 @@ FIELDS: tuple[Field, ...] = (
     Field("email", "email", optional=True),
 )
 BY_NAME = {f.name: f for f in FIELDS}
-# Facts the eligibility check may already know: reason for care from the work situation.
-REASON_FROM_WORK = {"working": "work", "job_seeking": "job_interview",
-                    "vocational_training": "training", "integration_course": "integration"}
-
-
 def role_of(role: str | None) -> str:
     return role if role in ("parent", "toeleider") else "parent"
 
@@ -81,25 +81,6 @@ def next_field(answers: Mapping[str, Any], role: str | None, declined: list[str]
         if role_of(role) in f.roles and f.name not in answers and f.name not in declined:
             return f.name
     return CONFIRM
-
-
-def prefill(place_search: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
-    """What the conversation already knows from the free-place search and eligibility."""
-    out: dict[str, Any] = {}
-    if place_search.get("location"):
-        out["location"] = place_search["location"]
-    if place_search.get("start"):
-        out["start"] = place_search["start"]
-    if place_search.get("child"):
-        out["child_birth"] = place_search["child"]
-    if place_search.get("days"):
-        out["frequency"] = str(place_search["days"])
-    if place_search.get("care_type") in ("gezinsopvang", "groepsopvang"):
-        out["care_type"] = place_search["care_type"]
-    reason = REASON_FROM_WORK.get(str(facts.get("work_situation")))
-    if reason:
-        out["reason"] = reason
-    return out
 
 
 def channel_phone(sender_id: str) -> str | None:
@@ -166,7 +147,9 @@ def _entity(entities: list[dict], name: str) -> Any:
 
 
 def interpret(field: str, text: str, intent: str | None, entities: list[dict], lang: str,
-              today: date, sender_id: str = "") -> Read:
+              today: date, sender_id: str = "", answers_so_far: Mapping[str, Any] | None = None
+              ) -> Read:
+    """Read a reply to the question about ``field``: a button, or the person's own words."""
     text = text.strip()
     spec = BY_NAME.get(field)
     raw = _entity(entities, "intake_value")
@@ -180,34 +163,38 @@ def interpret(field: str, text: str, intent: str | None, entities: list[dict], l
                 "frequency", "start") else Read(problem="intake.invalid.text")
         if field == "phone" and value is True:
             return Read(channel_phone(sender_id), bool(channel_phone(sender_id)))
+        if field == "reason" and isinstance(value, str):
+            value = [value]
         return Read(value, True) if _button_value_fits(field, value) else Read(
             problem="intake.invalid.text")
     if field == CONFIRM:
-        change = _entity(entities, "change_field")
-        if change in BY_NAME:
-            return Read({"change": change}, True)
-        if intent == "affirm":
-            return Read(True, True)
-        if intent == "deny":
-            return Read({"change": None}, True)
-        return Read(problem="intake.invalid.confirm")
+        return _confirm(text, intent, entities, lang, answers_so_far or {})
     assert spec is not None
     optional_skip = spec.optional or field in ("frequency", "start")
     if optional_skip and (vocabulary().is_phrase(text, "skip")
                           or vocabulary().is_phrase(text, "dont_know")):
         return Read(skipped=True)
-    if spec.kind == "yesno" or (field == "phone" and channel_phone(sender_id)
-                                and intent in ("affirm", "deny")):
-        if intent in ("affirm", "deny"):
-            if field == "phone":
-                return Read(channel_phone(sender_id), True) if intent == "affirm" else Read(
-                    problem="intake.invalid.phone")
-            return Read(intent == "affirm", True)
-        if spec.kind == "yesno":
-            return Read(problem="intake.invalid.yesno")
+    if field == "phone" and channel_phone(sender_id):
+        said_yes = nlu_answers.read_yes_no(text, lang)
+        if said_yes and not _digits(text):
+            return Read(channel_phone(sender_id), True)
+    if spec.kind == "yesno":
+        said_yes = nlu_answers.read_yes_no(text, lang, field)
+        if said_yes is None and intent in ("affirm", "deny"):
+            said_yes = intent == "affirm"
+        return Read(said_yes, True) if said_yes is not None else Read(
+            problem="intake.invalid.yesno")
     if spec.kind == "choice":
         return _choice(spec, text, lang)
-    return _CHECKS[spec.kind](text, lang, today)
+    read = _CHECKS[spec.kind](text, lang, today)
+    if not read.ok and spec.optional and spec.kind in ("email", "phone") and "@" not in text \
+            and nlu_answers.says_nothing(text, lang):
+        return Read(skipped=True)  # "geen e-mail", "heb ik niet", "yok"
+    return read
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text.translate(DIGITS))
 
 
 def _button_value_fits(field: str, value: Any) -> bool:
@@ -218,34 +205,85 @@ def _button_value_fits(field: str, value: Any) -> bool:
     if spec.kind == "yesno":
         return isinstance(value, bool)
     if spec.kind == "choice":
+        if field == "reason":
+            return isinstance(value, list) and bool(value) and all(
+                v in spec.values for v in value)
         return isinstance(value, str) and value in spec.values
     return False  # free fields have no buttons
 
 
+def options(field: str, lang: str) -> list[nlu_answers.Option]:
+    return [nlu_answers.Option(v, value_label(field, v, lang)) for v in BY_NAME[field].values]
+
+
+@lru_cache(maxsize=1)
+def _care_type_forms() -> dict[str, list[str]]:
+    """Words for a childminder or a crèche in every language (data/vocab)."""
+    return {value: sorted(vocabulary().surface_forms("care_type", value))
+            for value in ("gezinsopvang", "groepsopvang")}
+
+
 def _choice(spec: Field, text: str, lang: str) -> Read:
-    if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(spec.values):
-        return Read(spec.values[int(text) - 1], True)
-    folded = fold(text)
-    hits = [v for v in spec.values if fold(value_label(spec.name, v, lang)) == folded]
-    if len(hits) == 1:
-        return Read(hits[0], True)
-    if spec.name == "frequency":
+    if spec.name == "frequency" and nlu_answers.option_number(text) is None:
         days = dates.parse_days_per_week(text, lang)
         if days:
             return Read(str(min(days, 5)), True)
+    extra = _care_type_forms() if spec.name == "care_type" else None
+    found = nlu_answers.read_choice(spec.name, text, lang, options(spec.name, lang), extra)
+    if spec.name == "reason" and found:
+        return Read(found, True)  # several reasons may apply: work and Dutch lessons
+    if spec.name == "care_type" and len(found) > 1:
+        return Read("no_preference", True)  # "een onthaalouder of een crèche, allebei goed"
+    if found:
+        return Read(found[0], True)
     return Read(problem=f"intake.invalid.{spec.name}")
 
 
-def _name(text: str, lang: str, today: date) -> Read:
-    if not 1 <= len(text) <= 80 or not any(c.isalpha() for c in text) or text.startswith("/"):
+def _confirm(text: str, intent: str | None, entities: list[dict], lang: str,
+             answers_so_far: Mapping[str, Any]) -> Read:
+    change = _entity(entities, "change_field")
+    if change in BY_NAME:
+        return Read({"change": change}, True)
+    named = [f for f in FIELDS if f.name not in ("consent", "family_consent")
+             and nlu_answers.Forms({f.name: [i18n.t(f"intake.label.{f.name}", lang)]}).values(
+                 text)]
+    if named:  # "het telefoonnummer is fout": change that one
+        return Read({"change": named[0].name}, True)
+    choice = nlu_answers.read_choice("confirm", text, lang, [
+        nlu_answers.Option("send", i18n.t("intake.confirm_send", lang)),
+        nlu_answers.Option("change", i18n.t("intake.change", lang))])
+    if choice:
+        return Read(True, True) if choice[0] == "send" else Read({"change": None}, True)
+    said_yes = nlu_answers.read_yes_no(text, lang)
+    if said_yes is None and intent in ("affirm", "deny"):
+        said_yes = intent == "affirm"
+    if said_yes is True:
+        return Read(True, True)
+    if said_yes is False:
+        return Read({"change": None}, True)
+    return Read(problem="intake.invalid.confirm")
+
+
+def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
+    if text.startswith("/"):
         return Read(problem="intake.invalid.name")
-    return Read(text, True)
+    name = nlu_answers.read_name(text, lang, whose)
+    return Read(name, True) if name else Read(problem="intake.invalid.name")
 
 
 def _text(text: str, lang: str, today: date) -> Read:
     if not text or text.startswith("/"):
         return Read(problem="intake.invalid.text")
     return Read(text[:1000], True)
+
+
+def _organisation(text: str, lang: str, today: date) -> Read:
+    if not text or text.startswith("/"):
+        return Read(problem="intake.invalid.text")
+    claim = roles.claim(text, lang)
+    if claim and claim.organisation:
+        return Read(claim.organisation, True)
+    return Read(text[:200], True)
 
 
 _BIRTH_PROBLEMS = {"unreadable": "intake.invalid.child_birth",
@@ -255,10 +293,18 @@ _BIRTH_PROBLEMS = {"unreadable": "intake.invalid.child_birth",
 
 def _birth(text: str, lang: str, today: date) -> Read:
     birth, problem = dates.child_birth(text, lang, today)
-    return Read(problem=_BIRTH_PROBLEMS[problem]) if problem else Read(birth.isoformat(), True)
+    if problem:
+        said_birth = [f for c in said.clauses(text) for f in said.child_facts(c, lang, today)]
+        if said_birth:  # "ze is geboren op 3 mei, ze is nu 7 maanden"
+            return Read(said_birth[0].value, True)
+        return Read(problem=_BIRTH_PROBLEMS[problem])
+    return Read(birth.isoformat(), True)
 
 
 def _start(text: str, lang: str, today: date) -> Read:
+    cued = [f for c in said.clauses(text) for f in said.start_facts(c, lang, today)]
+    if cued:
+        return Read(cued[-1].value, True)
     start = dates.parse_start_date(text, lang, today)
     if start is None:
         return Read(problem="intake.invalid.start")
@@ -276,8 +322,11 @@ def _location(text: str, lang: str, today: date) -> Read:
 
 
 def _phone(text: str, lang: str, today: date) -> Read:
+    found = [f for f in said.contact_facts(text) if f.field == "phone"]
+    if found:
+        return Read(found[0].value, True)
     try:
-        number = phonenumbers.parse(text, "BE")
+        number = phonenumbers.parse(text.translate(DIGITS), "BE")
     except phonenumbers.NumberParseException:
         return Read(problem="intake.invalid.phone")
     if not phonenumbers.is_valid_number(number):
@@ -285,12 +334,9 @@ def _phone(text: str, lang: str, today: date) -> Read:
     return Read(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True)
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
-
-
 def _email(text: str, lang: str, today: date) -> Read:
-    return Read(text.lower(), True) if _EMAIL.match(text) else Read(
-        problem="intake.invalid.email")
+    found = [f for f in said.contact_facts(text) if f.field == "email"]
+    return Read(found[0].value, True) if found else Read(problem="intake.invalid.email")
 
 
 def _contact(text: str, lang: str, today: date) -> Read:
@@ -302,30 +348,46 @@ def _contact(text: str, lang: str, today: date) -> Read:
 
 
 _CHECKS = {"name": _name, "text": _text, "birth": _birth, "start": _start,
-           "location": _location, "phone": _phone, "email": _email, "contact": _contact}
+           "location": _location, "phone": _phone, "email": _email, "contact": _contact,
+           "organisation": _organisation}
+WHOSE_NAME = {"child_name": "child", "parent_name": "self", "toeleider_name": "self"}
+# "how can we reach you?" is answered with a phone number or an e-mail address: neither is the
+# parent's; the parent's own phone and e-mail questions own only their own field
+_ANSWER_KINDS = {"name": "name", "text": "free", "contact": "contact",
+                 "organisation": "organisation"}
+
+
+def answer_kind(field: str) -> str:
+    """What an answer to ``field`` is made of (bot.pending.Question.kind)."""
+    spec = BY_NAME.get(field)
+    return _ANSWER_KINDS.get(spec.kind, "structured") if spec else "structured"
+
+
+def reader(field: str, text: str, intent: str | None, entities: list[dict], lang: str,
+           today: date, sender_id: str = "", answers_so_far: Mapping[str, Any] | None = None
+           ) -> Read:
+    """``interpret`` with the name fields reading whose name it is."""
+    spec = BY_NAME.get(field)
+    if spec is not None and spec.kind == "name" and _entity(entities, "intake_value") is None:
+        return _name(text.strip(), lang, today, WHOSE_NAME.get(field, "self"))
+    return interpret(field, text, intent, entities, lang, today, sender_id, answers_so_far)
 
 
 # --- corrections at any time -------------------------------------------------------------
 
-# Fields whose new value can be read from a sentence ("nee, haar geboortedatum is 3 mei").
-CORRECTABLE = ("child_birth", "start", "location", "phone", "email")
+# Fields whose new value can be read from a sentence at any question ("nee, hij is geboren op
+# 3 mei", "sorry, 4 dagen", "actually from March").
+CORRECTABLE = ("child_birth", "start", "frequency", "location", "care_type", "reason",
+               "phone", "email")
 
 
-def correction(text: str, lang: str, answers: Mapping[str, Any], asked: str | None,
-               today: date, sender_id: str = "") -> tuple[str, Any] | None:
-    """An earlier answer the message corrects: (field, new value), or None."""
-    words = set(re.findall(r"\w+", fold(text)))
-    for field in CORRECTABLE:
-        if field == asked or field not in answers:
-            continue
-        label_words = {w for w in re.findall(r"\w+", fold(i18n.t(f"intake.label.{field}", lang)))
-                       if len(w) >= 5}
-        if not label_words & words:
-            continue
-        read = interpret(field, text, "inform", [], lang, today, sender_id)
-        if read.ok:
-            return field, read.value
-    return None
+def fact_value(field: str, value: Any) -> Any:
+    """A fact said in free words (bot.nlu.said) as this field's answer, or None."""
+    if field == "care_type":
+        return value if value in ("gezinsopvang", "groepsopvang", "no_preference") else None
+    if field == "reason":
+        return [v for v in value if v in BY_NAME["reason"].values] or None
+    return value if field in BY_NAME else None
 
 
 def corrected_notice(field: str, value: Any, lang: str) -> str:
@@ -336,6 +398,8 @@ def corrected_notice(field: str, value: Any, lang: str) -> str:
 # --- summary and the end -----------------------------------------------------------------
 
 def display(field: str, value: Any, lang: str) -> str:
+    if field == "reason" and isinstance(value, list):
+        return i18n.t("format.list_sep", lang).join(value_label(field, v, lang) for v in value)
     if field in ("child_birth", "start"):
         return day(value, lang)
     if field == "location" and isinstance(value, Mapping):
@@ -357,10 +421,38 @@ def summary(answers: Mapping[str, Any], role: str, lang: str) -> Reply:
 
 
 def change_menu(answers: Mapping[str, Any], role: str | None, lang: str) -> Reply:
+    """Every field of the role, also the ones skipped: anything can be added back."""
     buttons = tuple(
         Button(i18n.t(f"intake.label.{f.name}", lang),
                intent_payload("inform", change_field=f.name))
         for f in FIELDS
-        if role_of(role) in f.roles and f.name not in ("consent", "family_consent")
-        and f.name in answers)
+        if role_of(role) in f.roles and f.name not in ("consent", "family_consent"))
     return Reply(i18n.t("intake.change_which", lang), buttons)
+
+
+# --- the right of access -----------------------------------------------------------------
+
+def data_overview(requests: list[tuple[str, str | None, Mapping[str, Any]]], role: str | None,
+                  lang: str, contact: str) -> list[Reply]:
+    """What is stored about the sender, in its language: each request's answers, health and
+    allergy notes only as "kept encrypted", the conversation itself; how to get a copy (the
+    loket's export) and how to have it erased. ``requests``: (status, reference, answers)."""
+    if not requests:
+        head = i18n.t("my_data.none", lang)
+        return [Reply(head), Reply(i18n.t("my_data.next", lang, contact=contact))]
+    parts = [i18n.t("my_data.intro", lang)]
+    for status, reference, answers in requests:
+        title = i18n.t("my_data.draft", lang) if status == "draft" else i18n.t(
+            "my_data.request", lang, reference=reference or "?")
+        lines = [title]
+        for f in FIELDS:
+            if f.name not in answers or answers[f.name] in (None, "") or f.name in (
+                    "consent", "family_consent"):
+                continue
+            shown = i18n.t("my_data.encrypted", lang) if f.name in SENSITIVE else \
+                display(f.name, answers[f.name], lang)
+            lines.append(f"- {i18n.t(f'intake.label.{f.name}', lang)}: {shown}")
+        parts.append("\n".join(lines))
+    parts.append(i18n.t("my_data.conversation", lang))
+    return [Reply("\n\n".join(parts)), Reply(i18n.t("my_data.next", lang, contact=contact))]
+

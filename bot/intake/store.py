@@ -29,6 +29,12 @@ def latest_draft(session: Session, sender_id: str) -> CareRequest | None:
     return session.execute(query).scalar_one_or_none()
 
 
+def requests_of(session: Session, sender_id: str) -> list[CareRequest]:
+    query = select(CareRequest).where(CareRequest.sender_id == sender_id).order_by(
+        CareRequest.id)
+    return list(session.execute(query).scalars())
+
+
 def latest_confirmed(session: Session, sender_id: str) -> CareRequest | None:
     query = (select(CareRequest).where(CareRequest.sender_id == sender_id,
                                        CareRequest.status != "draft")
@@ -79,6 +85,23 @@ def clear_answer(session: Session, request: CareRequest, field: str) -> None:
     fields = dict(request.fields or {})
     fields.pop(field, None)
     request.fields = fields
+    request.updated_at = utcnow()
+    session.flush()
+
+
+TOELEIDER_FIELDS = ("family_consent", "organisation", "toeleider_name", "toeleider_contact")
+
+
+def change_role(session: Session, request: CareRequest, role: str,
+                organisation: str | None = None) -> None:
+    """The person turned out to be the parent (or a professional): the draft follows, and a
+    parent's request keeps nothing of a social worker's fields."""
+    request.role = role
+    if role == "parent":
+        for field in TOELEIDER_FIELDS:
+            clear_answer(session, request, field)
+    elif organisation and not (request.fields or {}).get("organisation"):
+        save_answer(session, request, "organisation", organisation)
     request.updated_at = utcnow()
     session.flush()
 

@@ -21,6 +21,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot import language
 from bot.crisis import signals_crisis
 from bot.intent_model import IntentModel
+from bot.nlu import answers
 from bot.vocabulary import vocabulary
 
 
@@ -199,3 +200,51 @@ class CrisisDetector(_NonTrainable):
             self._add(message, [{"entity": "urgency", "value": "crisis", "start": 0,
                                  "end": len(text), "extractor": self.__class__.__name__}])
         return messages
+
+
+GUARD_CONFIDENCE = 0.6  # a form's pending question still reads the message first
+UNSURE = 0.45  # below this the classifier's top intent is a guess
+# questions about care types name a care type too: never turned into a search
+KEEP_WHEN_UNSURE = frozenset({"ask_care_types", "ask_price", "request_human", "start_intake",
+                              "find_free_place", "delete_my_data", "see_my_data",
+                              "check_priority", "check_reduced_rate"})
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class IntentGuard(_NonTrainable):
+    """Intents whose consequences are serious need their words, not only a score: a deletion
+    needs a deletion verb ("ik wil mijn gegevens zien" is the right of access, never a
+    deletion), whatever the classifier thought."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {}
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            intent = message.get(INTENT) or {}
+            if text.startswith("/") or not intent.get("name"):
+                continue
+            entities = message.get(ENTITIES, [])
+            guesses = [e.get("value") for e in entities
+                       if e.get("entity") == "detected_language" and e.get("role") == "guess"]
+            lang = str(guesses[0]) if guesses else "nl"
+            name = intent["name"]
+            if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
+                self._set(message, "see_my_data", 1.0)
+            elif (name == "inform" or float(intent.get("confidence") or 0) < UNSURE) \
+                    and name not in KEEP_WHEN_UNSURE \
+                    and any(e.get("entity") == "care_type" for e in entities):
+                # a long message full of facts ("mon fils est né le 2 février, je cherche une
+                # crèche à Hasselt à partir de janvier…") is a request for a place
+                ranking = [r.get("name") for r in message.get(INTENT_RANKING_KEY) or []][:3]
+                self._set(message, "start_intake" if "start_intake" in ranking
+                          else "find_free_place")
+        return messages
+
+    @staticmethod
+    def _set(message: Message, name: str, confidence: float = GUARD_CONFIDENCE) -> None:
+        message.set(INTENT, {"name": name, "confidence": confidence}, add_to_output=True)

@@ -11,11 +11,17 @@ from typing import Any
 
 from bot import dates, i18n
 from bot.eligibility.dialogue import day
+from bot.nlu import answers as nlu_answers
+from bot.nlu import said
 from bot.places import geo
 from bot.replies import Button, Reply, intent_payload
 from bot.vocabulary import vocabulary
 
 FIELDS = ("location", "start", "child", "days")
+OCCASIONAL = "occasional"  # "af en toe", "de temps en temps": occasional care, no fixed days
+# facts said in free words (bot.nlu.said) -> search fields
+SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "location",
+               "start": "start", "care_type": "care_type", "urgent": "urgent"}
 PAGE_SIZE = 3
 ASAP = "asap"
 
@@ -32,16 +38,18 @@ def _location_value(loc: geo.Location) -> dict[str, Any]:
 
 
 def prefill(text: str, entities: list[dict], lang: str, today: date) -> dict[str, Any]:
-    """What the question itself already says ("plaats bij een onthaalouder in Mechelen")."""
+    """What the question itself already says ("plaats bij een onthaalouder in Mechelen vanaf
+    maart, ze is 8 maanden"): the facts the words make clear (bot.nlu.said), as search fields."""
     found: dict[str, Any] = {}
-    loc = geo.resolve_location(text)
-    if loc and loc.how != "fuzzy" and loc.municipality:  # no guessing inside a sentence
-        found["location"] = _location_value(loc)
-    start = dates.parse_start_date(text, lang, today)
-    if start and start >= today:
-        found["start"] = start.isoformat()
+    for fact in said.extract(text, lang, today):
+        key = SEARCH_KEYS.get(fact.field)
+        if key == "days" and not str(fact.value).isdigit() and fact.value != OCCASIONAL:
+            continue
+        if key:
+            found[key] = int(fact.value) if key == "days" and str(fact.value).isdigit() \
+                else fact.value
     care_types = [e["value"] for e in entities if e.get("entity") == "care_type"]
-    if care_types:
+    if care_types and "care_type" not in found:
         found["care_type"] = care_types[-1]
     return found
 
@@ -70,6 +78,9 @@ def interpret(field: str, text: str, lang: str, today: date) -> tuple[Any, str |
     if field == "start":
         if text == ASAP:
             return today.isoformat(), None
+        cued = [f for c in said.clauses(text) for f in said.start_facts(c, lang, today)]
+        if cued:
+            return cued[-1].value, None
         start = dates.parse_start_date(text, lang, today)
         if start is None:
             return None, "places.invalid.start"
@@ -81,6 +92,8 @@ def interpret(field: str, text: str, lang: str, today: date) -> tuple[Any, str |
     if field == "days":
         days = dates.parse_days_per_week(text, lang)
         if days is None or not 1 <= days <= 7:
+            if nlu_answers.forms("choices.frequency", lang).values(text) == [OCCASIONAL]:
+                return OCCASIONAL, None  # "juste de temps en temps": occasional care
             return None, "places.invalid.days"
         return min(days, 5), None
     raise ValueError(f"unknown field {field!r}")
@@ -93,7 +106,12 @@ _CHILD_PROBLEMS = {"unreadable": "places.invalid.child",
 
 def _child(text: str, lang: str, today: date) -> tuple[Any, str | None]:
     birth, problem = dates.child_birth(text, lang, today)
-    return (None, _CHILD_PROBLEMS[problem]) if problem else (birth.isoformat(), None)
+    if problem:
+        cued = [f for c in said.clauses(text) for f in said.child_facts(c, lang, today)]
+        if cued:  # "mijn zoontje, hij is 8 maanden"
+            return cued[-1].value, None
+        return None, _CHILD_PROBLEMS[problem]
+    return birth.isoformat(), None
 
 
 def declines(text: str) -> bool:
@@ -110,10 +128,11 @@ def search_kwargs(search: Mapping[str, Any], today: date) -> dict[str, Any]:
         "municipality": None if location.get("postcode") else location.get("municipality"),
         "start": search.get("start") or today.isoformat(),
         "child_birth_date": search.get("child"),
-        "days_per_week": search.get("days"),
+        "days_per_week": search.get("days") if isinstance(search.get("days"), int) else None,
         "care_type": care_type,
-        "occasional": care_type == "occasionele_opvang",
-        "urgent": care_type == "dringende_opvang",
+        "occasional": care_type == "occasionele_opvang" or search.get("days") == OCCASIONAL,
+        # "dringend", "срочно", or a start within a month: dringende opvang first
+        "urgent": care_type == "dringende_opvang" or bool(search.get("urgent")),
         "today": today,
     }
 

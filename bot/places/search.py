@@ -169,7 +169,8 @@ def search(
         area = "postcode"  # a valid postcode missing from our list: match it literally
         params["postcode"] = geo.clean_postcode(postcode)
     if care_type is not None:
-        params["care_type"] = care_type
+        # an urgent need also sees dringende opvang, whatever kind of care it named
+        params["care_types"] = [care_type] + (["dringende_opvang"] if urgent else [])
     # The week boundaries stay those of the full window (a narrower window filters the rows),
     # so that urgent and regular searches share one statement.
     weeks = math.ceil(max(window, WINDOW_DAYS) / WAIT_BUCKET_DAYS)
@@ -188,6 +189,7 @@ def search(
         miss_early=int(needs_early),
         miss_late=int(needs_late),
         miss_weekend=int(needs_weekend),
+        miss_urgent=int(urgent),
         language_pattern=f"% {language.lower()} %" if language else "%",
         limit=int(limit),
         offset=int(offset),
@@ -223,7 +225,7 @@ def _statement(area: str, by_care_type: bool, inclusive: bool, weeks: int) -> Se
     elif area == "postcode":
         conditions.append(L.c.postcode == bindparam("postcode", type_=String))
     if by_care_type:
-        conditions.append(L.c.care_type == bindparam("care_type", type_=String))
+        conditions.append(L.c.care_type.in_(bindparam("care_types", expanding=True)))
     if inclusive:
         conditions.append(or_(L.c.inclusive.is_(True), L.c.care_type == "inclusieve_opvang"))
 
@@ -237,6 +239,9 @@ def _statement(area: str, by_care_type: bool, inclusive: bool, weeks: int) -> Se
     def miss(condition: Any, weight: Any = 1) -> Any:
         return case((condition, 0), else_=weight)
 
+    # urgent: places kept for urgent needs first (a start within a month cannot wait)
+    urgent_miss = miss(or_(A.c.kind == "urgent", L.c.care_type == "dringende_opvang"),
+                       bindparam("miss_urgent", type_=Integer))
     distance = miss(L.c.municipality == bindparam("own", type_=String))
     pricing_miss = miss(L.c.pricing == bindparam("prefer_pricing", type_=String))
     hours_miss = (
@@ -251,6 +256,7 @@ def _statement(area: str, by_care_type: bool, inclusive: bool, weeks: int) -> Se
         select(
             A.c.location_id.label("location_id"),
             A.c.id.label("availability_id"),
+            urgent_miss.label("urgent_miss"),
             distance.label("distance"),
             wait_bucket.label("wait_bucket"),
             pricing_miss.label("pricing_miss"),
@@ -270,12 +276,14 @@ def _statement(area: str, by_care_type: bool, inclusive: bool, weeks: int) -> Se
     )
 
     def ranking(c: Any) -> list[Any]:
-        return [c.distance, c.wait_bucket, c.pricing_miss, c.hours_miss, c.language_miss,
+        return [c.urgent_miss, c.distance, c.wait_bucket, c.pricing_miss, c.hours_miss,
+                c.language_miss,
                 c.effective_from, c.places.desc(), c.same_postcode, c.location_id]
 
     c = candidates.c
     page = (
-        select(c.location_id, c.availability_id, c.distance, c.wait_bucket, c.pricing_miss,
+        select(c.location_id, c.availability_id, c.urgent_miss, c.distance, c.wait_bucket,
+               c.pricing_miss,
                c.hours_miss, c.language_miss, c.effective_from, c.places, c.same_postcode)
         .where(c.rn == 1)
         .order_by(*ranking(c))
