@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -284,17 +284,30 @@ def negative_form(hit: Hit, tokens: Sequence[Token], lang: str) -> bool:
     return bool(forms("cues.negation", lang).hits(tokens[hit.start:hit.end]))
 
 
+Extra = tuple[tuple[str, tuple[str, ...]], ...]  # (value, forms) pairs: hashable, cached
+
+
+def _frozen(extra: Mapping[str, Iterable[str]] | None) -> Extra:
+    return tuple((value, tuple(forms_)) for value, forms_ in (extra or {}).items())
+
+
+@lru_cache(maxsize=512)
+def _forms_with(path: str, lang: str, extra: Extra) -> Forms:
+    """The forms at ``path`` plus extra ones (button labels, other lists): built once."""
+    merged = {value: list(forms_) for value, forms_ in table(path, lang).items()}
+    for value, more in extra:
+        merged.setdefault(value, []).extend(more)
+    return Forms(merged)
+
+
 def positive_values(path: str, text: str | Sequence[Token], lang: str,
                     extra: Mapping[str, Iterable[str]] | None = None,
                     keep_negated: Iterable[str] = ("none", "no_preference")) -> list[str]:
     """The values named at ``path``, leaving out the ones a negation denies."""
     tokens = tokenize(text) if isinstance(text, str) else text
-    table_ = table(path, lang)
-    for value, more in (extra or {}).items():
-        table_.setdefault(value, []).extend(more)
     keep = set(keep_negated)
     out: list[str] = []
-    for hit in Forms(table_).hits(tokens):
+    for hit in _forms_with(path, lang, _frozen(extra)).hits(tokens):
         if (hit.value in keep or not negated(hit, tokens, lang)) and hit.value not in out:
             out.append(hit.value)
     return out
@@ -314,11 +327,7 @@ def read_choice(field: str, text: str, lang: str, options: Sequence[Option],
     number = option_number(text)
     if number is not None:
         return [offered[number - 1]] if 1 <= number <= len(offered) else []
-    words: dict[str, list[str]] = {}
-    for value, forms_ in table(f"choices.{field}", lang).items():
-        words.setdefault(value, []).extend(forms_)
-    for value, forms_ in (extra or {}).items():
-        words.setdefault(value, []).extend(forms_)
+    words: dict[str, list[str]] = {value: list(forms_) for value, forms_ in (extra or {}).items()}
     for option in options:
         words.setdefault(option.value, []).append(option.label)
         # a label with a part in brackets ("Af en toe (occasioneel)"): each part alone too
@@ -327,7 +336,7 @@ def read_choice(field: str, text: str, lang: str, options: Sequence[Option],
                 words[option.value].append(part.strip())
     tokens = tokenize(text)
     found: list[str] = []
-    for hit in Forms(words).hits(tokens):
+    for hit in _forms_with(f"choices.{field}", lang, _frozen(words)).hits(tokens):
         if hit.value in found or (hit.value not in ("none", "no_preference", "occasional")
                                   and negated(hit, tokens, lang)):
             continue

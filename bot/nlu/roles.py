@@ -55,7 +55,7 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
     # keep a place after the name ("OCMW (van) Mechelen"); stop before anything else
     for n in range(len(tail_words), 0, -1):
         words = tail_words[:n]
-        place = geo.resolve_location(" ".join(words))
+        place = geo.resolve_location(" ".join(words), fuzzy=False)
         if place and place.municipality and place.how != "fuzzy":
             end += len(tail) - len(tail.lstrip()) + len(" ".join(words))
             break

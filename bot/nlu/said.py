@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -123,11 +124,11 @@ def location_facts(text: str) -> list[Fact]:
     """The place the message ends with: "niet in Mechelen maar in Leuven" is Leuven."""
     loc = None
     for clause in reversed(clauses(text)):
-        loc = geo.resolve_location(clause)
+        loc = geo.resolve_location(clause, fuzzy=False)
         if loc is not None and loc.how != "fuzzy" and loc.municipality:
             break
     else:
-        loc = geo.resolve_location(text)
+        loc = geo.resolve_location(text, fuzzy=False)
     if loc is None or loc.how == "fuzzy" or not loc.municipality:
         return []
     if loc.how == "postcode" and _looks_like_a_year_or_phone(text, loc.matched):
@@ -180,8 +181,13 @@ def work_situation(reasons: list[str], says_none: bool = False) -> str | None:
 
 def extract(text: str, lang: str, today: date) -> list[Fact]:
     """Every fact the message makes clear, at most one per field (the last said wins)."""
+    return list(_extract(text, lang, today))
+
+
+@lru_cache(maxsize=256)  # one message is read by the form, then by the action answering it
+def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     if not text or text.startswith("/"):
-        return []
+        return ()
     claim = roles.claim(text, lang)
     free = _without(text, claim.span if claim else None)
     found: list[Fact] = []
@@ -211,4 +217,4 @@ def extract(text: str, lang: str, today: date) -> list[Fact]:
     by_field: dict[str, Fact] = {}
     for fact in found:
         by_field[fact.field] = fact
-    return list(by_field.values())
+    return tuple(by_field.values())

@@ -256,28 +256,29 @@ def _arabic_unprefixed(text: str) -> str:
     return " ".join(words)
 
 
-def resolve_location(text: str | int | None) -> Location | None:
+def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | None:
     """A postcode or a municipality name (typos, case and accents ignored) as a Location.
 
     Returns None when nothing matches. A postcode in the Flemish/Brussels ranges that is not in
     the list gives a Location without municipality (``known`` is False). Names in other
-    languages and scripts come from names.yml; Cyrillic is also read as Latin.
+    languages and scripts come from names.yml; Cyrillic is also read as Latin. Without
+    ``fuzzy`` only exact names count (a place said in passing; much cheaper).
     """
     if text is None:
         return None
     raw = str(text).strip()
     if not raw:
         return None
-    found = _resolve(raw)
+    found = _resolve(raw, fuzzy)
     if found is None and any("\u0600" <= c <= "\u06ff" for c in raw):
         unprefixed = _arabic_unprefixed(raw)
-        found = _resolve(unprefixed) if unprefixed != raw else None
+        found = _resolve(unprefixed, fuzzy) if unprefixed != raw else None
     if found is None and any("\u0400" <= c <= "\u04ff" for c in raw):
-        found = _resolve(raw.lower().translate(_CYRILLIC))
+        found = _resolve(raw.lower().translate(_CYRILLIC), fuzzy)
     return found
 
 
-def _resolve(raw: str) -> Location | None:
+def _resolve(raw: str, fuzzy: bool = True) -> Location | None:
     index = _index()
     postcode_match = re.search(r"(?<!\d)(?:B-?)?(\d{4})(?!\d)", raw)
     if postcode_match:
@@ -310,10 +311,10 @@ def _resolve(raw: str) -> Location | None:
                 hit = _exact(part)
                 if hit:
                     return _location(hit[0], None, part, hit[1])
-    hit = _fuzzy(stripped)
+    hit = _fuzzy(stripped) if fuzzy else None
     if hit:
         return _location(hit[0], None, raw, hit[1])
-    if len(words) > 1:
+    if len(words) > 1 and fuzzy:
         for size in range(min(len(words), 4), 0, -1):
             for start in range(len(words) - size + 1):
                 part = " ".join(words[start:start + size])
