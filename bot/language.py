@@ -12,6 +12,7 @@ so that a clear message in an unsupported language can be recognised as such.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -25,6 +26,10 @@ from bot.textnorm import fold, words
 # Languages people may write in that we cannot answer yet: recognised, then offered the menu.
 UNSUPPORTED_CANDIDATES: tuple[str, ...] = ("de", "es", "it", "pt", "pl", "ro", "ru", "fa", "so")
 SWITCH_MIN_WORDS = 3
+# Arabizi writes ع, ء, ح, ق as 3, 2, 7, 9 inside words: a word with such a digit between or
+# before letters is Arabic in Latin letters, whatever a detector thinks
+_ARABIZI = re.compile(r"(?!\d+(?:de|ste|th|rd|nd|st|er|eme|ieme|inci|nci|uncu|ncu)$)"
+                     r"[a-z]*[2379][a-z]{2,}")
 SWITCH_MIN_CONFIDENCE = 0.5
 UNSUPPORTED_MIN_CONFIDENCE = 0.85
 
@@ -116,9 +121,37 @@ def loanwords() -> frozenset[str]:
 
 
 def without_loanwords(text: str) -> str:
-    """The message without Flemish institution words, which appear in every language."""
+    """The message without Flemish institution words and place names, which appear in every
+    language ("bos yer var mi heusden zolderde" is Turkish, not Dutch)."""
     drop = loanwords()
-    return " ".join(w for w in text.split() if fold(w).strip(".,!?;:'\"()") not in drop)
+    places = place_words()
+    kept = []
+    for word in text.split():
+        bare = fold(word).strip(".,!?;:'\"()")
+        stem = bare.split("'")[0]  # "Genk'te", "Limburg'dan"
+        if bare in drop or stem in places or _place_with_ending(stem, places):
+            continue
+        kept.append(word)
+    return " ".join(kept)
+
+
+def _place_with_ending(word: str, places: frozenset[str]) -> bool:
+    """A place name with a case ending glued on ("zolderde", "mechelende", "gentte")."""
+    return len(word) > 5 and any(word[:-n] in places for n in (1, 2, 3) if len(word) - n >= 4)
+
+
+@lru_cache(maxsize=1)
+def place_words() -> frozenset[str]:
+    """Words of Flemish and Brussels municipality names (4 letters or more)."""
+    import csv
+
+    path = DATA_DIR / "geo" / "municipalities.csv"
+    out: set[str] = set()
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            for name in [row["name"], *row["aliases"].split("|")]:
+                out.update(w for w in fold(name).replace("-", " ").split() if len(w) >= 4)
+    return frozenset(out)
 
 
 def script_language(text: str) -> str | None:
@@ -168,6 +201,8 @@ def assess(text: str, det: Detector | None = None) -> Assessment:
         if known:
             return Assessment(guess=known)
     folded = {fold(w) for w in ws}
+    if any(_ARABIZI.fullmatch(w) for w in folded):  # "3likom", "l2awlawiya", "kan9ra"
+        return Assessment(guess="ar", switch="ar" if long_enough else None)
     for lang, markers in latin_markers().items():
         if folded & markers:
             return Assessment(guess=lang, switch=lang if long_enough else None)

@@ -91,6 +91,7 @@ def answered_a_question(tracker: Tracker) -> bool:
 
 
 PROFILE_SLOTS = ("place_search", "facts", "said")
+NEED_INTENTS = frozenset({"find_free_place", "start_intake", "inform", "nlu_fallback"})
 
 
 def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[EventType]:
@@ -114,8 +115,10 @@ def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[Eve
             who.append(SlotSet("role", "parent"))
     # "mijn vrouw werkt niet, ik wel": a passing "not working" may be half the family; the
     # check asks about work itself
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
     facts = [f for f in said.extract(text, lang, settings.today())
-             if not (f.field == "work_situation" and f.value == "none")]
+             if not (f.field == "work_situation" and f.value == "none")
+             and (f.field not in said.NEED_FACTS or intent in NEED_INTENTS)]
     if not facts:
         return who
     current = {name: tracker.get_slot(name) for name in PROFILE_SLOTS}
@@ -153,19 +156,21 @@ class ReplyAction(Action, ABC):
         return events + more + kept_facts(tracker, more, lang)
 
 
+RULE_STARTS = frozenset({"action_listen", "action_deactivate_loop"})
+
+
 class StartsForm(ReplyAction, ABC):
     """The action that starts a form. Its rule runs the form after it; when it was run as a
     follow-up of another message ("yes, and can she get priority?" answering the role
     check), no rule does, so it runs the form itself."""
 
     form = ""
-    intents: frozenset[str] = frozenset()
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events = await super().run(dispatcher, tracker, domain)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent not in self.intents:
+        # right after the message (or after a form was stopped for it) the rule runs the form
+        if tracker.latest_action_name not in RULE_STARTS:
             events.append(FollowupAction(self.form))
         return events

@@ -18,7 +18,7 @@ from bot.replies import Reply, topic_buttons
 FOLLOW_UP = {"start_intake": "action_start_intake", "check_priority": "action_start_eligibility",
              "check_reduced_rate": "action_start_eligibility",
              "find_free_place": "action_start_place_search"}
-FOLLOW_UP_CONFIDENCE = 0.6
+FOLLOW_UP_CONFIDENCE = 0.4
 NEXT_REQUEST_CONFIDENCE = 0.08
 
 

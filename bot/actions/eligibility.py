@@ -17,6 +17,7 @@ from bot.actions.base import ReplyAction, StartsForm, profile_of
 from bot.actions.questionnaire import AskNext, Questionnaire
 from bot.eligibility import dialogue
 from bot.eligibility.questions import answer_values
+from bot.nlu.said import NEED_FACTS, Fact
 from bot.replies import Reply
 
 CONFLICT = "conflict:"  # pseudo-field: a contradiction to settle
@@ -37,7 +38,6 @@ def _check(tracker: Tracker) -> str:
 
 class ActionStartEligibility(StartsForm):
     form = "eligibility_form"
-    intents = frozenset({"check_priority", "check_reduced_rate"})
     action_name = "action_start_eligibility"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
@@ -63,6 +63,12 @@ class ValidateEligibilityForm(Questionnaire):
     # that free words change most ("no, I do live alone")
     correctable = ("child_birth", "start", "frequency", "location", "care_type",
                    "work_situation", "single_parent")
+
+    def keep(self, facts: list[Fact], tracker: Tracker, overwrite: tuple[str, ...] = ()
+             ) -> dict[str, Any]:
+        # an answer about income or work mentions dates and counts that are no care need
+        return super().keep([f for f in facts if f.field not in NEED_FACTS
+                             or f.field in overwrite], tracker, overwrite)
 
     def next_question(self, tracker: Tracker) -> str | None:
         conflict = tracker.get_slot("fact_conflict")

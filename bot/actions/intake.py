@@ -52,7 +52,6 @@ class ActionStartIntake(StartsForm):
     """Resumes the sender's draft, or starts a new request (nothing stored before consent)."""
 
     form = "intake_form"
-    intents = frozenset({"start_intake"})
     action_name = "action_start_intake"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:

@@ -38,7 +38,6 @@ class ActionStartPlaceSearch(StartsForm):
     """Keeps what is known from earlier, adds what the question itself says."""
 
     form = "place_search_form"
-    intents = frozenset({"find_free_place"})
     action_name = "action_start_place_search"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:

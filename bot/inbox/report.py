@@ -67,8 +67,15 @@ def request_rows(session, since: str, until: str) -> list[dict[str, str]]:
         rows.append({"month": month,
                      "municipality": location.get("municipality") or UNKNOWN,
                      "age_group": group, "care_type": fields.get("care_type") or UNKNOWN,
-                     "reason": fields.get("reason") or UNKNOWN})
+                     "reason": _reasons(fields.get("reason"))})
     return rows
+
+
+def _reasons(value: Any) -> tuple[str, ...]:
+    """A request may have several reasons (work and Dutch lessons): it counts under each."""
+    if isinstance(value, list):
+        return tuple(str(v) for v in value) or (UNKNOWN,)
+    return (str(value),) if value else (UNKNOWN,)
 
 
 def unmet_rows(session, since: str, until: str) -> list[dict[str, str]]:
@@ -106,7 +113,8 @@ def build(since: str = "", until: str = "", today: date | None = None) -> dict[s
         places = free_places(session, today or date.today())
     out: dict[str, Any] = {"requests": len(requests), "unmet": len(unmet), "dimensions": {}}
     for dim in DIMENSIONS:
-        req = Counter(r[dim] for r in requests)
+        req = Counter(v for r in requests
+                      for v in (r[dim] if isinstance(r[dim], tuple) else (r[dim],)))
         need = Counter(n[dim] for n in unmet)
         free = places.get(dim)
         values = set(req) | set(need) | (set(free) if free else set())

@@ -294,7 +294,7 @@ _BIRTH_PROBLEMS = {"unreadable": "intake.invalid.child_birth",
 def _birth(text: str, lang: str, today: date) -> Read:
     birth, problem = dates.child_birth(text, lang, today)
     if problem:
-        said_birth = [f for c in said.clauses(text) for f in said.child_facts(c, lang, today)]
+        said_birth = said.child_facts(text, lang, today)
         if said_birth:  # "ze is geboren op 3 mei, ze is nu 7 maanden"
             return Read(said_birth[0].value, True)
         return Read(problem=_BIRTH_PROBLEMS[problem])
@@ -314,7 +314,7 @@ def _start(text: str, lang: str, today: date) -> Read:
 
 
 def _location(text: str, lang: str, today: date) -> Read:
-    loc = geo.resolve_location(text)
+    loc = geo.resolve_location(text, fuzzy=len(text.split()) <= geo.SHORT_ANSWER_WORDS)
     # only postcodes that exist: a number in the Flemish range is not enough
     if loc is None or loc.region not in ("flanders", "brussels") or not loc.municipality:
         return Read(problem="intake.invalid.location")

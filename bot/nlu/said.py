@@ -28,6 +28,9 @@ from bot.places import geo
 from bot.textnorm import DIGITS
 from bot.vocabulary import vocabulary
 
+# Facts about the care needed: said in passing they count only in a message about that need
+# ("с августа доход упал в два раза" is about income, not a start in August, two days)
+NEED_FACTS = frozenset({"start", "frequency"})
 URGENT_WITHIN_DAYS = 31  # dringende opvang: care needed within a month
 # intake reasons -> the eligibility work situation (absolute priority, first wins)
 WORK_SITUATION = (("work", "working"), ("job_seeking", "job_seeking"),
@@ -55,24 +58,25 @@ def _without(text: str, span: tuple[int, int] | None) -> str:
     return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1]:]
 
 
-def child_facts(clause: str, lang: str, today: date) -> list[Fact]:
-    """A birth date after a birth word, an age ("8 maanden", "2 jaar"), in one clause."""
-    tokens = tokenize(clause)
-    if answers.has_cue("birth", tokens, lang):
-        birth = dates.parse_birth_date(clause, lang, today)
-        if birth is None:
-            months = dates.parse_age_months(clause, lang)
-            birth = _from_age(months, today)
-        if birth is not None and _plausible_birth(birth, today):
-            return [Fact("child_birth", birth.isoformat())]
-        return []
-    if answers.has_cue("start", tokens, lang):
-        return []  # "vanaf 3 maanden", "over 2 weken": when, not how old
-    months = dates.parse_age_months(clause, lang)
-    if months is None:
-        return []
-    days = dates.parse_days_per_week(clause, lang)
-    if days is not None and not answers.has_cue("age", tokens, lang):
+def child_facts(text: str, lang: str, today: date) -> list[Fact]:
+    """A birth date after a birth word, or an age ("8 maanden", "1 jaar en 3 maanden")."""
+    parts = clauses(text)
+    for clause in parts:
+        tokens = tokenize(clause)
+        if answers.has_cue("birth", tokens, lang):
+            birth = dates.parse_birth_date(clause, lang, today)
+            if birth is None:
+                birth = _from_age(dates.parse_age_months(clause, lang), today)
+            if birth is not None and _plausible_birth(birth, today):
+                return [Fact("child_birth", birth.isoformat())]
+    # an age may span clauses ("1 jaar en 3 maanden"), but not a clause about when
+    # ("vanaf 3 maanden", "over 2 weken")
+    about_age = " , ".join(c for c in parts if not answers.has_cue("start", c, lang))
+    tokens = tokenize(about_age)
+    months = dates.parse_age_months(about_age, lang)
+    if months is None or (not any(t.text.isdigit() for t in tokens) and months == 0):
+        return []  # "добрий день": a greeting, not a newborn
+    if months == 0 and not answers.has_cue("age", tokens, lang):
         return []  # "4 dagen" is a number of days a week unless it says "oud"/"old"
     birth = _from_age(months, today)
     return [Fact("child_birth", birth.isoformat())] if birth and _plausible_birth(
@@ -111,7 +115,9 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
     if any(answers.forms("choices.reason", lang).hits(tokenize(c)) and
            dates.said_days_per_week(c, lang) for c in clauses(text)):
         return []  # "ik werk voltijds" is about work, not the days of care
-    days = dates.said_days_per_week(text, lang)
+    # "vanaf maandag", "с понедельника" say when, not how many days
+    text = " , ".join(c for c in clauses(text) if not answers.has_cue("start", c, lang))
+    days = dates.said_days_per_week(text, lang) if text.strip() else None
     if days is None:
         occasional = answers.positive_values("choices.frequency", tokens, lang)
         return [Fact("frequency", "occasional")] if occasional == ["occasional"] else []
@@ -193,8 +199,8 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     found: list[Fact] = []
     if claim and claim.role == "toeleider" and claim.organisation:
         found.append(Fact("organisation", claim.organisation))
+    found += child_facts(free, lang, today)
     for clause in clauses(free):  # the last one said wins: "asap, let's say 18 January"
-        found += child_facts(clause, lang, today)
         found += start_facts(clause, lang, today)
     found += frequency_facts(free, lang)
     found += contact_facts(free)

@@ -71,7 +71,8 @@ def interpret(field: str, text: str, lang: str, today: date) -> tuple[Any, str |
     """``(value, None)`` for a usable answer, ``(None, locale key)`` explaining why not."""
     text = text.strip()
     if field == "location":
-        loc = geo.resolve_location(text)
+        # a typo is forgiven in a short answer, not inside a sentence ("о котрій годині…?")
+        loc = geo.resolve_location(text, fuzzy=len(text.split()) <= geo.SHORT_ANSWER_WORDS)
         if loc is None or loc.region not in ("flanders", "brussels") or not loc.municipality:
             return None, "places.invalid.location"
         return _location_value(loc), None
@@ -107,7 +108,7 @@ _CHILD_PROBLEMS = {"unreadable": "places.invalid.child",
 def _child(text: str, lang: str, today: date) -> tuple[Any, str | None]:
     birth, problem = dates.child_birth(text, lang, today)
     if problem:
-        cued = [f for c in said.clauses(text) for f in said.child_facts(c, lang, today)]
+        cued = said.child_facts(text, lang, today)
         if cued:  # "mijn zoontje, hij is 8 maanden"
             return cued[-1].value, None
         return None, _CHILD_PROBLEMS[problem]

@@ -35,6 +35,7 @@ _FILLER = {"in", "te", "to", "at", "near", "bij", "rond", "regio", "omgeving", "
            "stad", "city", "town", "commune", "ville", "a", "à", "van", "of", "the", "ik",
            "woon", "i", "live", "je", "habite", "we", "wonen"}
 _FUZZY_CUTOFF = 0.8
+SHORT_ANSWER_WORDS = 3  # a place name typed as an answer; longer is a sentence
 
 
 @dataclass(frozen=True)
@@ -269,13 +270,37 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
     raw = str(text).strip()
     if not raw:
         return None
-    found = _resolve(raw, fuzzy)
-    if found is None and any("\u0600" <= c <= "\u06ff" for c in raw):
-        unprefixed = _arabic_unprefixed(raw)
-        found = _resolve(unprefixed, fuzzy) if unprefixed != raw else None
-    if found is None and any("\u0400" <= c <= "\u04ff" for c in raw):
-        found = _resolve(raw.lower().translate(_CYRILLIC), fuzzy)
-    return found
+    variants = [raw]
+    if any("\u0600" <= c <= "\u06ff" for c in raw):
+        variants.append(_arabic_unprefixed(raw))
+    if any("\u0400" <= c <= "\u04ff" for c in raw):
+        variants += [_without_case_endings(raw), raw.lower().translate(_CYRILLIC)]
+    for variant in dict.fromkeys(variants):  # every exact reading before any typo
+        found = _resolve(variant, False)
+        if found is not None:
+            return found
+    if not fuzzy:
+        return None
+    for variant in dict.fromkeys(variants):
+        found = _resolve(variant, True)
+        if found is not None:
+            return found
+    return None
+
+
+_SLAVIC_ENDINGS = ("ові", "ом", "ою", "е", "і", "у", "а", "и")
+
+
+def _without_case_endings(text: str) -> str:
+    """"в Антверпені", "живем в Антверпене": the name in the nominative."""
+    out = []
+    for word in text.split():
+        for ending in _SLAVIC_ENDINGS:
+            if len(word) > 5 and word.lower().endswith(ending):
+                word = word[: -len(ending)]
+                break
+        out.append(word)
+    return " ".join(out)
 
 
 def _resolve(raw: str, fuzzy: bool = True) -> Location | None:
