@@ -782,14 +782,14 @@ def said_days_per_week(text: str, lang: str) -> int | None:
     fifths = _FIFTHS.search(norm)
     if fifths:
         return int(fifths[1])
-    value = _counted_days(_scan(norm, lang), bare=False)
+    value = _counted_days(_scan(norm, lang), bare=False, said=True)
     if value is None:
         return None
     value = math.ceil(value - 1e-9)
     return value if 1 <= value <= 7 else None
 
 
-def _counted_days(items: list[_Item], bare: bool = True) -> float | None:
+def _counted_days(items: list[_Item], bare: bool = True, said: bool = False) -> float | None:
     """A number of days ("3 dagen", "3x", "iki gun", "يومين"), else None. A bare number counts
     only when nothing else says what it is ("3", not "3 weken" or "vanaf 3 maart"), and only
     when ``bare``."""
@@ -827,12 +827,15 @@ def _counted_days(items: list[_Item], bare: bool = True) -> float | None:
         elif item.digits or (words <= 2 and not item.has("weekday_abbr", "month_ctx")):
             weak.append(lower)  # "3", "drie"; not "tlat" (Tuesday) or "sept" (September)
     if strong:
-        return strong[0]
+        # said in passing, the last count is the one meant: "niet 5 dagen maar 4"
+        return strong[-1] if said else strong[0]
     full = any(it.has("full_time") for it in items)
     half = any(it.has("half_time") for it in items)
     if not full and half:
         return 3.0
     named = _named_days(items)
+    if said and named == 1 and not full:
+        return None  # "vanaf maandag", "يوم الاثنين": one weekday is when, not how often
     if named is not None:
         return named
     return weak[0] if weak and bare else None

@@ -23,6 +23,11 @@ from bot.nlu.said import Fact
 
 # Fields whose answer is free text: almost anything is an answer, so only a clear digression
 # interrupts (a question the classifier is sure of, a goodbye that is only a goodbye …).
+# Questions that are answered and then the same question is asked again: a message that
+# asks one is taken for it even when it names a value ("Kreş ayda ne kadar tutar?" at the
+# care-type question), since taking it wrongly costs only the question again.
+ANSWER_AND_RETURN = frozenset({"ask_care_types", "ask_price", "ask_loket_contact",
+                               "ask_house_rules", "bot_challenge"})
 INTERRUPTING_QUESTIONS = frozenset({
     "ask_care_types", "ask_price", "ask_loket_contact", "ask_house_rules", "bot_challenge",
     "check_priority", "check_reduced_rate", "find_free_place", "start_intake",
@@ -175,6 +180,10 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
                                   for f in facts):
         # "hij is geboren op 3 mei" at the allergy question: a fact, not an allergy
         return Turn("noted", facts=tuple(facts))
+    asks = "?" in text or answers.has_cue("question", text, lang)
+    if intent in ANSWER_AND_RETURN and asks and message.confidence >= LIKELY \
+            and len(answers.tokenize(text)) > 2:
+        return Turn("digression")
     read = question.read(text)
     if read.skipped:
         return Turn("declined", facts=tuple(facts))

@@ -76,8 +76,9 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
     months = dates.parse_age_months(about_age, lang)
     if months is None or (not any(t.text.isdigit() for t in tokens) and months == 0):
         return []  # "добрий день": a greeting, not a newborn
-    if months == 0 and not answers.has_cue("age", tokens, lang):
-        return []  # "4 dagen" is a number of days a week unless it says "oud"/"old"
+    if months == 0 and (not answers.has_cue("age", tokens, lang)
+                        or dates.said_days_per_week(about_age, lang) is not None):
+        return []  # "4 dagen", "не 5 дней а 4": days a week, not a newborn
     birth = _from_age(months, today)
     return [Fact("child_birth", birth.isoformat())] if birth and _plausible_birth(
         birth, today) else []
@@ -116,13 +117,18 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
            dates.said_days_per_week(c, lang) for c in clauses(text)):
         return []  # "ik werk voltijds" is about work, not the days of care
     # "vanaf maandag", "с понедельника" say when, not how many days
-    text = " , ".join(c for c in clauses(text) if not answers.has_cue("start", c, lang))
+    parts = [c for c in clauses(text) if not answers.has_cue("start", c, lang)]
+    text = " , ".join(parts)
     days = dates.said_days_per_week(text, lang) if text.strip() else None
+    if days is not None and any(answers.has_cue("negation", c, lang) for c in parts):
+        # "ой не 5 дней а 4", "4 days, not 3": the count that is not denied
+        counts = [dates.parse_days_per_week(c, lang) for c in parts
+                  if not answers.has_cue("negation", c, lang)]
+        counts = [c for c in counts if c is not None]
+        days = counts[-1] if counts else None
     if days is None:
         occasional = answers.positive_values("choices.frequency", tokens, lang)
         return [Fact("frequency", "occasional")] if occasional == ["occasional"] else []
-    if answers.has_cue("age", tokens, lang) and dates.parse_age_months(text, lang) == 0:
-        return []  # "4 dagen oud": a newborn, not four days a week
     return [Fact("frequency", str(min(days, 5)))]
 
 
