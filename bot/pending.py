@@ -35,6 +35,9 @@ INTERRUPTING_QUESTIONS = frozenset({
 # Facts that a free-text answer may carry only by mistake: said without a correction word they
 # are still a correction or a fact, not an allergy ("hij is geboren op 3 mei").
 UNMISTAKABLE = frozenset({"child_birth", "start", "phone", "email"})
+# What a correction word may change from a free-text question: facts that cannot be read in
+# an answer about allergies or sleep ("no, he's healthy" names no reason for care)
+FREE_TEXT_CORRECTIONS = UNMISTAKABLE | {"location", "frequency"}
 SURE = 0.75  # classifier confidence that a free-text answer is in fact another question
 LIKELY = 0.4  # … for a message the pending question's reader could not read at all
 
@@ -60,6 +63,9 @@ class Question:
     # number answering "how can we reach you?" is not the parent's phone; "OCMW Mechelen" is
     # not the family's municipality; "hij slaapt bij oma in Gent" is no place to search
     kind: str = "structured"  # structured | free | name | contact | organisation
+    # read before anything else: a contradiction the dialogue asks about ("alone" earlier,
+    # "my husband works" now), which no correction may settle on its own
+    before: Callable[[str], Read | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,12 +165,19 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
         "home_languages", "language"))
     if wanted and wanted != lang:
         return Turn("language", wanted)
+    if question.before is not None:
+        early = question.before(text)
+        if early is not None:
+            return Turn("answer", early.value, question.field)
     said_here = [f for f in said.extract(text, lang, today) if f.field != question.field]
     facts = [f for f in said_here if _may_carry(question, f)]
     marker = answers.has_cue("correction", text, lang)
     # with a correction word ("oei, niet in Mechelen maar in Leuven") any answer given earlier
     # may change; without one only what cannot be mistaken for this answer
-    corrections = [f for f in (said_here if marker else facts)
+    candidates = said_here if marker else facts
+    if question.free_text:  # "no, he's healthy" at the health question is no new reason
+        candidates = [f for f in candidates if f.field in FREE_TEXT_CORRECTIONS]
+    corrections = [f for f in candidates
                    if f.field in correctable and f.field in known
                    and known[f.field] not in (None, f.value)
                    and (marker or question.open_to_corrections

@@ -90,9 +90,13 @@ class ActionIdentifyToeleider(ReplyAction):
         claim = roles.claim(tracker.latest_message.get("text") or "", lang)
         role = tracker.get_slot("role") or "parent"
         if claim and claim.role == "toeleider" and role != "toeleider" and claim.for_a_family:
-            # "ik ben maatschappelijk werker en vraag dit voor een gezin": nothing to check
-            return [Reply(i18n.t("toeleider.welcome", lang), topic_buttons(lang))], [
-                SlotSet("role", "toeleider")]
+            # "ik ben maatschappelijk werker en vraag dit voor een gezin": nothing to check;
+            # what the same message asks ("kunnen ze minder betalen?") comes next
+            follow = next_request(tracker.latest_message.get("intent_ranking") or [])
+            welcome = Reply(i18n.t("toeleider.welcome", lang),
+                            () if follow else topic_buttons(lang))
+            return [welcome], [SlotSet("role", "toeleider"),
+                               *([FollowupAction(follow)] if follow else [])]
         if claim and claim.role == "toeleider" and role != "toeleider":
             return [], [SlotSet(ROLE_CHECK_SLOT, {"organisation": claim.organisation})]
         if claim and claim.role == "parent" and role == "toeleider":

@@ -21,6 +21,8 @@ from bot.nlu.said import NEED_FACTS, Fact
 from bot.replies import Reply
 
 CONFLICT = "conflict:"  # pseudo-field: a contradiction to settle
+# contradictions asked about (locales conflict.*): the others are changed and said so
+CONFLICT_FACTS = frozenset({"single_parent"})
 
 
 def _facts(tracker: Tracker) -> dict[str, Any]:
@@ -70,6 +72,14 @@ class ValidateEligibilityForm(Questionnaire):
         return super().keep([f for f in facts if f.field not in NEED_FACTS
                              or f.field in overwrite], tracker, overwrite)
 
+    def correct(self, fix: Fact, facts: list[Fact], tracker: Tracker, lang: str
+                ) -> dict[str, Any]:
+        # an answer of this check that a later message contradicts ("alone" earlier, "my
+        # husband works" now): ask which is right rather than change it silently
+        if fix.field in _facts(tracker) and fix.field in CONFLICT_FACTS:
+            return {**self.keep(facts, tracker), "fact_conflict": fix.field}
+        return super().correct(fix, facts, tracker, lang)
+
     def next_question(self, tracker: Tracker) -> str | None:
         conflict = tracker.get_slot("fact_conflict")
         if conflict:  # settle a contradiction before anything else
@@ -88,18 +98,19 @@ class ValidateEligibilityForm(Questionnaire):
         entities = message.get("entities") or []
         facts = _facts(tracker)
 
+        def contradiction(text: str) -> pending.Read | None:
+            conflict = None if field.startswith(CONFLICT) else dialogue.conflicting_fact(
+                text, facts)
+            return pending.Read({CONFLICT: conflict}, True) if conflict else None
+
         def read(text: str) -> pending.Read:
-            fact = field.removeprefix(CONFLICT)
-            if not field.startswith(CONFLICT):
-                conflict = dialogue.conflicting_fact(text, facts)
-                if conflict:
-                    return pending.Read({CONFLICT: conflict}, True)
-            answer = dialogue.interpret(fact, text, intent, entities, lang)
+            answer = dialogue.interpret(field.removeprefix(CONFLICT), text, intent, entities,
+                                        lang)
             if answer.value == dialogue.UNKNOWN:
                 return pending.Read(skipped=True)
             return pending.Read(answer.value, answer.understood)
 
-        return pending.Question(field, read)
+        return pending.Question(field, read, before=contradiction)
 
     def known(self, tracker: Tracker) -> dict[str, Any]:
         profile = profile_of(tracker)

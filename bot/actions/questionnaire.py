@@ -114,6 +114,12 @@ class Questionnaire(FormValidationAction):
     def corrected_text(self, field: str, value: Any, lang: str) -> str:
         return i18n.t("answer.noted", lang)
 
+    def correct(self, fix: Fact, facts: list[Fact], tracker: Tracker, lang: str
+                ) -> dict[str, Any]:
+        """A correction of an earlier answer: store it and say so."""
+        out = self.keep([fix, *facts], tracker, overwrite=(fix.field,))
+        return {**out, **self._notice(self.corrected_text(fix.field, fix.value, lang))}
+
     def role_changed(self, role: str, organisation: str | None, tracker: Tracker
                      ) -> dict[str, Any]:
         """Hook: the intake moves its draft to the new role."""
@@ -151,10 +157,10 @@ class Questionnaire(FormValidationAction):
                 t, intent.get("name"), lang))
         else:
             question = self.reader(asked, tracker, lang)
-        if text.startswith("/"):
+        if text.startswith("/"):  # a button: its value, or "skip" / "I don't know"
             read = question.read(text)
-            turn = pending.Turn("answer" if read.ok else "unreadable", read.value, asked,
-                                read.problem)
+            kind = "declined" if read.skipped else "answer" if read.ok else "unreadable"
+            turn = pending.Turn(kind, read.value, asked, read.problem)
         else:
             turn = pending.read_turn(
                 question, pending.Message(text, intent.get("name"),
@@ -188,9 +194,8 @@ class Questionnaire(FormValidationAction):
             return {**done, **_merged(self.keep(facts, tracker), checked)}
         if kind == "correction":
             corrected = str(value.get("corrected"))
-            fix = Fact(corrected, value.get("value"))
-            out = {**done, **self.keep([fix, *facts], tracker, overwrite=(corrected,))}
-            return {**out, **self._notice(self.corrected_text(corrected, fix.value, lang))}
+            return {**done, **self.correct(Fact(corrected, value.get("value")), facts, tracker,
+                                           lang)}
         if kind == "noted":
             return {**done, **self.keep(facts, tracker),
                     **self._notice(i18n.t("answer.noted", lang))}

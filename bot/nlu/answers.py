@@ -39,6 +39,7 @@ class Token:
     text: str  # chat-folded
     start: int  # span in the original text
     end: int
+    after_break: bool = False  # a full stop, comma, "?" … stands before it
 
 
 def tokenize(text: str) -> list[Token]:
@@ -49,8 +50,15 @@ def tokenize(text: str) -> list[Token]:
             folded.append(c)
             origin.append(index)
     flat = "".join(folded)
-    return [Token(m.group(0), origin[m.start()], origin[m.end() - 1] + 1)
-            for m in _WORD.finditer(flat)]
+    out: list[Token] = []
+    for m in _WORD.finditer(flat):
+        start, end = origin[m.start()], origin[m.end() - 1] + 1
+        gap = text[out[-1].end:start] if out else ""
+        out.append(Token(m.group(0), start, end, bool(_BREAK.search(gap))))
+    return out
+
+
+_BREAK = re.compile(r"[.,;:!?\n؟،]")
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -271,10 +279,13 @@ def negated(hit: Hit, tokens: Sequence[Token], lang: str) -> bool:
     """Whether a negation word ("niet", "not", "pas", "не", "ما") stands right before or after
     the form in the same clause, so that "is not looking for work" does not count."""
     words = forms("cues.negation", lang)
-    before = list(tokens[max(0, hit.start - NEGATION_BEFORE):hit.start])
-    while before and any(t.text in CLAUSE_WORDS for t in before):
-        before = before[1:]
-    after = [t for t in tokens[hit.end:hit.end + NEGATION_AFTER] if t.text not in CLAUSE_WORDS]
+    before: list[Token] = []
+    for i in range(hit.start - 1, max(-1, hit.start - NEGATION_BEFORE - 1), -1):
+        if tokens[i + 1].after_break or tokens[i].text in CLAUSE_WORDS:
+            break  # "ou pas? moi je travaille": the negation belongs to the other clause
+        before.insert(0, tokens[i])
+    after = [t for t in tokens[hit.end:hit.end + NEGATION_AFTER]
+             if t.text not in CLAUSE_WORDS and not t.after_break]
     around = [*before, *after]
     return bool(around) and bool(words.hits(around))
 

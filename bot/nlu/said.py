@@ -102,7 +102,10 @@ def start_facts(clause: str, lang: str, today: date) -> list[Fact]:
         return []
     if not cue:
         return []  # "dringend" alone says it cannot wait, not from when
-    start = dates.parse_start_date(clause, lang, today)
+    # from the start word on: "терміново … з наступного тижня" is next week, not today
+    first = answers.cue_hits("start", tokens, lang)[0]
+    start = dates.parse_start_date(clause[tokens[first.start].start:], lang, today) or \
+        dates.parse_start_date(clause, lang, today)
     if start is None or start < today:
         return []
     return [Fact("start", start.isoformat())]
@@ -125,7 +128,7 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
         counts = [dates.parse_days_per_week(c, lang) for c in parts
                   if not answers.has_cue("negation", c, lang)]
         counts = [c for c in counts if c is not None]
-        days = counts[-1] if counts else None
+        days = counts[-1] if counts else days  # one clause ("4 değil 3 gün"): as read
     if days is None:
         occasional = answers.positive_values("choices.frequency", tokens, lang)
         return [Fact("frequency", "occasional")] if occasional == ["occasional"] else []
