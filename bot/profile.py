@@ -47,12 +47,19 @@ class Profile:
             return self.facts.get(field)
         return self.said.get(field)
 
-    def absorb(self, facts: Iterable[Fact], overwrite: Iterable[str] = ()) -> bool:
+    def absorb(self, facts: Iterable[Fact], overwrite: Iterable[str] = (),
+               add_reasons: bool = True) -> bool:
         """Keep what the message made clear; fill only what is unknown, except the fields in
-        ``overwrite`` (a correction). True when anything changed."""
+        ``overwrite`` (a correction). Reasons said on their own add up ("work", later "and
+        Dutch lessons"); ``add_reasons`` False: a reason mentioned in an answer to another
+        question only fills an empty one ("kurs 11 ocakta başlıyor" adds no training).
+        True when anything changed."""
         changed = False
         replace = set(overwrite)
         for fact in facts:
+            if fact.field == "reason" and not add_reasons and self.said.get("reason") \
+                    and fact.field not in replace:
+                continue
             changed |= self._set(fact.field, fact.value, fact.field in replace)
         return changed
 

@@ -106,7 +106,7 @@ class Questionnaire(FormValidationAction):
              ) -> dict[str, Any]:
         """Store facts said in passing (and a correction); default: the shared profile."""
         profile = profile_of(tracker)
-        if not profile.absorb(facts, overwrite):
+        if not profile.absorb(facts, overwrite, add_reasons=False):
             return {}
         return {"place_search": profile.place_search, "facts": profile.facts,
                 "said": profile.said}
