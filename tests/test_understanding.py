@@ -235,3 +235,14 @@ def test_crisis_phrasings_reach_a_person(text):
 
 def test_childcare_words_are_no_crisis():
     assert not signals_crisis("is er dringende opvang in mechelen?")
+
+
+def test_the_role_check_reads_the_family_over_a_no_in_the_sentence():
+    from bot.actions.questionnaire import read_role_check
+
+    said_yes = read_role_check("عائلة أتابعها لا تستطيع دفع الـ inkomenstarief", None, "ar")
+    assert said_yes.ok and said_yes.value is True
+    own = read_role_check("nee, voor mijn eigen kind", None, "nl")
+    assert own.ok and own.value is False
+    mother = read_role_check("non je suis la maman", None, "fr")
+    assert mother.ok and mother.value is False

@@ -51,9 +51,11 @@ def read_role_check(text: str, intent: str | None, lang: str) -> pending.Read:
     claim = roles.claim(text, lang)
     if claim:
         return pending.Read(claim.role == "toeleider", True)
+    if answers.has_cue("on_behalf", text, lang):
+        # "een gezin dat ik begeleid kan niet betalen": the family they support, whatever
+        # "no" the sentence also contains
+        return pending.Read(True, True)
     said_yes = answers.read_yes_no(text, lang, "on_behalf")
-    if said_yes is None and answers.has_cue("on_behalf", text, lang):
-        said_yes = True
     return pending.Read(said_yes, said_yes is not None, problem="role_check.invalid")
 
 
