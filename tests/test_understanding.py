@@ -246,3 +246,23 @@ def test_the_role_check_reads_the_family_over_a_no_in_the_sentence():
     assert own.ok and own.value is False
     mother = read_role_check("non je suis la maman", None, "fr")
     assert mother.ok and mother.value is False
+
+
+def test_the_intent_guard_reads_a_registration_and_never_a_deletion_without_its_verb():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import IntentGuard
+
+    def guarded(text: str, intent: str, confidence: float, lang: str) -> str:
+        message = Message({"text": text, "intent": {"name": intent, "confidence": confidence},
+                           "entities": [{"entity": "detected_language", "role": "guess",
+                                         "value": lang}]})
+        IntentGuard({}).process([message])
+        return message.get("intent")["name"]
+
+    assert guarded("safi bghit nsejlo", "goodbye", 0.26, "ar") == "start_intake"
+    assert guarded("je peux l'inscrire quand meme au loket?", "ask_loket_contact", 0.7,
+                   "fr") == "start_intake"
+    assert guarded("ik wil mijn gegevens zien", "delete_my_data", 0.8, "nl") == "see_my_data"
+    assert guarded("verwijder mijn gegevens", "delete_my_data", 0.8, "nl") == "delete_my_data"
+    assert guarded("hoe laat is het", "out_of_scope", 0.3, "nl") == "out_of_scope"

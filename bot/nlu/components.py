@@ -202,6 +202,9 @@ class CrisisDetector(_NonTrainable):
         return messages
 
 
+# a registration asked for beside a greeting, thanks or the loket's name ("kan ik hem toch
+# inschrijven bij het loket?") is the registration
+YIELD_TO_REGISTER = frozenset({"ask_loket_contact", "greet", "thank", "goodbye"})
 GUARD_CONFIDENCE = 0.6  # a form's pending question still reads the message first
 UNSURE = 0.45  # below this the classifier's top intent is a guess
 # questions about care types name a care type too: never turned into a search
@@ -233,8 +236,13 @@ class IntentGuard(_NonTrainable):
                        if e.get("entity") == "detected_language" and e.get("role") == "guess"]
             lang = str(guesses[0]) if guesses else "nl"
             name = intent["name"]
+            unsure = float(intent.get("confidence") or 0) < UNSURE
             if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
                 self._set(message, "see_my_data", 1.0)
+            elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER) \
+                    and answers.has_cue("register", text, lang):
+                # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
+                self._set(message, "start_intake")
             elif (name == "inform" or float(intent.get("confidence") or 0) < UNSURE) \
                     and name not in KEEP_WHEN_UNSURE \
                     and any(e.get("entity") == "care_type" for e in entities):
