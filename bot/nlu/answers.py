@@ -129,8 +129,10 @@ def _patterns(form: str) -> tuple[Pattern, ...]:
     words = [t.text for t in tokenize(raw.rstrip("*"))]
     if not words:
         return ()
-    # a short word is never a prefix: "les*" would read "lesbisch"; forms are data, be safe
-    last_prefix = prefix and len(words[-1]) >= 4
+    # a short word is never a prefix: "les*" would read "lesbisch"; forms are data, be safe.
+    # Arabic words are built on roots of three letters: "حذف*" (حذفها, حذفوا) is enough
+    arabic = bool(words[-1]) and "\u0600" <= words[-1][0] <= "\u06ff"
+    last_prefix = prefix and len(words[-1]) >= (3 if arabic else 4)
     return tuple(Pattern(w, last_prefix and i == len(words) - 1) for i, w in enumerate(words))
 
 
