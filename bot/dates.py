@@ -759,30 +759,23 @@ _FIFTHS = re.compile(r"(?<![\d/.,])([1-5])\s*/\s*5(?![\d/])")  # "4/5": the Belg
 def parse_days_per_week(text: str, lang: str) -> int | None:
     """How many days a week, 1..7, or None: "3", "drie dagen", "voltijds" (5), "halftijds" (3),
     "ma di do" (3), "maandag tot donderdag" (4), "elke dag behalve woensdag" (4), "4/5" (4)."""
-    norm = _normalise(text or "")
-    if not norm.strip():
-        return None
-    fifths = _FIFTHS.search(norm)
-    if fifths:
-        return int(fifths[1])
-    items = _scan(norm, lang)
-    value = _counted_days(items)
-    if value is None:
-        return None
-    value = math.ceil(value - 1e-9)
-    return value if 1 <= value <= 7 else None
+    return _days_per_week(text, lang, said=False)
 
 
 def said_days_per_week(text: str, lang: str) -> int | None:
     """Like parse_days_per_week, but only when words say it is days ("4 dagen", "ma en do",
     "voltijds"): a bare "3" in a sentence is no number of days."""
+    return _days_per_week(text, lang, said=True)
+
+
+def _days_per_week(text: str, lang: str, said: bool) -> int | None:
     norm = _normalise(text or "")
     if not norm.strip():
         return None
     fifths = _FIFTHS.search(norm)
     if fifths:
         return int(fifths[1])
-    value = _counted_days(_scan(norm, lang), bare=False, said=True)
+    value = _counted_days(_scan(norm, lang), bare=not said, said=said)
     if value is None:
         return None
     value = math.ceil(value - 1e-9)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.nlu.said import INTAKE_CARE_TYPES, Fact, work_situation
+from bot.nlu.said import INTAKE_CARE_TYPES, WORK_SITUATION, Fact, work_situation
 
 # snelfiche field -> place_search key
 SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "location",
@@ -104,9 +104,7 @@ class Profile:
             if value not in (None, [], ""):
                 out[field] = value
         if "reason" not in out:
-            from_work = {"working": "work", "job_seeking": "job_seeking",
-                         "vocational_training": "training",
-                         "integration_course": "integration"}.get(
+            from_work = {situation: reason for reason, situation in WORK_SITUATION}.get(
                 str(self.facts.get("work_situation")))
             if from_work:
                 out["reason"] = [from_work]

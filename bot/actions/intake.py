@@ -103,7 +103,7 @@ class ValidateIntakeForm(Questionnaire):
     def explain(self, field: str, problem: str | None, tracker: Tracker, lang: str) -> str:
         spec = dialogue.BY_NAME.get(field)
         if spec is not None and spec.kind == "choice":
-            return choices_text([value_label(field, v, lang) for v in spec.values], lang)
+            return choices_text([dialogue.value_label(field, v, lang) for v in spec.values], lang)
         return super().explain(field, problem, tracker, lang)
 
     def corrected_text(self, field: str, value: Any, lang: str) -> str:
@@ -206,10 +206,6 @@ class ValidateIntakeForm(Questionnaire):
 
 def _fields(read: dialogue.Read) -> tuple[Any, bool, bool, str | None]:
     return read.value, read.ok, read.skipped, read.problem
-
-
-def value_label(field: str, value: Any, lang: str) -> str:
-    return dialogue.value_label(field, value, lang)
 
 
 def choices_text(labels: list[str], lang: str) -> str:

@@ -19,6 +19,7 @@ from bot.db import session_scope
 from bot.places import dialogue
 from bot.places.search import SearchError, search
 from bot.places.unmet import record_unmet_need
+from bot.profile import SEARCH_KEYS
 from bot.replies import Reply
 
 
@@ -56,8 +57,7 @@ class ActionStartPlaceSearch(StartsForm):
 
 
 # the search's own field names -> the shared names (bot.profile, bot.nlu.said)
-AS_PROFILE = {"child": "child_birth", "days": "frequency", "location": "location",
-              "start": "start"}
+AS_PROFILE = {key: field for field, key in SEARCH_KEYS.items()}
 
 
 class ValidatePlaceSearchForm(Questionnaire):

@@ -23,6 +23,7 @@ from bot import dates, i18n
 from bot.eligibility.engine import amount_on, evaluate
 from bot.eligibility.questions import answer_values
 from bot.nlu import answers as nlu_answers
+from bot.nlu.said import WORK_SITUATION
 from bot.places import geo
 from bot.replies import Button, Reply, intent_payload
 from bot.settings import DATA_DIR
@@ -143,8 +144,7 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
     return Answer(found[0], True) if found else Answer()
 
 
-_REASON_TO_WORK = {"work": "working", "job_seeking": "job_seeking",
-                   "training": "vocational_training", "integration": "integration_course"}
+_REASON_TO_WORK = dict(WORK_SITUATION)
 
 
 def _work_forms(lang: str) -> dict[str, list[str]]:

@@ -217,9 +217,10 @@ KEEP_WHEN_UNSURE = frozenset({"ask_care_types", "ask_price", "request_human", "s
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class IntentGuard(_NonTrainable):
-    """Intents whose consequences are serious need their words, not only a score: a deletion
-    needs a deletion verb ("ik wil mijn gegevens zien" is the right of access, never a
-    deletion), whatever the classifier thought."""
+    """The classifier's score checked against the words: a deletion needs a deletion verb
+    ("ik wil mijn gegevens zien" is the right of access, never a deletion); a guess or a
+    greeting beside registration words is a registration; a guess at a message that names a
+    kind of care is a request for a place."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -243,8 +244,7 @@ class IntentGuard(_NonTrainable):
                     and answers.has_cue("register", text, lang):
                 # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
                 self._set(message, "start_intake")
-            elif (name == "inform" or float(intent.get("confidence") or 0) < UNSURE) \
-                    and name not in KEEP_WHEN_UNSURE \
+            elif (name == "inform" or unsure) and name not in KEEP_WHEN_UNSURE \
                     and any(e.get("entity") == "care_type" for e in entities):
                 # a long message full of facts ("mon fils est né le 2 février, je cherche une
                 # crèche à Hasselt à partir de janvier…") is a request for a place

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.nlu import answers
 from bot.nlu.answers import Forms, Token, tokenize
@@ -71,6 +71,7 @@ def _after_frame(text: str, tokens: list[Token], frame_end: int) -> str | None:
     return " ".join(words[:MAX_ORGANISATION_WORDS]).strip(" .,") or None
 
 
+@lru_cache(maxsize=256)  # the same message is read by the form, the facts and the action
 def claim(text: str, lang: str) -> Claim | None:
     """A parent's or a professional's own statement of who they are, or None."""
     tokens = tokenize(text)

@@ -14,14 +14,13 @@ from bot.eligibility.dialogue import day
 from bot.nlu import answers as nlu_answers
 from bot.nlu import said
 from bot.places import geo
+from bot.profile import SEARCH_KEYS
 from bot.replies import Button, Reply, intent_payload
 from bot.vocabulary import vocabulary
 
 FIELDS = ("location", "start", "child", "days")
 OCCASIONAL = "occasional"  # "af en toe", "de temps en temps": occasional care, no fixed days
-# facts said in free words (bot.nlu.said) -> search fields
-SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "location",
-               "start": "start", "care_type": "care_type", "urgent": "urgent"}
+
 PAGE_SIZE = 3
 ASAP = "asap"
 
