@@ -19,6 +19,12 @@ CACHE_ROOT=${BOT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/loket-bot}
 KEY=$( { "$PY" -c 'import sys; print(sys.version)'; cat requirements.txt constraints.txt; } | sha256sum | cut -c1-16)
 VENV="$CACHE_ROOT/venv-$KEY"
 
+# Two `make` commands started at once (a test run and a chat) must not build the same
+# environment over each other: the second waits for the first and then reuses its result.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.setup.lock"
+flock 9
+
 if [ ! -f "$VENV/.complete" ]; then
   echo "setup: building the environment in $VENV (first time on this machine: a few minutes)"
   rm -rf "$VENV"
