@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train serve serve-scaled run chat test lint nlu-report converse-eval langid-bench lock bench
+.PHONY: setup train serve serve-scaled run chat test system-packages lint nlu-report converse-eval langid-bench lock bench
 
 # Cheap when the cached environment exists: it only checks the key and links .venv.
 setup:
@@ -24,8 +24,13 @@ serve-scaled: setup
 run: setup
 	@$(PY) -m bot chat --serve
 
-test: setup
+# Installs the Debian packages the tests need when missing (root or `sudo -n`; otherwise it
+# stops with the command to run), before the environment build: a fresh machine learns at once.
+test: system-packages setup
 	@scripts/test.sh
+
+system-packages:
+	@scripts/system-packages.sh
 
 lint: setup
 	@$(PY) -m ruff check .
