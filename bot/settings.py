@@ -43,3 +43,12 @@ def today() -> date:
     evaluation and end-to-end tests can state "vanaf maart" against a known day."""
     pinned = os.environ.get("BOT_TODAY")
     return date.fromisoformat(pinned) if pinned else datetime.now(TZ).date()
+
+
+def now() -> datetime:
+    """The loket's current moment (Brussels): with ``BOT_TODAY`` the pinned date at the time
+    of day of the clock, so that a holiday can be tried at any time ("is the loket open?")."""
+    current = datetime.now(TZ)
+    if not os.environ.get("BOT_TODAY"):
+        return current
+    return datetime.combine(today(), current.timetz())

@@ -7,8 +7,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from bot import db, handoff, i18n, loket
+from bot import db, handoff, i18n, loket, settings
+from bot.actions.handoff import ActionHandoff
 from bot.crisis import signals_crisis
 
 
@@ -103,3 +106,43 @@ def test_out_of_hours_moment_is_said_in_the_language() -> None:
     moment = desk.next_opening(saturday)
     assert desk.moment_text(moment, "fr") == "lundi 30/11 à 09:00"
     assert i18n.t("weekday.mon", "en") in desk.moment_text(moment, "en")
+
+
+# ------------------------------------------------------- the action on a holiday (BOT_TODAY)
+
+def _tracker(lang: str) -> Tracker:
+    return Tracker("hol-1", {"language": lang},
+                   {"text": "iemand spreken", "intent": {"name": "request_human"},
+                    "entities": []}, [], False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize("today, lang, key", [
+    ("2026-12-25", "nl", "handoff.closed_closure"),  # Christmas, in the demo's closure
+    ("2027-03-29", "fr", "handoff.closed_holiday"),  # Easter Monday
+    ("2028-07-11", "ar", "handoff.closed_holiday"),  # 11 July on a Tuesday
+])
+async def test_on_a_closed_day_the_family_is_not_paused_and_hears_when(
+        url, monkeypatch: pytest.MonkeyPatch, today: str, lang: str, key: str) -> None:
+    monkeypatch.setenv("BOT_DB_URL", url)
+    monkeypatch.setenv("BOT_TODAY", today)
+    monkeypatch.delenv("BOT_LOKET_FILE", raising=False)
+    loket.load.cache_clear()
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff().run(dispatcher, _tracker(lang), {})
+    assert not any(isinstance(e, dict) and e.get("event") == "pause" for e in events)
+    texts = [m["text"] for m in dispatcher.messages]
+    desk = loket.load()
+    assert texts[0] == desk.closed_handoff_text(settings.now(), lang)
+    assert texts[0].startswith(i18n.t(key, lang, when="\0", until="\0").split("\0")[0])
+    assert i18n.t("handoff.open", lang) not in texts
+    with db.session_scope(url) as s:
+        (waiting,) = handoff.queue(s)
+        assert waiting.sender_id == "hol-1" and waiting.paused is False
+
+
+def test_bot_today_pins_the_date_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TODAY", "2027-07-11")
+    now = settings.now()
+    assert now.date().isoformat() == "2027-07-11" and now.utcoffset() is not None
+    monkeypatch.delenv("BOT_TODAY")
+    assert settings.now().date() == settings.today()

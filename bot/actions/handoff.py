@@ -1,10 +1,9 @@
 """A person takes over: record the request for the loket's inbox and pause the bot while the
-loket is open. Outside opening hours the family is told when a person will answer and the bot
-stays available meanwhile (the inbox pauses the conversation when a worker claims it)."""
+loket is open. Outside opening hours, on a holiday and in a closure period the family is told
+when a person will answer and the bot stays available meanwhile (the inbox pauses the
+conversation when a worker claims it)."""
 
 from __future__ import annotations
-
-from datetime import datetime, timezone
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType
@@ -27,7 +26,7 @@ class ActionHandoff(ReplyAction):
             f.field == "urgent" for f in said.extract(tracker.latest_message.get("text") or "",
                                                        lang, settings.today()))
         desk = loket.load()
-        now = datetime.now(timezone.utc)
+        now = settings.now()
         is_open = desk.is_open(now)
         with session_scope() as session:
             handoff.open_handoff(session, tracker.sender_id,
@@ -37,7 +36,5 @@ class ActionHandoff(ReplyAction):
         replies = [Reply(i18n.t("handoff.crisis", lang))] if crisis else []
         if is_open:
             return [*replies, Reply(i18n.t("handoff.open", lang))], [ConversationPaused()]
-        opening = desk.next_opening(now)
-        when = desk.moment_text(opening, lang) if opening else "?"
-        return [*replies, Reply(i18n.t("handoff.closed", lang, when=when)),
+        return [*replies, Reply(desk.closed_handoff_text(now, lang)),
                 Reply(desk.contact_text(lang))], []

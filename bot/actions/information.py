@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
-from bot import care_info, i18n, loket
+from bot import care_info, i18n, loket, settings
 from bot.actions.base import ReplyAction, entity_values
 from bot.replies import Reply
 
@@ -28,7 +28,8 @@ class ActionLoketContact(ReplyAction):
     action_name = "action_loket_contact"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return [Reply(loket.load().contact_text(lang))], []
+        # on a holiday or in a closure period it says so, and when the loket opens again
+        return [Reply(loket.load().contact_text(lang, settings.now()))], []
 
 
 class ActionMediaReceived(ReplyAction):

@@ -236,8 +236,11 @@ class ActionIntakeDone(ReplyAction):
         if reference is None:  # consent refused (or family consent): nothing was stored
             return [Reply(i18n.t("intake.no_consent", lang)), Reply(desk.contact_text(lang))], \
                 reset
-        text = i18n.t(f"intake.{role}.done", lang, reference=reference,
-                      days=desk.response_working_days)
+        # "within N working days" counted from the loket's today, without its holidays and
+        # closure periods, and said as the last day
+        days = desk.response_working_days
+        by = desk.day_text(desk.working_days_after(settings.today(), days), lang)
+        text = i18n.t(f"intake.{role}.done", lang, reference=reference, days=days, by=by)
         buttons: tuple[Button, ...] = ()
         if role == "toeleider":
             buttons = (Button(i18n.t("intake.another_family", lang),
