@@ -29,6 +29,16 @@ class MissingText(KeyError):
     """A text key is absent or empty for a language."""
 
 
+def default_language() -> str:
+    """The language of texts shown before any conversation has one (``make run``'s banner):
+    ``BOT_DEFAULT_LANGUAGE``, else Dutch. A value we do not speak is an error rather than a
+    silent Dutch, so a typo in the setting is seen at once."""
+    lang = (os.environ.get("BOT_DEFAULT_LANGUAGE") or DEFAULT).strip().lower()
+    if lang not in SUPPORTED:
+        raise ValueError(f"BOT_DEFAULT_LANGUAGE={lang!r}: choose one of {', '.join(SUPPORTED)}")
+    return lang
+
+
 @cache
 def catalog(lang: str) -> dict[str, str]:
     """The flattened ``{dotted.key: text}`` catalog of one language."""
