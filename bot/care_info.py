@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot import i18n
+from datetime import date
+from typing import Any
+
+from bot import care_facts, i18n, settings
 from bot.replies import Button, Reply, intent_payload
 
 # The contract's care_type values (§2), in the order the overview offers them; the store and
@@ -26,14 +29,56 @@ def care_type_buttons(lang: str) -> tuple[Button, ...]:
     return (*types, Button(i18n.t("topic.price", lang), intent_payload("ask_price")))
 
 
-def explain_care_types(care_types: list[str], lang: str) -> list[Reply]:
-    """One explanation per named type; the overview with a choice when none is named."""
+# The shapes a dated fact's value takes, and the locale variant that says it.
+_VARIANTS: dict[frozenset[str], str] = {
+    frozenset({"all"}): "",
+    frozenset({"babies", "older", "mixed"}): "_by_group",
+}
+
+
+def _fact_text(fact: str, value: Any, lang: str, since: date | None = None) -> str:
+    """One fact as a sentence (``care_fact.<fact>``), or its coming change (``.next``)."""
+    if isinstance(value, dict):
+        key, params = fact + _VARIANTS[frozenset(value)], dict(value)
+    else:
+        key, params = fact, {"n": value}
+    if since is None:
+        return i18n.t(f"care_fact.{key}", lang, **params)
+    when = i18n.t("format.date", lang, d=since.day, m=since.month, y=since.year)
+    return i18n.t(f"care_fact.next.{key}", lang, date=when, **params)
+
+
+def facts_text(care_type: str, lang: str, on: date | None = None) -> str:
+    """What the law fixes for a care type on ``on`` (the loket's today when not given),
+    each fact followed by its next change when the data knows one."""
+    on = on or settings.today()
+    sentences = []
+    for fact in care_facts.facts_of(care_type):
+        held = care_facts.holding(care_type, fact, on)
+        if held is None:
+            continue
+        sentences.append(_fact_text(fact, held.current.value, lang))
+        if held.next is not None and held.next.value != held.current.value:
+            sentences.append(_fact_text(fact, held.next.value, lang, held.next.valid_from))
+    return " ".join(sentences)
+
+
+def explain_care_types(care_types: list[str], lang: str, on: date | None = None
+                       ) -> list[Reply]:
+    """One explanation per named type; the overview with a choice when none is named. The
+    figures the law fixes are those in force on ``on`` (the loket's today)."""
     known = [ct for ct in dict.fromkeys(care_types) if ct in CARE_TYPES]
     if not known:
         return [Reply(i18n.t("care_types.overview", lang), care_type_buttons(lang))]
-    replies = [Reply(i18n.t(f"care_types.{ct}", lang)) for ct in known]
+    replies = [Reply(_care_type_text(ct, lang, on)) for ct in known]
     more = Button(i18n.t("care_types.more", lang), intent_payload("ask_care_types"))
     return [*replies[:-1], Reply(replies[-1].text, (more,))]
+
+
+def _care_type_text(care_type: str, lang: str, on: date | None) -> str:
+    if care_facts.facts_of(care_type):
+        return i18n.t(f"care_types.{care_type}", lang, facts=facts_text(care_type, lang, on))
+    return i18n.t(f"care_types.{care_type}", lang)
 
 
 def explain_price(lang: str) -> list[Reply]:

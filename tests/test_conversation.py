@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from bot import care_info, conversation, i18n, loket
 
@@ -56,9 +57,12 @@ def test_out_of_scope_first_step_says_so() -> None:
 def test_care_types_one_by_one_and_overview() -> None:
     (overview,) = care_info.explain_care_types([], "nl")
     assert len(overview.buttons) == len(care_info.CARE_TYPES) + 1
-    replies = care_info.explain_care_types(["dringende_opvang", "gezinsopvang"], "en")
+    on = date(2026, 12, 3)
+    replies = care_info.explain_care_types(["dringende_opvang", "gezinsopvang"], "en", on)
     assert [r.text for r in replies] == [
-        i18n.t("care_types.dringende_opvang", "en"), i18n.t("care_types.gezinsopvang", "en")]
+        i18n.t("care_types.dringende_opvang", "en"),
+        i18n.t("care_types.gezinsopvang", "en", facts=care_info.facts_text("gezinsopvang", "en",
+                                                                          on))]
 
 
 def test_every_care_type_has_an_explanation() -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, Stack
 
-from bot import db, handoff, i18n
+from bot import care_info, db, handoff, i18n
 
 pytestmark = pytest.mark.e2e
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -71,7 +71,7 @@ def test_handoff_pauses_then_handback_resumes(open_stack: Stack) -> None:
     assert transcript[-2]["text"].startswith("mijn dochter")
     # the bot answers again, and did not answer what was said while paused
     replies = s.say(sender, "wat is een onthaalouder")
-    assert replies[0]["text"] == i18n.t("care_types.gezinsopvang", "nl")
+    assert replies[0]["text"] == care_info.explain_care_types(["gezinsopvang"], "nl")[0].text
 
 
 @pytest.mark.parametrize(("lang", "text"), [("nl", "help mijn man slaat mij"),
