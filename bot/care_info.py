@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot import care_facts, i18n, settings
+from bot.eligibility.rules import Rules
 from bot.replies import Button, Reply, intent_payload
 
 # The contract's care_type values (§2), in the order the overview offers them; the store and
@@ -81,14 +82,22 @@ def _care_type_text(care_type: str, lang: str, on: date | None) -> str:
     return i18n.t(f"care_types.{care_type}", lang)
 
 
-def explain_price(lang: str) -> list[Reply]:
-    """Both kinds of price, then how the inkomenstarief works with its dated minimum."""
+def explain_price(lang: str, on: date | None = None, *, rules: Rules | None = None
+                  ) -> list[Reply]:
+    """Both kinds of price, then how the inkomenstarief works with its dated bounds: the
+    newest confirmed figures in force on ``on`` (reported, unconfirmed ones are not quoted)."""
     from bot.eligibility.dialogue import figure_note, money
     from bot.eligibility.engine import amount_on
 
     replies = [Reply(i18n.t("price.overview", lang))]
-    minimum = amount_on("ikt_tariff")
-    if minimum and minimum.get("minimum") is not None:
-        replies.append(Reply(i18n.t("price.amounts", lang, minimum=money(minimum["minimum"], lang),
-                                    note=figure_note(minimum, lang))))
+    tariff = amount_on("ikt_tariff", on, rules=rules)
+    if tariff and tariff.get("minimum") is not None:
+        low = money(tariff["minimum"], lang)
+        if tariff.get("maximum") is not None:
+            span = i18n.t("price.range_both", lang, minimum=low,
+                          maximum=money(tariff["maximum"], lang))
+        else:
+            span = i18n.t("price.range_min", lang, minimum=low)
+        replies.append(Reply(i18n.t("price.amounts", lang, range=span,
+                                    note=figure_note(tariff, lang))))
     return replies

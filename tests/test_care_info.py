@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from bot import care_facts, care_info, i18n
+from bot.eligibility.dialogue import money
+from bot.eligibility.rules import RULES_DIR, Rules, load_rules
 
 BEFORE, FROM_2027 = date(2026, 12, 31), date(2027, 1, 1)
 
@@ -96,3 +98,41 @@ def test_a_bad_file_is_refused(tmp_path: Path) -> None:
         {"valid_from": date(2014, 4, 1), "value": 8}]}}}))
     with pytest.raises(care_facts.CareFactsError, match="source"):
         care_facts.load(bad)
+
+
+# ------------------------------------------------ income tariff: confirmed figures only
+
+def _rules_with_2025_confirmed(folder: Path) -> Rules:
+    """The rules files with one edit: the reported 2025 tariff marked confirmed."""
+    for name in ("facts.yml", "voorrang.yml", "ivt.yml"):
+        (folder / name).write_text((RULES_DIR / name).read_text(encoding="utf-8"))
+    text = (RULES_DIR / "amounts.yml").read_text(encoding="utf-8")
+    block = text[text.index("minimum: 6.47"):]
+    text = text.replace(block, block.replace("uncertain: true", "uncertain: false", 1), 1)
+    (folder / "amounts.yml").write_text(text, encoding="utf-8")
+    return load_rules(folder)
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_price_quotes_the_confirmed_2024_minimum_not_the_reported_2025_figures(
+        lang: str) -> None:
+    text = "\n".join(r.text for r in care_info.explain_price(lang, date(2026, 12, 3)))
+    assert money(6.24, lang) in text
+    assert i18n.t("format.date", lang, d=1, m=1, y=2024) in text
+    assert money(6.47, lang) not in text and money(35.89, lang) not in text
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_once_confirmed_the_2025_figures_are_quoted_with_their_date(
+        lang: str, tmp_path: Path) -> None:
+    rules = _rules_with_2025_confirmed(tmp_path)
+    text = "\n".join(r.text for r in care_info.explain_price(lang, date(2026, 12, 3),
+                                                              rules=rules))
+    assert i18n.t("price.range_both", lang, minimum=money(6.47, lang),
+                  maximum=money(35.89, lang)) in text
+    assert i18n.t("format.date", lang, d=1, m=1, y=2025) in text
+    assert money(6.24, lang) not in text
+    # asked about 2024, the 2024 figure still holds
+    text_2024 = "\n".join(r.text for r in care_info.explain_price(lang, date(2024, 6, 1),
+                                                                   rules=rules))
+    assert money(6.24, lang) in text_2024 and money(6.47, lang) not in text_2024

@@ -183,7 +183,8 @@ def test_free_price_is_not_applicable_and_points_to_the_supplement() -> None:
     assert result["priority"]["groups"] == [] and result["reduced_rate"]["routes"] == []
     assert result["missing_facts"] == []
     supplement = result["kinderopvangtoeslag"]
-    assert supplement["amount"] == 3.50 and supplement["uncertain"] is True
+    assert supplement["amount"] == 3.50 and supplement["uncertain"] is False
+    assert supplement["date_estimated"] is True and supplement["outdated"] is True
     assert supplement["source"].startswith("http")
 
 
@@ -338,7 +339,8 @@ def test_reduced_rate_missing_facts_only_for_open_routes() -> None:
     (date(2018, 3, 1), 5.15, 1.62, "2018-01-01", False),
     (date(2019, 3, 1), 5.15, 1.62, "2018-01-01", True),  # 2019 not found: flagged
     (date(2024, 1, 1), 6.24, 1.97, "2024-01-01", False),
-    (date(2023, 12, 31), 5.37, 1.69, "2022-01-01", True),
+    # the 2022 figures are uncertain: kept, not quoted; the 2020 ones are, flagged
+    (date(2023, 12, 31), 5.32, 1.67, "2020-01-01", True),
     (date(2026, 11, 25), 6.24, 1.97, "2024-01-01", True),
 ])
 def test_ocmw_amounts_on_a_date(on: date, standard: float, lowest: float, valid_from: str,
@@ -354,7 +356,9 @@ def test_ocmw_amounts_on_a_date(on: date, standard: float, lowest: float, valid_
 
 
 def test_2022_and_brugge_figures_are_uncertain() -> None:
-    assert amount_on("ocmw_tariff", date(2022, 6, 1))["uncertain"] is True
+    quoted = amount_on("ocmw_tariff", date(2022, 6, 1))
+    assert quoted["valid_from"] == "2020-01-01" and quoted["uncertain"] is False
+    assert quoted["unconfirmed_newer"] == ["2022-01-01"]
     entry = amount_on("ocmw_tariff", date(2024, 6, 1))
     assert entry["uncertain"] is False
     assert [f["amount"] for f in entry["unclear_figures"]] == [3.74]
@@ -408,7 +412,7 @@ def test_every_amount_entry_is_dated_sourced_and_flagged() -> None:
             if entry.get("date_estimated"):
                 assert entry.get("note"), f"{name}: an estimated date needs a note"
     newest_supplement = data["tables"]["kinderopvangtoeslag"]["entries"][-1]
-    assert newest_supplement["amount"] == 3.50 and newest_supplement["uncertain"] is True
+    assert newest_supplement["amount"] == 3.50 and newest_supplement["date_estimated"] is True
     assert data["tables"]["low_income_threshold"]["entries"][-1]["uncertain"] is True
 
 
@@ -524,3 +528,38 @@ def test_inconsistent_facts_are_reported_by_evaluate() -> None:
     result = evaluate({"single_parent": True, "partner_works": True}, RESTORED)
     assert set(result["inconsistent_facts"]) == {"single_parent", "partner_works"}
     assert evaluate({"single_parent": True}, RESTORED)["inconsistent_facts"] == []
+
+
+# ------------------------------------------------------------------ reported, not confirmed
+
+def test_the_reported_2025_income_tariff_is_stored_but_not_quoted() -> None:
+    data = yaml.safe_load((RULES_DIR / "amounts.yml").read_text(encoding="utf-8"))
+    reported = data["tables"]["ikt_tariff"]["entries"][-1]
+    assert (reported["valid_from"], reported["minimum"], reported["maximum"]) == (
+        date(2025, 1, 1), 6.47, 35.89)
+    assert reported["uncertain"] is True and reported["source"].startswith("https://")
+    for on in (date(2025, 1, 1), date(2026, 12, 3), date(2027, 7, 1)):
+        quoted = amount_on("ikt_tariff", on)
+        assert (quoted["valid_from"], quoted["minimum"]) == ("2024-01-01", 6.24)
+        assert quoted["uncertain"] is False and quoted["unconfirmed_newer"] == ["2025-01-01"]
+    assert amount_on("ikt_tariff", date(2024, 12, 31))["unconfirmed_newer"] == []
+
+
+def test_confirming_the_reported_figures_is_one_edit(tmp_path: Path) -> None:
+    for name in ("facts.yml", "voorrang.yml", "ivt.yml"):
+        (tmp_path / name).write_text((RULES_DIR / name).read_text(encoding="utf-8"))
+    text = (RULES_DIR / "amounts.yml").read_text(encoding="utf-8")
+    block = text[text.index("minimum: 6.47"):]
+    edited = text.replace(block, block.replace("uncertain: true", "uncertain: false", 1), 1)
+    assert edited.count("uncertain: true") == text.count("uncertain: true") - 1
+    (tmp_path / "amounts.yml").write_text(edited, encoding="utf-8")
+    rules = load_rules(tmp_path)
+    quoted = amount_on("ikt_tariff", date(2026, 12, 3), rules=rules)
+    assert (quoted["valid_from"], quoted["minimum"], quoted["maximum"]) == (
+        "2025-01-01", 6.47, 35.89)
+    assert quoted["uncertain"] is False and quoted["unconfirmed_newer"] == []
+
+
+def test_an_uncertain_figure_is_quoted_flagged_only_without_a_confirmed_one() -> None:
+    threshold = amount_on("low_income_threshold", date(2026, 12, 3))
+    assert threshold["amount"] == 27000 and threshold["uncertain"] is True

@@ -63,6 +63,7 @@ def _summary(result: dict[str, Any]) -> str:
         figures = {k: v for k, v in amount.items() if isinstance(v, (int, float))
                    and not isinstance(v, bool)}
         flags = [flag for flag in ("uncertain", "outdated") if amount.get(flag)]
+        flags += [f"unconfirmed, not quoted: {day}" for day in amount.get("unconfirmed_newer", [])]
         lines.append(f"  {name} from {amount['valid_from']}: "
                      + ", ".join(f"{k}={v}" for k, v in figures.items())
                      + (f" [{', '.join(flags)}]" if flags else ""))

@@ -90,6 +90,8 @@ def _amount(table: AmountTable, on: date) -> dict[str, Any] | None:
     out: dict[str, Any] = {"table": table.name, "unit": table.unit, "uncertain": False,
                            "date_estimated": False}
     out.update(_jsonable(entry))
+    # newer figures that are reported but not confirmed: kept out of answers, named here
+    out["unconfirmed_newer"] = [e["valid_from"].isoformat() for e in table.unconfirmed_after(on)]
     # Yearly indexed: a later calendar year means an indexation this file does not have yet.
     if table.indexation.startswith("yearly"):
         out["outdated"] = on.year > entry["valid_from"].year

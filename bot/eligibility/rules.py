@@ -188,11 +188,23 @@ class AmountTable:
     entries: tuple[dict[str, Any], ...]  # sorted by valid_from
 
     def entry_on(self, on: date) -> dict[str, Any] | None:
-        current = None
-        for entry in self.entries:
-            if entry["valid_from"] <= on:
-                current = entry
-        return current
+        """The figures quoted for ``on``: the newest confirmed entry in force. An entry marked
+        ``uncertain: true`` is kept, not quoted, while a confirmed one is in force (a policy
+        officer confirms it by setting ``uncertain: false``); it is quoted, flagged, only
+        when no confirmed entry is in force at all."""
+        in_force = [e for e in self.entries if e["valid_from"] <= on]
+        confirmed = [e for e in in_force if not e.get("uncertain")]
+        if confirmed:
+            return confirmed[-1]
+        return in_force[-1] if in_force else None
+
+    def unconfirmed_after(self, on: date) -> list[dict[str, Any]]:
+        """Uncertain entries in force on ``on`` that are newer than the quoted one."""
+        quoted = self.entry_on(on)
+        if quoted is None:
+            return []
+        return [e for e in self.entries if e.get("uncertain") and
+                quoted["valid_from"] < e["valid_from"] <= on]
 
 
 @dataclass(frozen=True)
