@@ -82,10 +82,18 @@ def _care_type_text(care_type: str, lang: str, on: date | None) -> str:
     return i18n.t(f"care_types.{care_type}", lang)
 
 
-def explain_price(lang: str, on: date | None = None, *, rules: Rules | None = None
-                  ) -> list[Reply]:
-    """Both kinds of price, then how the inkomenstarief works with its dated bounds: the
-    newest confirmed figures in force on ``on`` (reported, unconfirmed ones are not quoted)."""
+def attest_help(role: str | None, lang: str) -> Reply:
+    """No attest or no eID: the loket can request it in Mijn Opgroeien; a person offered."""
+    who = "toeleider" if role == "toeleider" else "parent"
+    return Reply(i18n.t(f"attest.{who}", lang),
+                 (Button(i18n.t("topic.human", lang), intent_payload("request_human")),))
+
+
+def explain_price(lang: str, on: date | None = None, *, rules: Rules | None = None,
+                  role: str | None = None) -> list[Reply]:
+    """Both kinds of price, then how the inkomenstarief works with its dated bounds (the
+    newest confirmed figures in force on ``on``: reported, unconfirmed ones are not quoted),
+    then the loket's help with the attest."""
     from bot.eligibility.dialogue import figure_note, money
     from bot.eligibility.engine import amount_on
 
@@ -100,4 +108,4 @@ def explain_price(lang: str, on: date | None = None, *, rules: Rules | None = No
             span = i18n.t("price.range_min", lang, minimum=low)
         replies.append(Reply(i18n.t("price.amounts", lang, range=span,
                                     note=figure_note(tariff, lang))))
-    return replies
+    return [*replies, attest_help(role, lang)]

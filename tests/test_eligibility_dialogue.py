@@ -97,7 +97,9 @@ def test_free_price_explains_the_allowance_with_its_date() -> None:
 def test_leefloon_route() -> None:
     facts = {"care_pricing": "income_related", "receives_leefloon": True}
     replies = dialogue.outcome("reduced_rate", facts, "parent", "fr", TODAY)
-    assert replies[1].text == i18n.t("eligibility.parent.route.leefloon", "fr")
+    # requested on Mijn Kind en Gezin: the loket can do it for a family without eID
+    assert replies[1].text == (i18n.t("eligibility.parent.route.leefloon", "fr") + "\n"
+                               + i18n.t("eligibility.parent.no_eid", "fr"))
 
 
 SCENARIOS = [
@@ -142,3 +144,52 @@ def test_a_partner_after_single_parent_is_a_conflict_to_ask_about() -> None:
     assert reply.text == i18n.t("conflict.parent.single_parent", "nl")
     assert [b.title for b in reply.buttons] == [i18n.t("conflict.option.single_parent.true", "nl"),
                                                i18n.t("conflict.option.single_parent.false", "nl")]
+
+
+# ------------------------------------------- the loket and the attest; the providers' rules
+
+INCOME_WORK = {"care_pricing": "income_related", "work_situation": "working"}
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+@pytest.mark.parametrize("role", ["parent", "toeleider"])
+def test_priority_names_the_loket_for_the_attest_and_offers_a_person(role, lang) -> None:
+    replies = dialogue.outcome("priority", INCOME_WORK, role, lang, TODAY)
+    text = "\n".join(r.text for r in replies)
+    assert "Mijn Opgroeien" in text
+    if role == "toeleider":
+        assert "Medewerker Lokaal Loket Kinderopvang" in text
+    assert [b.payload for b in replies[-1].buttons] == ["/request_human"]
+    assert "30/4/2025" in replies[-1].text or "30.4.2025" in replies[-1].text
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_priority_says_each_provider_has_its_rules_and_the_residents_rule(lang) -> None:
+    replies = dialogue.outcome("priority", INCOME_WORK, "parent", lang, TODAY)
+    texts = [r.text for r in replies]
+    assert i18n.t("eligibility.house_rules", lang) in texts[1]
+    assert i18n.t("eligibility.own_residents", lang) in texts[1]
+
+
+def test_the_providers_rules_come_with_the_rules_in_force() -> None:
+    """The notes belong to the restored rules (model household rules of 16-02-2026): not said
+    for a date under the annulled 2024 rules."""
+    texts = [r.text for r in dialogue.outcome("priority", INCOME_WORK, "parent", "nl",
+                                              date(2024, 6, 1))]
+    assert not any(i18n.t("eligibility.house_rules", "nl") in t for t in texts)
+
+
+def test_free_price_offers_no_attest_help() -> None:
+    replies = dialogue.outcome("priority", {"care_pricing": "free_price"}, "parent", "en", TODAY)
+    assert not any(r.buttons for r in replies)
+    assert not any("Mijn Opgroeien" in r.text for r in replies)
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+@pytest.mark.parametrize("role", ["parent", "toeleider"])
+def test_price_ends_with_the_loket_attest_path_and_a_person(role, lang) -> None:
+    from bot import care_info
+
+    last = care_info.explain_price(lang, TODAY, role=role)[-1]
+    assert last.text == i18n.t(f"attest.{role}", lang) and "Mijn Opgroeien" in last.text
+    assert [b.payload for b in last.buttons] == ["/request_human"]

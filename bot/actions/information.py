@@ -21,7 +21,7 @@ class ActionExplainPrice(ReplyAction):
     action_name = "action_explain_price"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return care_info.explain_price(lang), []
+        return care_info.explain_price(lang, role=tracker.get_slot("role")), []
 
 
 class ActionLoketContact(ReplyAction):

@@ -254,10 +254,14 @@ def figure_note(entry: Mapping[str, Any], lang: str) -> str:
     return note
 
 
-def _disclaimer(result: Mapping[str, Any], check: str, lang: str) -> Reply:
+def _disclaimer(result: Mapping[str, Any], check: str, lang: str, offer_person: bool) -> Reply:
+    """It is an indication, with the rules' date; with a person of the loket to ask for
+    (the attest, a check of the outcome) when the care is priced by income."""
     rules = result["rule_sets"]["priority" if check == "priority" else "reduced_rate"]
-    return Reply(i18n.t("eligibility.disclaimer", lang, date=day(rules["valid_from"], lang),
-                        source=_host(rules["source"]), checked=day(result["last_checked"], lang)))
+    text = i18n.t("eligibility.disclaimer", lang, date=day(rules["valid_from"], lang),
+                  source=_host(rules["source"]), checked=day(result["last_checked"], lang))
+    person = (Button(i18n.t("topic.human", lang), intent_payload("request_human")),)
+    return Reply(text, person if offer_person else ())
 
 
 def _join(items: list[str], lang: str) -> str:
@@ -282,7 +286,8 @@ def outcome(check: str, facts: Mapping[str, Any], role: str | None, lang: str,
         body = _priority(result, role, lang)
     else:
         body = _reduced_rate(result, role, lang)
-    return [*body, _disclaimer(result, check, lang)]
+    free_price = result[check].get("reason") == "free_price"
+    return [*body, _disclaimer(result, check, lang, offer_person=not free_price)]
 
 
 def _priority(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
@@ -302,7 +307,14 @@ def _priority(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
     if p.get("vulnerable_family"):
         lines.append(i18n.t(f"{key}.vulnerable", lang))
     lines.append(i18n.t("eligibility.rules_changed", lang))
-    return [Reply("\n\n".join(lines)), Reply(i18n.t(f"eligibility.{role}.next_steps", lang))]
+    replies = [Reply("\n\n".join(lines))]
+    # what the rules in force say about the providers' and the municipality's own rules
+    rules = result["rule_sets"]["priority"]
+    notes = [i18n.t(f"eligibility.{name}", lang) for name in ("house_rules", "own_residents")
+             if rules.get(name)]
+    if notes:
+        replies.append(Reply("\n\n".join(notes)))
+    return [*replies, Reply(i18n.t(f"eligibility.{role}.next_steps", lang))]
 
 
 def _reduced_rate(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
@@ -314,6 +326,11 @@ def _reduced_rate(result: Mapping[str, Any], role: str, lang: str) -> list[Reply
         replies = [Reply(i18n.t(f"{key}.yes", lang))]
         for route in r["routes"]:
             replies.append(Reply(_route_text(route, r, role, lang)))
+        online = [route for route in r["routes"] if (r.get("route_details") or {}).get(
+            route, {}).get("request_via") == "mijn_kind_en_gezin"]
+        if online:  # asked for online with an eID: the loket can do it for the family
+            last = replies[-1]
+            replies[-1] = Reply(last.text + "\n" + i18n.t(f"eligibility.{role}.no_eid", lang))
         return replies
     text = i18n.t(f"{key}.none" if r["applicable"] is False else f"{key}.unknown", lang)
     return [Reply(text), Reply(_route_text("ocmw", r, role, lang))]

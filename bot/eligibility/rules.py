@@ -176,6 +176,10 @@ class RuleSet:
         }
         if "annulled_on" in self.extra:
             out["annulled_on"] = self.extra["annulled_on"].isoformat()
+        for key in _SAID_EXTRAS:
+            if key in self.extra:
+                out[key] = {k: v.isoformat() if isinstance(v, date) else v
+                            for k, v in self.extra[key].items()}
         return out
 
 
@@ -381,7 +385,9 @@ def _members(reader: _Reader, nodes: Any, key: str, allowed: tuple[str, ...] | N
 
 _META = ("id", "valid_from", "valid_to", "status", "last_checked", "sources", "note",
          "content_of")
-_EXTRA = ("annulled_on", "annulled_by", "proofs", "help_line")
+_EXTRA = ("annulled_on", "annulled_by", "proofs", "help_line", "house_rules", "own_residents")
+# Extras that the conversation says in words: each is dated and sourced.
+_SAID_EXTRAS = ("house_rules", "own_residents")
 _PRIORITY_BODY = ("applies_to_pricing", "absolute_groups", "groups", "vulnerable_family",
                   "derogation")
 _REDUCED_BODY = ("applies_to_pricing", "routes", "amounts")
@@ -413,6 +419,12 @@ def _rule_set(reader: _Reader, kind: str, node: dict[str, Any], by_id: dict[str,
     if unknown:
         raise reader.fail(where, f"unknown keys: {', '.join(sorted(unknown))}")
     extra = {k: v for k, v in body.items() if k in _EXTRA}
+    for key in _SAID_EXTRAS:
+        if key in extra:
+            said = reader.get(extra, key, dict, where)
+            reader.url(said.get("source"), f"{where}.{key}")
+            if not isinstance(said.get("source_date"), date):
+                raise reader.fail(f"{where}.{key}", "source_date must be a date")
     common = dict(
         kind=kind,
         id=reader.get(node, "id", str, where),
