@@ -282,11 +282,17 @@ class _Item:
         return not self.kinds and not self.digits and self.words[0].isalpha()
 
 
+# A digit between letters is a letter in Arabizi (3 = ع, 7 = ح, 2 = ء), never a number.
+_ARABIZI_WORD = re.compile(r"[^\W\d_]+\d+[^\W\d_]+")
+
+
 def _tokens(norm: str, lex: _Lexicon) -> list[_Tok]:
     out: list[_Tok] = []
     for raw in _TOKEN.findall(norm):
         if raw in lex.known or raw in _DASHES or _NUMBER.fullmatch(raw):
             out.append(_Tok(raw))
+        elif _ARABIZI_WORD.fullmatch(raw):
+            out.append(_Tok(raw))  # "m3a", "n3es", "l2awlawiya": Arabizi letters, no number
         elif any(c.isdigit() for c in raw):
             # "3dagen", "8m", "1ste": a number glued to a word we know; "3ndo" (Arabizi for
             # "he has") stays one unknown word
@@ -724,6 +730,12 @@ def parse_birth_date(text: str, lang: str, today: date) -> date | None:
     )
 
 
+def says_ago(text: str, lang: str) -> bool:
+    """Whether the text dates something back ("6 ay önce", "3 months ago", "il y a 3 mois")."""
+    norm = _normalise(text or "")
+    return any(it.has("ago_after", "ago_before") for it in _scan(norm, lang)) if norm else False
+
+
 def parse_age_months(text: str, lang: str) -> int | None:
     """A child's age in whole months: "8 maanden", "anderhalf jaar" (18), "2 ans et demi" (30),
     "1 jaar en 3 maanden" (15), "عامين" (24), "півтора року" (18), "3 weken" (0)."""
@@ -740,6 +752,8 @@ def parse_age_months(text: str, lang: str) -> int | None:
         count = item.kinds.get("count")
         if count is None:
             count, _ = _count_before(items, i)
+        if count is None and len(item.words[0]) == 1:
+            continue  # "I'm a nurse": a lone "m" is a month only after its number ("8 m")
         if count is None:
             nxt = _next(items, i)
             if nxt is not None and items[nxt].num is not None and not items[nxt].has("unit"):

@@ -135,6 +135,14 @@ def _gate(intent: str, message: Message, lang: str, free_text: bool) -> bool:
     return False  # affirm, deny, inform, out_of_scope, identify_toeleider, choose_language …
 
 
+def _only_no_marks(text: str, lang: str) -> bool:
+    """Whether every correction word in the message is also a plain "no" ("nee", "hayır")."""
+    tokens = answers.tokenize(text)
+    noes = answers.forms("no", lang)
+    return all(noes.hits(tokens[h.start:h.end])
+               for h in answers.cue_hits("correction", tokens, lang))
+
+
 def _may_carry(question: Question, fact: Fact) -> bool:
     kind = "free" if question.free_text else question.kind
     if kind == "contact":
@@ -182,6 +190,13 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
                    and known[f.field] not in (None, f.value)
                    and (marker or question.open_to_corrections
                         or (question.free_text and f.cued and f.field in UNMISTAKABLE))]
+    if corrections and not question.free_text and marker \
+            and all(f.field not in UNMISTAKABLE for f in corrections) \
+            and _only_no_marks(text, lang) and question.read(text).ok:
+        # "hayır, işsizlik parası alıyorum" at "leefloon?": the "no" answers the question and
+        # the rest explains it; a correction of a fact the answer may carry needs a real
+        # correction word ("sorry", "eigenlijk")
+        corrections = []
     if corrections:
         first = corrections[0]
         rest = tuple(f for f in facts if f is not first)
@@ -194,10 +209,12 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
         # "hij is geboren op 3 mei" at the allergy question: a fact, not an allergy
         return Turn("noted", facts=tuple(facts))
     asks = "?" in text or answers.has_cue("question", text, lang)
-    if intent in ANSWER_AND_RETURN and asks and message.confidence >= LIKELY \
-            and len(answers.tokenize(text)) > 2:
-        return Turn("digression")
     read = question.read(text)
+    if intent in ANSWER_AND_RETURN and asks and message.confidence >= LIKELY \
+            and len(answers.tokenize(text)) > 2 \
+            and not (read.ok and "?" not in text):
+        # a question word in a readable answer ("بس كم يوم" = only a few days) is no question
+        return Turn("digression")
     if read.skipped:
         return Turn("declined", facts=tuple(facts))
     if read.ok:

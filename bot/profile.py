@@ -19,7 +19,7 @@ from bot.nlu.said import INTAKE_CARE_TYPES, WORK_SITUATION, Fact, work_situation
 # snelfiche field -> place_search key
 SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "location",
                "start": "start", "care_type": "care_type", "urgent": "urgent"}
-ELIGIBILITY_KEYS = ("work_situation", "single_parent")
+ELIGIBILITY_KEYS = ("work_situation", "single_parent", "care_pricing")
 SAID_KEYS = ("reason", "organisation")
 
 

@@ -266,3 +266,103 @@ def test_the_intent_guard_reads_a_registration_and_never_a_deletion_without_its_
     assert guarded("ik wil mijn gegevens zien", "delete_my_data", 0.8, "nl") == "see_my_data"
     assert guarded("verwijder mijn gegevens", "delete_my_data", 0.8, "nl") == "delete_my_data"
     assert guarded("hoe laat is het", "out_of_scope", 0.3, "nl") == "out_of_scope"
+    # registration words beside a search, an introduction or a stated situation
+    assert guarded("bghit n9iyed bnti f creche", "find_free_place", 0.67, "ar") == "start_intake"
+    assert guarded("Kind en Gezin'de çalışıyorum, Loket'e kayıt yaptırmak istiyoruz",
+                   "identify_toeleider", 0.9, "tr") == "start_intake"
+    assert guarded("Bir anneyi kaydettirmek istiyorum, leefloon alıyor", "check_reduced_rate",
+                   0.8, "tr") == "start_intake"
+    assert guarded("kan ik inschrijven en heb ik voorrang?", "check_priority", 0.8,
+                   "nl") == "check_priority"
+
+
+# --- what the conversation evaluation found (round 2) ------------------------------------------
+
+@pytest.mark.parametrize("lang,text,field,value", [
+    ("ar", "kay n3es m3a la tetine", None, None),  # Arabizi digits are letters, no age
+    ("en", "Hello, I'm a Kind en Gezin nurse in Willebroek.", "child_birth", None),  # "I'm"
+    ("tr", "merhaba ben 6 ay once turkiyeden geldim", "child_birth", None),  # ago, no age
+    ("nl", "Dag, ik zoek voor een cliënte een plaats in Antwerpen.", "frequency", None),
+    ("fr", "elle est nee le 5 mai pas le 5 mars", "frequency", None),
+    ("en", "no, she does not work and is not looking for work right now", "urgent", None),
+    ("uk", "мне срочно нужен садик", "urgent", True),
+    ("nl", "nee, ze werkt niet en zoekt momenteel ook geen werk", "reason", None),
+    ("fr", "je cherche une crèche privée, le prix libre ne me dérange pas", "care_pricing",
+     "free_price"),
+    ("nl", "geen vrije prijs aub", "care_pricing", None),
+    ("fr", "bonjour je suis maman seule avec mon fils", "single_parent", True),
+    ("fr", "qu'il aille a la creche pour apprendre le neerlandais avant l'ecole", "reason",
+     ["development"]),
+    ("ar", "الأب يعمل والأم تبحث عن عمل", "reason", ["work", "job_seeking"]),
+    ("tr", "pardon yanlis yazdim gent degil evergem, gentin yaninda", "location", "Evergem"),
+    ("tr", "genkte oturuyorum", "location", "Genk"),
+])
+def test_facts_people_mention_and_what_they_do_not_say(lang, text, field, value):
+    facts = {f.field: f.value for f in said.extract(text, lang, TODAY)}
+    got = facts.get(field) if field else facts.get("child_birth")
+    if isinstance(got, dict):
+        got = got["municipality"]
+    assert got == value
+
+
+def test_the_start_said_better_in_a_later_clause():
+    assert said.answered_start("dès que possible, disons le 18 janvier", "fr",
+                               TODAY) == "2027-01-18"
+    assert said.answered_start("zo snel mogelijk, gelecek hafta", "tr", TODAY) == "2026-12-07"
+    assert said.answered_start("vanaf maart, hij is geboren op 3 mei", "nl",
+                               TODAY) == "2027-03-01"
+
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("uk", "з нового року", "2027-01-01"), ("uk", "z sichnia", "2027-01-01"),
+    ("tr", "yilbasindan sonra", "2027-01-01"), ("nl", "na nieuwjaar", "2027-01-01"),
+])
+def test_start_words_families_use(lang, text, expected):
+    assert _read(intake.reader("start", text, "inform", [], lang, TODAY))[:2] == (expected, True)
+
+
+def test_no_name_yet_skips_the_name_and_stores_no_sentence():
+    for lang, text in [("uk", "ещё не выбрали имя"), ("nl", "nog geen naam"),
+                       ("en", "no name yet")]:
+        value, ok, skipped, _ = _read(intake.reader("child_name", text, "inform", [], lang,
+                                                    TODAY))
+        assert (value, ok, skipped) == (None, False, True)
+
+
+def test_a_no_that_answers_is_no_correction():
+    # "hayır, işsizlik parası alıyorum" at the leefloon question: the no is the answer
+    def read(text: str) -> pending.Read:
+        answer = eligibility_answer("receives_leefloon", text, "inform", [], "tr")
+        return pending.Read(answer.value, answer.understood)
+
+    question = pending.Question("receives_leefloon", read)
+    got = pending.read_turn(question, pending.Message("hayir, issizlik parasi aliyorum",
+                                                      "deny", 0.8, []),
+                            "tr", TODAY, known={"work_situation": "working"},
+                            correctable=("work_situation",))
+    assert (got.kind, got.value) == ("answer", False)
+    # a real correction word still corrects
+    fixed = turn("reason", "sorry, 4 days, not 3", "en", known={"frequency": "3"})
+    assert fixed.kind == "correction"
+
+
+def test_a_no_to_a_list_of_situations_is_none_of_them():
+    got = eligibility_answer("work_situation", "لا، زوجي مريض وما بيشتغل وأنا بالبيت",
+                             "inform", [], "ar")
+    assert (got.value, got.understood) == ("none", True)
+
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("ar", "اي، قل أكثر من النص", True), ("ar", "ماكو", False), ("ar", "اي", True),
+])
+def test_iraqi_and_levantine_yes_and_no(lang, text, expected):
+    assert answers.read_yes_no(text, lang) is expected
+
+
+def test_an_organisation_keeps_its_place_in_any_grammar():
+    assert roles.claim("CAW Limburg'dan yaziyorum, bir aileyi destekliyorum",
+                       "tr").organisation == "CAW Limburg"
+    assert roles.claim("Huis van het Kind Beringen'de çalışıyorum",
+                       "tr").organisation == "Huis van het Kind Beringen"
+    assert roles.claim("ik werk bij het OCMW van Sint-Truiden",
+                       "nl").organisation == "OCMW van Sint-Truiden"

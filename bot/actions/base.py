@@ -94,6 +94,10 @@ PROFILE_SLOTS = ("place_search", "facts", "said")
 NEED_INTENTS = frozenset({"find_free_place", "start_intake", "inform", "nlu_fallback"})
 
 
+ASKING_ABOUT_CARE = frozenset({"ask_price", "ask_care_types", "check_priority",
+                               "check_reduced_rate"})
+
+
 def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[EventType]:
     """What the latest message said in free words ("in Mechelen", "8 maanden", "dringend"),
     kept in the profile slots on top of what ``events`` already set, so it is not asked
@@ -118,7 +122,10 @@ def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[Eve
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     facts = [f for f in said.extract(text, lang, settings.today())
              if not (f.field == "work_situation" and f.value == "none")
-             and (f.field not in said.NEED_FACTS or intent in NEED_INTENTS)]
+             and (f.field not in said.NEED_FACTS or intent in NEED_INTENTS)
+             # "kreş ücretleri çok yüksek": the word for childcare in a question about
+             # prices or rules is no preference for a kind of care
+             and not (f.field == "care_type" and intent in ASKING_ABOUT_CARE)]
     if not facts:
         return who
     current = {name: tracker.get_slot(name) for name in PROFILE_SLOTS}

@@ -170,6 +170,11 @@ class Questionnaire(FormValidationAction):
                                           message.get("entities") or []),
                 lang, settings.today(), role=tracker.get_slot("role") or "parent",
                 known=self.known(tracker), correctable=self.correctable)
+        if turn.kind == "noted" and _said_twice(tracker, text):
+            # the same words again after "noted": the person means them as the answer
+            read = question.read(text)
+            if read.ok:
+                turn = pending.Turn("answer", read.value, asked, facts=turn.facts)
         if turn.kind == "digression":
             return {}  # something else: the interruption rules answer, the form asks again
         return {self.answer_slot: {
@@ -283,3 +288,9 @@ class AskNext(Action, ABC):
             events.append(SlotSet(form.notice_slot, None))
         send(dispatcher, [question])
         return [*events, SlotSet(form.asked_slot, field)]
+
+
+def _said_twice(tracker: Tracker, text: str) -> bool:
+    """Whether the user's message before this one had the same words."""
+    texts = [e.get("text") for e in tracker.events if e.get("event") == "user"]
+    return len(texts) >= 2 and (texts[-2] or "").strip() == text

@@ -141,6 +141,9 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
                       "none"):
             if value in found:
                 return Answer(value, True)
+    if not found and "none" in values and nlu_answers.read_yes_no(stripped, lang) is False:
+        # "لا، زوجي مريض وما بيشتغل" to "for work, training…?": a no names none of them
+        return Answer("none", True)
     return Answer(found[0], True) if found else Answer()
 
 

@@ -267,6 +267,8 @@ def _confirm(text: str, intent: str | None, entities: list[dict], lang: str,
 def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
     if text.startswith("/"):
         return Read(problem="intake.invalid.name")
+    if nlu_answers.forms("names.none", lang).hits(nlu_answers.tokenize(text)):
+        return Read(skipped=True)  # "nog geen naam", "ещё не выбрали имя": ask nothing more
     name = nlu_answers.read_name(text, lang, whose)
     return Read(name, True) if name else Read(problem="intake.invalid.name")
 
@@ -302,9 +304,9 @@ def _birth(text: str, lang: str, today: date) -> Read:
 
 
 def _start(text: str, lang: str, today: date) -> Read:
-    cued = [f for c in said.clauses(text) for f in said.start_facts(c, lang, today)]
+    cued = said.answered_start(text, lang, today)
     if cued:
-        return Read(cued[-1].value, True)
+        return Read(cued, True)
     start = dates.parse_start_date(text, lang, today)
     if start is None:
         return Read(problem="intake.invalid.start")

@@ -86,6 +86,13 @@ def _variants(token: str) -> list[str]:
                 out.append(token[len(prefix):])
                 if prefix not in ("ال", "لل") and token[len(prefix):][:2] != "ال":
                     out.append("ال" + token[len(prefix):])
+        # a verb for another person reads as the listed first person: "تبحث"/"يبحث"/"نبحث"
+        # as "أبحث" (folded "ابحث"), Darija "كتخدم"/"كيخدم" as "كنخدم"
+        for word in list(out):
+            if word[:1] in ("ت", "ي", "ن") and len(word) >= 4:
+                out.append("ا" + word[1:])
+            if word[:2] in ("كت", "كي") and len(word) >= 5:
+                out.append("كن" + word[2:])
     return out
 
 

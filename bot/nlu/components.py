@@ -204,7 +204,13 @@ class CrisisDetector(_NonTrainable):
 
 # a registration asked for beside a greeting, thanks or the loket's name ("kan ik hem toch
 # inschrijven bij het loket?") is the registration
-YIELD_TO_REGISTER = frozenset({"ask_loket_contact", "greet", "thank", "goodbye"})
+# "bghit n9iyed bnti f creche": registration words beside a care type ask to register, not
+# to search
+YIELD_TO_REGISTER = frozenset({"ask_loket_contact", "greet", "thank", "goodbye",
+                               "find_free_place", "identify_toeleider"})
+# … and so does a statement of the family's situation that only sounds like a check ("Bir
+# anneyi kaydettirmek istiyorum… leefloon alıyor"), unless it asks something
+YIELD_TO_REGISTER_UNASKED = frozenset({"check_priority", "check_reduced_rate"})
 GUARD_CONFIDENCE = 0.6  # a form's pending question still reads the message first
 UNSURE = 0.45  # below this the classifier's top intent is a guess
 # questions about care types name a care type too: never turned into a search
@@ -240,7 +246,8 @@ class IntentGuard(_NonTrainable):
             unsure = float(intent.get("confidence") or 0) < UNSURE
             if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
                 self._set(message, "see_my_data", 1.0)
-            elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER) \
+            elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER
+                  or (name in YIELD_TO_REGISTER_UNASKED and "?" not in text)) \
                     and answers.has_cue("register", text, lang):
                 # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
                 self._set(message, "start_intake")

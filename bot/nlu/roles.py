@@ -17,8 +17,15 @@ from functools import cache, lru_cache
 from bot.nlu import answers
 from bot.nlu.answers import Forms, Token, tokenize
 from bot.places import geo
+from bot.textnorm import chat_fold
 
 MAX_ORGANISATION_WORDS = 6
+# Turkish writes a case ending after an apostrophe: "CAW Limburg'dan", "OCMW Gent'te"
+_SUFFIX = re.compile(r"['\u2019][^\W\d_]+[.,]?$")
+_LINK = re.compile(r"^(?:van|de|of|du|d'|in|à|a|te|uit)\s*")  # "OCMW van Mechelen"
+# a regional service names its province: "CAW Limburg", "Kind en Gezin Antwerpen"
+_PROVINCES = frozenset({"limburg", "antwerpen", "oost-vlaanderen", "west-vlaanderen",
+                        "vlaams-brabant", "brussel", "bruxelles", "brussels"})
 _STOP = re.compile(r"[,.;!?\n]|\s(?:en|and|et|ve|і|и|و|maar|but|mais|en ik|and i)\s", re.I)
 
 
@@ -52,12 +59,20 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
     stop = _STOP.search(rest)
     tail = rest[: stop.start()] if stop else rest
     tail_words = tail.split()[:4]
-    # keep a place after the name ("OCMW (van) Mechelen"); stop before anything else
+    # keep a place after the name ("OCMW (van) Mechelen", "CAW Limburg'dan"); stop before
+    # anything else
     for n in range(len(tail_words), 0, -1):
-        words = tail_words[:n]
-        place = geo.resolve_location(" ".join(words), fuzzy=False)
-        if place and place.municipality and place.how != "fuzzy":
-            end += len(tail) - len(tail.lstrip()) + len(" ".join(words))
+        words = [_SUFFIX.sub("", w).strip(" .,()") for w in tail_words[:n]]
+        if not all(words):
+            continue
+        said_place = " ".join(words)
+        place = geo.resolve_location(said_place, fuzzy=False)
+        is_place = (place and place.municipality and place.how != "fuzzy"
+                    and _LINK.sub("", chat_fold(place.matched))
+                    == _LINK.sub("", chat_fold(said_place)))
+        if is_place or (n == 1 and chat_fold(said_place) in _PROVINCES):
+            written = " ".join([*tail_words[:n - 1], _SUFFIX.sub("", tail_words[n - 1])])
+            end += len(tail) - len(tail.lstrip()) + len(written)
             break
     return text[start:end].strip(" .,"), start, end
 

@@ -14,6 +14,7 @@ its field (``cued``): only a cued fact may change an answer given earlier.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -71,7 +72,9 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
                 return [Fact("child_birth", birth.isoformat())]
     # an age may span clauses ("1 jaar en 3 maanden"), but not a clause about when
     # ("vanaf 3 maanden", "over 2 weken")
-    about_age = " , ".join(c for c in parts if not answers.has_cue("start", c, lang))
+    # nor a clause about something else that happened some time ago ("6 ay önce geldim")
+    about_age = " , ".join(c for c in parts if not answers.has_cue("start", c, lang)
+                           and not dates.says_ago(c, lang))
     tokens = tokenize(about_age)
     months = dates.parse_age_months(about_age, lang)
     if months is None or (not any(t.text.isdigit() for t in tokens) and months == 0):
@@ -120,7 +123,11 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
            dates.said_days_per_week(c, lang) for c in clauses(text)):
         return []  # "ik werk voltijds" is about work, not the days of care
     # "vanaf maandag", "с понедельника" say when, not how many days
-    parts = [c for c in clauses(text) if not answers.has_cue("start", c, lang)]
+    # nor does "née le 5 mai, pas le 5 mars" (a birth date)
+    # nor does a greeting ("Dag, … een plaats": no day)
+    parts = [c for c in clauses(text) if not answers.has_cue("start", c, lang)
+             and not answers.has_cue("birth", c, lang)
+             and "greeting" not in answers.closed_kinds(c, lang)]
     text = " , ".join(parts)
     days = dates.said_days_per_week(text, lang) if text.strip() else None
     if days is not None and any(answers.has_cue("negation", c, lang) for c in parts):
@@ -135,15 +142,23 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
     return [Fact("frequency", str(min(days, 5)))]
 
 
-def location_facts(text: str) -> list[Fact]:
-    """The place the message ends with: "niet in Mechelen maar in Leuven" is Leuven."""
-    loc = None
-    for clause in reversed(clauses(text)):
-        loc = geo.resolve_location(clause, fuzzy=False)
-        if loc is not None and loc.how != "fuzzy" and loc.municipality:
-            break
-    else:
-        loc = geo.resolve_location(text, fuzzy=False)
+def location_facts(text: str, lang: str = "nl") -> list[Fact]:
+    """The place the message ends with: "niet in Mechelen maar in Leuven" is Leuven, "gent
+    değil evergem, gentin yanında" is Evergem (a place after a negation word wins over the
+    one before it, and a landmark clause counts only when nothing else names a place)."""
+    negation = answers.forms("cues.negation", lang)
+    found: list[tuple[bool, geo.Location]] = []
+    for clause in clauses(text):
+        tokens = tokenize(clause)
+        cut = max((h.end for h in negation.hits(tokens)), default=0)
+        parts = [clause[tokens[cut].start:]] if 0 < cut < len(tokens) else []
+        for part in [*parts, clause]:
+            loc = geo.resolve_location(part, fuzzy=False)
+            if loc is not None and loc.how != "fuzzy" and loc.municipality:
+                found.append((answers.has_cue("near", tokens, lang), loc))
+                break
+    answers_ = [loc for near, loc in found if not near] or [loc for _, loc in found]
+    loc = answers_[-1] if answers_ else geo.resolve_location(text, fuzzy=False)
     if loc is None or loc.how == "fuzzy" or not loc.municipality:
         return []
     if loc.how == "postcode" and _looks_like_a_year_or_phone(text, loc.matched):
@@ -180,6 +195,15 @@ def reason_facts(tokens: list[Token], lang: str) -> list[Fact]:
     reasons = [v for v in values if v != "none"]
     if reasons:
         facts.append(Fact("reason", reasons))
+    if "none" in extra and "job_seeking" in reasons:
+        seeking = [h for h in answers.forms("choices.reason", lang).hits(tokens)
+                   if h.value == "job_seeking"]
+        if all(answers.negative_form(h, tokens, lang) for h in seeking):
+            # "ze werkt niet en zoekt ook geen werk": "geen werk" here is no job search
+            reasons.remove("job_seeking")
+            facts = [f for f in facts if f.field != "reason"]
+            if reasons:
+                facts.append(Fact("reason", reasons))
     situation = work_situation(reasons, "none" in extra)
     if situation:
         facts.append(Fact("work_situation", situation))
@@ -192,6 +216,48 @@ def work_situation(reasons: list[str], says_none: bool = False) -> str | None:
         if reason in reasons:
             return situation
     return "none" if says_none else None
+
+
+def answered_start(text: str, lang: str, today: date) -> str | None:
+    """The start date an answer to "from when?" names with a start word, the last one said:
+    "asap, let's say 18 January" is 18 January (a later clause without a start word counts
+    once a first one has said when, unless it is about the birth)."""
+    found: list[str] = []
+    for clause in clauses(text):
+        facts = start_facts(clause, lang, today)
+        if facts:
+            found.append(facts[-1].value)
+        elif not found and dates.parse_start_date(clause, lang, today) == today:
+            found.append(today.isoformat())  # "zo snel mogelijk, gelecek hafta": asap, then when
+        elif found and not answers.has_cue("birth", clause, lang):
+            later = dates.parse_start_date(clause, lang, today)
+            if later is not None and later >= today:
+                found.append(later.isoformat())
+    return found[-1] if found else None
+
+
+def _free_price(tokens: Sequence[Token], lang: str) -> bool:
+    """Care at a free price named as wanted or acceptable ("le prix libre ne me dérange
+    pas"); only a negation before it denies it ("geen vrije prijs")."""
+    negation = answers.forms("cues.negation", lang)
+    for hit in answers.cue_hits("free_price", tokens, lang):
+        before = tokens[max(0, hit.start - answers.NEGATION_BEFORE):hit.start]
+        if not negation.hits(before):
+            return True
+    return False
+
+
+def _urgent(text: str, lang: str) -> bool:
+    """An urgency word in a clause that does not deny it: "not looking for work right now" is
+    no hurry, "I can't wait" (a negation inside the words) is."""
+    negation = answers.forms("cues.negation", lang)
+    for clause in clauses(text):
+        tokens = tokenize(clause)
+        for hit in answers.cue_hits("urgent", tokens, lang):
+            outside = [t for i, t in enumerate(tokens) if not hit.start <= i < hit.end]
+            if answers.negative_form(hit, tokens, lang) or not negation.hits(outside):
+                return True
+    return False
 
 
 def extract(text: str, lang: str, today: date) -> list[Fact]:
@@ -214,7 +280,7 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     found += frequency_facts(free, lang)
     found += contact_facts(free)
     found += location_facts(free if not found or found[-1].field not in ("phone", "email")
-                            else _EMAIL.sub(" ", free))
+                            else _EMAIL.sub(" ", free), lang)
     tokens = tokenize(free)
     care_types = [m.value for m in vocabulary().find(free) if m.entity == "care_type"]
     # "dringend" is urgency; the kind of care is the other word ("een crèche, dringend")
@@ -222,11 +288,13 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     if named:
         found.append(Fact("care_type", named[-1]))
     found += reason_facts(tokens, lang)
+    if _free_price(tokens, lang):
+        found.append(Fact("care_pricing", "free_price"))
     single = answers.forms("facts.single_parent", lang).hits(tokens)
     if single:
         found.append(Fact("single_parent", max(single, key=lambda h: h.weight).value == "yes"))
     start = next((f.value for f in found if f.field == "start"), None)
-    if answers.has_cue("urgent", tokens, lang) or "dringende_opvang" in care_types or (
+    if _urgent(free, lang) or "dringende_opvang" in care_types or (
             start and date.fromisoformat(start) <= today + timedelta(days=URGENT_WITHIN_DAYS)):
         found.append(Fact("urgent", True))
     by_field: dict[str, Fact] = {}

@@ -78,9 +78,9 @@ def interpret(field: str, text: str, lang: str, today: date) -> tuple[Any, str |
     if field == "start":
         if text == ASAP:
             return today.isoformat(), None
-        cued = [f for c in said.clauses(text) for f in said.start_facts(c, lang, today)]
+        cued = said.answered_start(text, lang, today)
         if cued:
-            return cued[-1].value, None
+            return cued, None
         start = dates.parse_start_date(text, lang, today)
         if start is None:
             return None, "places.invalid.start"

@@ -275,6 +275,9 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
         variants.append(_arabic_unprefixed(raw))
     if any("\u0400" <= c <= "\u04ff" for c in raw):
         variants += [_without_case_endings(raw), raw.lower().translate(_CYRILLIC)]
+    if re.search(r"[a-zçğıöşü]{3}(?:['’]?(?:d|t)[ae]n?|['’]?y?[ae]|['’]?n?[iıuü]n)\b",
+                 raw, re.I):
+        variants.append(_without_turkish_endings(raw))
     for variant in dict.fromkeys(variants):  # every exact reading before any typo
         found = _resolve(variant, False)
         if found is not None:
@@ -286,6 +289,28 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
         if found is not None:
             return found
     return None
+
+
+_TURKISH_ENDINGS = ("dan", "den", "tan", "ten", "nin", "nın", "nun", "nün", "da", "de", "ta",
+                    "te", "ya", "ye", "in", "ın", "un", "ün", "a", "e")
+
+
+def _without_turkish_endings(text: str) -> str:
+    """"genkte oturuyorum", "borgerhoutta", "Gent'ten": Turkish joins the case ending to the
+    name; a word becomes the name only when the name without the ending is one."""
+    out = []
+    for word in text.split():
+        bare = re.split(r"['’]", word)[0]
+        if bare != word and _exact(normalise(bare)):
+            out.append(bare)
+            continue
+        for ending in _TURKISH_ENDINGS:
+            if len(word) > len(ending) + 2 and word.lower().endswith(ending) \
+                    and _exact(normalise(word[: -len(ending)])):
+                word = word[: -len(ending)]
+                break
+        out.append(word)
+    return " ".join(out)
 
 
 _SLAVIC_ENDINGS = ("ові", "ом", "ою", "е", "і", "у", "а", "и")
