@@ -51,6 +51,9 @@ NOT_ASKING: tuple[str, ...] = (
     r"canned\..+", r"request_update\..+", r"webchat\..+", r"eligibility\..+\.priority\..+",
     r"eligibility\..+\.reduced\..+", r"eligibility\..+\.next_steps", r"places\..+",
     r"topic\..+", r"my_data\..+", r"delete\..+", r"role_?check\..+",
+    # the loket's help with the attest (a person is offered by a button), the municipality's
+    # replacement care, "no eID?"
+    r"attest\..+", r"eligibility\.own_residents", r"eligibility\..+\.no_eid",
 )
 
 # A text counts for recognising the language of a message only with this much literal text:
