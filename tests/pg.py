@@ -1,11 +1,8 @@
-"""A throwaway PostgreSQL server for tests and benchmarks (a plain module, not a conftest).
+"""A throwaway PostgreSQL server for tests and benchmarks (a pytest plugin: tests/conftest.py
+loads it through ``pytest_plugins``, so every test module can ask for its fixtures)::
 
-Usage in a test module (tests/ is on sys.path as pytest's rootdir-relative test folder)::
-
-    from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
-
-    def test_something(request):
-        url = request.getfixturevalue("pg_url")  # a parameter named pg_url trips ruff F811
+    def test_something(pg_url):
+        ...
 
 ``pg_url`` is a fresh, empty database on the shared server for each test that asks for it;
 ``pg_server_url`` is the server's maintenance database. The benchmark uses

@@ -65,9 +65,10 @@ class Served:
 
     def __init__(self, var: Path, *, token: str | object | None = None,
                  command: Sequence[str] = MAKE_SERVE, timeout: float = START_TIMEOUT,
-                 **env: str) -> None:
+                 port: int | None = None, **env: str) -> None:
         self.var, self.command, self.timeout, self.extra_env = var, tuple(command), timeout, env
-        self.port, self.action_port = free_port(), free_port()
+        # ``port``: a test that must name the Rasa port in ``env`` (a webhook URL) picks it
+        self.port, self.action_port = port or free_port(), free_port()
         self.inbox_port = int(env["INBOX_PORT"]) if "INBOX_PORT" in env else free_port()
         self._token = None if token is GENERATED else str(token or "t-" + os.urandom(6).hex())
         self.proc: subprocess.Popen[bytes] | None = None

@@ -26,7 +26,7 @@ import stat
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,11 +46,10 @@ from attack import (
     request,
     wait_until,
 )
-from conftest import ROOT, free_port
 from fakes import FakeTelegram, FakeTwilio
 from fakes.server import Scripted
+from serving import GENERATED, Served, loket_file
 from sqlalchemy import select, update
-from test_e2e_handoff import loket_file
 from twilio.request_validator import RequestValidator
 
 from bot import db, i18n, messages
@@ -70,29 +69,46 @@ FAMILY = "+32470120001"  # a family with a snelfiche, on WhatsApp
 
 @dataclass
 class Target:
-    proc: subprocess.Popen
-    var: Path
-    port: int
-    action_port: int
-    inbox_port: int
+    served: Served  # make serve with its generated tokens (tests/serving.py)
     twilio: FakeTwilio
     telegram: FakeTelegram
     staff: dict[str, Browser] = field(default_factory=dict)
 
     @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        assert self.served.proc is not None
+        return self.served.proc
+
+    @property
+    def var(self) -> Path:
+        return self.served.var
+
+    @property
+    def port(self) -> int:
+        return self.served.port
+
+    @property
+    def action_port(self) -> int:
+        return self.served.action_port
+
+    @property
+    def inbox_port(self) -> int:
+        return self.served.inbox_port
+
+    @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.served.base
 
     @property
     def inbox(self) -> str:
-        return f"http://127.0.0.1:{self.inbox_port}"
+        return self.served.inbox
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.var / 'bot.db'}"
+        return self.served.db_url
 
     def secret(self, name: str) -> str:
-        return (self.var / name).read_text().strip()
+        return self.served.secret(name)
 
     def rest(self, sender: str, text: str, **extra: Any) -> Answer:
         return request("POST", f"{self.base}/webhooks/rest/webhook",
@@ -133,7 +149,8 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def target(serve_stack: Callable[..., Served],
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     twilio = FakeTwilio(SID, TWILIO_TOKEN).start()
     telegram = FakeTelegram(BOT_TOKEN).start()
     var = tmp_path_factory.mktemp("attack-var")
@@ -147,30 +164,17 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         store.save_answer(session, draft, "child_name", "Yara")
         store.confirm(session, draft)
     db.dispose_engine(url)
-    port, action_port, inbox_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("BOT_DB_URL", "TRACKER_DB_URL", "RASA_TOKEN", "ACTION_TOKEN", "RASA_INTERFACE",
-         "BOT_REST_CHANNEL", "INBOX_TRUST_PROXY", "TWILIO_WEBHOOK_URL"))}
-    env.update(
-        BOT_VAR_DIR=str(var), RASA_PORT=str(port), ACTION_PORT=str(action_port),
-        INBOX_PORT=str(inbox_port), PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false",
-        BOT_LOKET_FILE=str(loket_file(var, open_now=True)),
-        CHANNEL_SWEEP_SECONDS="1", CHANNEL_RESEND_SECONDS="1",
-        TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM_SMS=FROM_SMS,
-        TWILIO_FROM_WHATSAPP=FROM_WHATSAPP, TWILIO_API_BASE=twilio.url,
-        TELEGRAM_TOKEN=BOT_TOKEN, TELEGRAM_SECRET_TOKEN=TG_SECRET,
-        TELEGRAM_API_BASE=telegram.url)
-    log = var / "serve.log"
-    proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    served = None
     try:
-        deadline = time.monotonic() + 600
-        while b"serve: ready" not in log.read_bytes():
-            assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "make serve did not become ready"
-            time.sleep(0.5)
-        running = Target(proc, var, port, action_port, inbox_port, twilio, telegram)
+        # the tokens as a deployment has them: generated into the var folder, none given
+        served = serve_stack(
+            var, token=GENERATED, BOT_LOKET_FILE=str(loket_file(var, open_now=True)),
+            CHANNEL_SWEEP_SECONDS="1", CHANNEL_RESEND_SECONDS="1",
+            TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM_SMS=FROM_SMS,
+            TWILIO_FROM_WHATSAPP=FROM_WHATSAPP, TWILIO_API_BASE=twilio.url,
+            TELEGRAM_TOKEN=BOT_TOKEN, TELEGRAM_SECRET_TOKEN=TG_SECRET,
+            TELEGRAM_API_BASE=telegram.url)
+        running = Target(served, twilio, telegram)
         # each colleague signs in once at their own desk: their browsers are known
         for name in ("ann", "bert", "admin"):
             browser = Browser(running.inbox)
@@ -178,9 +182,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             running.staff[name] = browser
         yield running
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+        if served is not None:
+            served.stop()  # before the fakes it sends through
         twilio.stop()
         telegram.stop()
 

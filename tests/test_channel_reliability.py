@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
 from sqlalchemy import update
 
 from bot import db, messages

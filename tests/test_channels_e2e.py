@@ -9,8 +9,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -22,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, free_port, http_json
 from fakes import FakeTelegram, FakeTwilio
+from serving import Served, http_json
 from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
@@ -38,27 +36,10 @@ BOT_TOKEN, SECRET = "123456:fake-bot-token", "tg-secret-" + os.urandom(4).hex()
 RESTART_NUMBER = "+32470999999"  # stored before start-up, never processed
 SMS_MAX_SEGMENTS = 2  # one SMS up to 306 GSM-7 / 134 UCS-2 characters in these tests
 
-# Until bot/serve.py writes the channel entries itself, start the same command with that one
-# addition (the lines the lead adds to write_runtime_config).
-_SHIM = """
-import sys, yaml
-import connectors
-from bot import serve
-_write = serve.write_runtime_config
-def write_runtime_config(action_port):
-    endpoints, credentials = _write(action_port)
-    data = yaml.safe_load(credentials.read_text()) or {}
-    data.update(connectors.enabled_channels())
-    credentials.write_text(yaml.safe_dump(data))
-    return endpoints, credentials
-serve.write_runtime_config = write_runtime_config
-from bot.__main__ import main
-sys.exit(main(["serve"]))
-"""
-
-
 @dataclass
 class Stack:
+    """The running assistant (tests/serving.py) and the fake APIs it sends through."""
+
     base: str
     token: str
     var: Path
@@ -67,14 +48,9 @@ class Stack:
     telegram: FakeTelegram
 
 
-def _serve_command() -> list[str]:
-    if "enabled_channels" in (ROOT / "bot" / "serve.py").read_text():
-        return ["make", "--no-print-directory", "serve"]
-    return [sys.executable, "-c", _SHIM]
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(serve_stack: Callable[..., Served],
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     twilio = FakeTwilio(SID, AUTH_TOKEN).start()
     telegram = FakeTelegram(BOT_TOKEN).start()
     var = tmp_path_factory.mktemp("channels-var")
@@ -84,36 +60,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     messages.record_inbound(messages.Inbound(
         channel="sms", sender_id=f"sms:{RESTART_NUMBER}", address=RESTART_NUMBER,
         external_id="SMrestart", text="hallo"), db_url)
-    port, action_port = free_port(), free_port()
-    token = "test-token-" + os.urandom(6).hex()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("BOT_DB_URL", "TRACKER_DB_URL", "TWILIO_WEBHOOK_URL")}
-    env.update(
-        RASA_TOKEN=token, BOT_VAR_DIR=str(var), RASA_PORT=str(port), ACTION_PORT=str(action_port),
-        INBOX_PORT=str(free_port()),  # never the default 5080: stacks run side by side
-        PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false",
-        TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_SMS=FROM_SMS,
-        TWILIO_FROM_WHATSAPP=FROM_WHATSAPP, TWILIO_API_BASE=twilio.url,
-        TELEGRAM_TOKEN=BOT_TOKEN, TELEGRAM_SECRET_TOKEN=SECRET, TELEGRAM_API_BASE=telegram.url,
-        SMS_MAX_SEGMENTS=str(SMS_MAX_SEGMENTS),
-    )
-    log_path = var / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(_serve_command(), cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 600  # the first run after a data change trains a model
+    served = None
     try:
-        while b"serve: ready" not in log_path.read_bytes():
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited: {log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not become ready in time")
-            time.sleep(0.5)
-        yield Stack(f"http://127.0.0.1:{port}", token, var, db_url, twilio, telegram)
+        served = serve_stack(
+            var, TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_SMS=FROM_SMS,
+            TWILIO_FROM_WHATSAPP=FROM_WHATSAPP, TWILIO_API_BASE=twilio.url,
+            TELEGRAM_TOKEN=BOT_TOKEN, TELEGRAM_SECRET_TOKEN=SECRET,
+            TELEGRAM_API_BASE=telegram.url, SMS_MAX_SEGMENTS=str(SMS_MAX_SEGMENTS))
+        yield Stack(served.base, served.token, var, db_url, twilio, telegram)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=60)
+        if served is not None:
+            served.stop()  # before the fakes it sends through
         db.dispose_engine(db_url)
         twilio.stop()
         telegram.stop()

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import free_port
 from fakes import FakeTelegram, FakeTwilio
 from fakes.server import Scripted
-from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
+from serving import free_port
 
 import connectors
 from bot import db, i18n, messages

@@ -4,45 +4,27 @@ answers while it is closed; crisis words make it urgent; handback resumes the bo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
-from conftest import ROOT, Stack
+from serving import DAYS, Served, loket_file
 
 from bot import care_info, db, handoff, i18n
 
 pytestmark = pytest.mark.e2e
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def loket_file(folder: Path, open_now: bool) -> Path:
-    data = yaml.safe_load((ROOT / "data/loket/demo.yml").read_text())
-    today = datetime.now(ZoneInfo("Europe/Brussels")).weekday()
-    # hours only: a real holiday or the demo's closure must not close it when the test runs
-    data["holidays"], data["closures"] = {"country": None}, []
-    if open_now:
-        data["hours"] = {day: [["00:00", "23:59"]] for day in DAYS}
-    else:  # open only the day after tomorrow: now is certainly closed
-        data["hours"] = {DAYS[(today + 2) % 7]: [["09:00", "12:00"]]}
-    path = folder / ("open.yml" if open_now else "closed.yml")
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 @pytest.fixture(scope="module")
-def open_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def open_stack(serve_stack: Callable[..., Served],
+               tmp_path_factory: pytest.TempPathFactory) -> Served:
     var = tmp_path_factory.mktemp("handoff_open")
-    s = Stack(var, BOT_LOKET_FILE=str(loket_file(var, open_now=True)))
-    s.start()
-    yield s
-    s.stop()
+    return serve_stack(var, BOT_LOKET_FILE=str(loket_file(var, open_now=True)))
 
 
-def test_handoff_pauses_then_handback_resumes(open_stack: Stack) -> None:
+def test_handoff_pauses_then_handback_resumes(open_stack: Served) -> None:
     s = open_stack
     sender = "e2e-human-" + os.urandom(3).hex()
     s.say(sender, "hallo")
@@ -77,7 +59,7 @@ def test_handoff_pauses_then_handback_resumes(open_stack: Stack) -> None:
 @pytest.mark.parametrize(("lang", "text"), [("nl", "help mijn man slaat mij"),
                                             ("fr", "il me frappe, j'ai peur"),
                                             ("ar", "راجلي كيضربني")])
-def test_crisis_words_make_it_urgent(open_stack: Stack, lang: str, text: str) -> None:
+def test_crisis_words_make_it_urgent(open_stack: Served, lang: str, text: str) -> None:
     sender = f"e2e-crisis-{lang}-" + os.urandom(3).hex()
     replies = open_stack.say(sender, text)
     assert replies[0]["text"] == i18n.t("handoff.crisis", lang)
@@ -89,9 +71,7 @@ def test_crisis_words_make_it_urgent(open_stack: Stack, lang: str, text: str) ->
 
 
 def test_out_of_hours_says_when_and_the_bot_stays(tmp_path: Path) -> None:
-    s = Stack(tmp_path, BOT_LOKET_FILE=str(loket_file(tmp_path, open_now=False)))
-    s.start()
-    try:
+    with Served(tmp_path, BOT_LOKET_FILE=str(loket_file(tmp_path, open_now=False))) as s:
         sender = "e2e-closed-" + os.urandom(3).hex()
         replies = s.say(sender, "I want to talk to a person please")
         texts = [r["text"] for r in replies]
@@ -101,5 +81,3 @@ def test_out_of_hours_says_when_and_the_bot_stays(tmp_path: Path) -> None:
                    for t in texts)
         assert s.tracker(sender)["paused"] is False
         assert s.say(sender, "what is urgent care")  # the bot is still there
-    finally:
-        s.stop()

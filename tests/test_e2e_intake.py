@@ -7,12 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Stack
+from serving import ROOT, Served
 
 from bot import i18n
 
@@ -20,11 +20,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("intake"))
-    s.start()
-    yield s
-    s.stop()
+def stack(serve_stack: Callable[..., Served]) -> Served:
+    return serve_stack()
 
 
 def last_text(replies: list[dict]) -> str:
@@ -50,7 +47,7 @@ def q(field: str, lang: str = "nl", role: str = "parent") -> str:
     return i18n.t(f"intake.{role}.q.{field}", lang)
 
 
-def test_refusing_consent_stores_nothing(stack: Stack) -> None:
+def test_refusing_consent_stores_nothing(stack: Served) -> None:
     sender = "e2e-refuse-" + os.urandom(3).hex()
     replies = stack.say(sender, "ik wil mijn kind inschrijven")
     assert q("consent") in last_text(replies)
@@ -59,7 +56,7 @@ def test_refusing_consent_stores_nothing(stack: Stack) -> None:
     assert not [r for r in requests_list(stack.var) if r["status"] == "draft"]
 
 
-def test_whole_intake_with_restart_encryption_and_deletion(stack: Stack) -> None:
+def test_whole_intake_with_restart_encryption_and_deletion(stack: Served) -> None:
     sender = "e2e-intake-" + os.urandom(3).hex()
     replies = stack.say(sender, "ik wil mijn kind inschrijven")
     replies = stack.say(sender, button(replies, i18n.t("answer.yes", "nl")))
@@ -134,7 +131,7 @@ def test_whole_intake_with_restart_encryption_and_deletion(stack: Stack) -> None
     assert not [e for e in events if e.get("event") == "user"], "conversation not erased"
 
 
-def test_toeleider_files_for_two_families_in_english(stack: Stack) -> None:
+def test_toeleider_files_for_two_families_in_english(stack: Served) -> None:
     sender = "e2e-toeleider-" + os.urandom(3).hex()
     tq = lambda field: q(field, "en", "toeleider")  # noqa: E731 - a short local alias
     stack.say(sender, "I am a social worker at the CAW and I ask this for a family")

@@ -10,25 +10,11 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, RunningAssistant, free_port, http_json
+from serving import ROOT, Served, free_port, http_json
 
 from bot import i18n
 
 pytestmark = pytest.mark.e2e
-
-
-def say(a: RunningAssistant, sender: str, text: str) -> list[dict]:
-    status, body = http_json(f"{a.base}/webhooks/rest/webhook", {"sender": sender, "message": text})
-    assert status == 200
-    assert isinstance(body, list)
-    return body
-
-
-def tracker(a: RunningAssistant, sender: str) -> dict:
-    status, body = http_json(f"{a.base}/conversations/{sender}/tracker", token=a.token)
-    assert status == 200
-    assert isinstance(body, dict)
-    return body
 
 
 @pytest.mark.parametrize(
@@ -42,32 +28,32 @@ def tracker(a: RunningAssistant, sender: str) -> dict:
          "inclusieve_opvang"),
     ],
 )
-def test_chat_in_language(assistant: RunningAssistant, lang: str, first: str, question: str,
+def test_chat_in_language(assistant: Served, lang: str, first: str, question: str,
                           care_type: str) -> None:
     sender = f"e2e-{lang}-{os.urandom(3).hex()}"
-    replies = say(assistant, sender, first)
+    replies = assistant.say(sender, first)
     assert replies, "no reply"
-    assert tracker(assistant, sender)["slots"]["language"] == lang
-    replies = say(assistant, sender, question)
+    assert assistant.tracker(sender)["slots"]["language"] == lang
+    replies = assistant.say(sender, question)
     assert [r.get("text") for r in replies] == [i18n.t(f"care_types.{care_type}", lang)]
     # a short answer in another language does not switch the conversation
-    replies = say(assistant, sender, "ok merci")
-    assert tracker(assistant, sender)["slots"]["language"] == lang
+    replies = assistant.say(sender, "ok merci")
+    assert assistant.tracker(sender)["slots"]["language"] == lang
     assert replies and all(r["text"] for r in replies)
 
 
-def test_explicit_language_choice_wins(assistant: RunningAssistant) -> None:
+def test_explicit_language_choice_wins(assistant: Served) -> None:
     sender = f"e2e-choice-{os.urandom(3).hex()}"
-    replies = say(assistant, sender, "hallo")
+    replies = assistant.say(sender, "hallo")
     menu = replies[-1]["buttons"]
     assert [b["title"] for b in menu] == [name for _, name in i18n.language_menu()]
     turkish = next(b for b in menu if b["title"] == i18n.t("language_name", "tr"))
-    replies = say(assistant, sender, turkish["payload"])
+    replies = assistant.say(sender, turkish["payload"])
     assert replies[0]["text"] == i18n.t("language.confirm", "tr")
-    assert tracker(assistant, sender)["slots"]["language"] == "tr"
+    assert assistant.tracker(sender)["slots"]["language"] == "tr"
 
 
-def test_http_api_needs_the_token(assistant: RunningAssistant) -> None:
+def test_http_api_needs_the_token(assistant: Served) -> None:
     status, _ = http_json(f"{assistant.base}/conversations/x/tracker")
     assert status == 401
     status, _ = http_json(f"{assistant.base}/conversations/x/tracker", token="wrong")
@@ -83,30 +69,24 @@ def _port_open(port: int) -> bool:
 
 
 def test_make_serve_stops_everything_on_sigterm(tmp_path) -> None:
-    port, action_port, inbox_port = free_port(), free_port(), free_port()
     # a token that starts with "-" (token_urlsafe makes one now and then) must not read as
     # an option of `rasa run`
-    env = dict(os.environ, RASA_TOKEN="-t0ken", BOT_VAR_DIR=str(tmp_path),
-               RASA_PORT=str(port), ACTION_PORT=str(action_port), INBOX_PORT=str(inbox_port))
-    log = tmp_path / "serve.log"
-    proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    deadline = time.monotonic() + 240
-    while b"serve: ready" not in log.read_bytes():
-        assert proc.poll() is None, log.read_text()[-2000:]
-        assert time.monotonic() < deadline, "not ready in time"
-        time.sleep(0.5)
-    assert _port_open(port) and _port_open(action_port) and _port_open(inbox_port)
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
+    served = Served(tmp_path, token="-t0ken").start()
+    assert served.proc is not None
+    ports = (served.port, served.action_port, served.inbox_port)
+    try:
+        assert all(map(_port_open, ports))
+        os.killpg(served.proc.pid, signal.SIGTERM)
+        served.proc.wait(timeout=60)
+    finally:
+        served.stop()  # only when the test failed before its SIGTERM
     # make returns at once; the servers finish their graceful shutdown within seconds
     deadline = time.monotonic() + 30
-    ports = (port, action_port, inbox_port)
     while any(map(_port_open, ports)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(_port_open, ports))
-    leftover = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", f"--port {served.port}"], capture_output=True,
+                              text=True)
     assert leftover.stdout.strip() == ""
 
 
@@ -129,39 +109,39 @@ def test_a_failed_start_leaves_no_server_running(tmp_path, monkeypatch) -> None:
     assert not _port_open(action_port) and not _port_open(inbox_port)
 
 
-def test_priority_check_over_rest(assistant: RunningAssistant) -> None:
+def test_priority_check_over_rest(assistant: Served) -> None:
     sender = f"e2e-prio-{os.urandom(3).hex()}"
-    replies = say(assistant, sender, "heb ik voorrang in de crèche?")
+    replies = assistant.say(sender, "heb ik voorrang in de crèche?")
     texts = [r["text"] for r in replies]
     assert texts == [i18n.t("eligibility.parent.intro.priority", "nl"),
                      i18n.t("eligibility.parent.q.care_pricing", "nl")]
     income_related = replies[-1]["buttons"][0]["payload"]
-    replies = say(assistant, sender, income_related)  # a button, as on Telegram or the web
+    replies = assistant.say(sender, income_related)  # a button, as on Telegram or the web
     assert replies[-1]["text"] == i18n.t("eligibility.parent.q.work_situation", "nl")
-    replies = say(assistant, sender, "banaan")  # not an answer: the choices written out
+    replies = assistant.say(sender, "banaan")  # not an answer: the choices written out
     labels = [b["title"] for b in replies[-1]["buttons"][:-1]]  # without "don't know"
     assert [r["text"] for r in replies] == [
         i18n.t("answer.choices", "nl", choices=", ".join(labels)),
         i18n.t("eligibility.parent.q.work_situation", "nl")]
-    replies = say(assistant, sender, "1")  # typed number, as on SMS: "Werken"
+    replies = assistant.say(sender, "1")  # typed number, as on SMS: "Werken"
     outcome = "\n".join(r["text"] for r in replies)
     assert i18n.t("eligibility.group.work", "nl") in outcome
     assert "indicatie" in outcome and "30/4/2025" in outcome
-    slots = tracker(assistant, sender)["slots"]
+    slots = assistant.tracker(sender)["slots"]
     assert slots["facts"] == {"care_pricing": "income_related", "work_situation": "working"}
     assert slots["language"] == "nl"
     # the facts are kept: asking about the reduced rate does not ask the pricing again
-    replies = say(assistant, sender, "kan ik minder betalen?")
+    replies = assistant.say(sender, "kan ik minder betalen?")
     assert replies[-1]["text"] != i18n.t("eligibility.parent.q.care_pricing", "nl")
 
 
-def test_free_place_search_over_rest(assistant: RunningAssistant) -> None:
+def test_free_place_search_over_rest(assistant: Served) -> None:
     sender = f"e2e-places-{os.urandom(3).hex()}"
-    replies = say(assistant, sender, "is er nog plaats in mechelen?")
+    replies = assistant.say(sender, "is er nog plaats in mechelen?")
     assert replies[-1]["text"] == i18n.t("places.q.start", "nl")  # the town was in the question
-    assert say(assistant, sender, "volgende maand")[-1]["text"] == i18n.t("places.q.child", "nl")
-    assert say(assistant, sender, "8 maanden")[-1]["text"] == i18n.t("places.q.days", "nl")
-    replies = say(assistant, sender, "3")
+    assert assistant.say(sender, "volgende maand")[-1]["text"] == i18n.t("places.q.child", "nl")
+    assert assistant.say(sender, "8 maanden")[-1]["text"] == i18n.t("places.q.days", "nl")
+    replies = assistant.say(sender, "3")
     # Rasa's REST channel sends each paragraph as its own message: read the whole turn
     results = "\n\n".join(r["text"] for r in replies[:-1])
     assert results.startswith(i18n.t("places.results_intro", "nl"))
@@ -171,16 +151,16 @@ def test_free_place_search_over_rest(assistant: RunningAssistant) -> None:
     assert i18n.t("places.register", "nl") in titles
     if i18n.t("places.more", "nl") in titles:  # the next page continues the numbering
         more = next(b for b in replies[-1]["buttons"] if b["title"] == i18n.t("places.more", "nl"))
-        page2 = "\n\n".join(r["text"] for r in say(assistant, sender, more["payload"]))
+        page2 = "\n\n".join(r["text"] for r in assistant.say(sender, more["payload"]))
         assert page2.startswith(i18n.t("places.results_more", "nl")) and "\n4. " in "\n" + page2
 
 
-def test_free_place_without_result_is_honest_and_recorded(assistant: RunningAssistant) -> None:
+def test_free_place_without_result_is_honest_and_recorded(assistant: Served) -> None:
     sender = f"e2e-noplace-{os.urandom(3).hex()}"
-    say(assistant, sender, "I am looking for a free place in Oostende")
-    say(assistant, sender, "next month")
-    say(assistant, sender, "1 year")
-    replies = say(assistant, sender, "2")
+    assistant.say(sender, "I am looking for a free place in Oostende")
+    assistant.say(sender, "next month")
+    assistant.say(sender, "1 year")
+    replies = assistant.say(sender, "2")
     assert replies[0]["text"].startswith(i18n.t("places.none", "en", municipality="Oostende",
                                                 date="")[:20])
     titles = [b["title"] for b in replies[-1]["buttons"]]
@@ -191,18 +171,18 @@ def test_free_place_without_result_is_honest_and_recorded(assistant: RunningAssi
     assert "Oostende" in done.stdout
 
 
-def test_contradiction_gets_a_question_not_a_silent_overwrite(assistant: RunningAssistant) -> None:
+def test_contradiction_gets_a_question_not_a_silent_overwrite(assistant: Served) -> None:
     sender = f"e2e-conflict-{os.urandom(3).hex()}"
-    say(assistant, sender, "heb ik voorrang?")
+    assistant.say(sender, "heb ik voorrang?")
     for answer in ("1", "5", "2", "2"):  # inkomenstarief, no work reason, no foster, no sibling
-        replies = say(assistant, sender, answer)
+        replies = assistant.say(sender, answer)
     assert replies[-1]["text"] == i18n.t("eligibility.parent.q.single_parent", "nl")
-    say(assistant, sender, "1")  # raises the child alone: priority settled
-    assert tracker(assistant, sender)["slots"]["facts"]["single_parent"] is True
-    replies = say(assistant, sender, "kan ik minder betalen?")
-    replies = say(assistant, sender, "nee, mijn man werkt voltijds")
+    assistant.say(sender, "1")  # raises the child alone: priority settled
+    assert assistant.tracker(sender)["slots"]["facts"]["single_parent"] is True
+    replies = assistant.say(sender, "kan ik minder betalen?")
+    replies = assistant.say(sender, "nee, mijn man werkt voltijds")
     assert replies[-1]["text"] == i18n.t("conflict.parent.single_parent", "nl")
-    assert tracker(assistant, sender)["slots"]["facts"]["single_parent"] is True  # not yet changed
+    assert assistant.tracker(sender)["slots"]["facts"]["single_parent"] is True  # not yet changed
     partner = replies[-1]["buttons"][1]["payload"]
-    say(assistant, sender, partner)
-    assert tracker(assistant, sender)["slots"]["facts"]["single_parent"] is False
+    assistant.say(sender, partner)
+    assert assistant.tracker(sender)["slots"]["facts"]["single_parent"] is False

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
 from fakes import FakeTwilio
 from fakes.server import Scripted
+from serving import Served, free_port
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -35,6 +35,8 @@ pytestmark = pytest.mark.e2e
 
 SID, AUTH_TOKEN = "ACfault000000000000000000000000000", "fault-auth-" + os.urandom(4).hex()
 FROM_SMS = "+3225550190"
+# how long Twilio is down: a minute in make test, 10 s in make test-fast (scripts/test.sh), where
+# the queued replies are still resent (every 3 s) into the outage several times
 OUTAGE_SECONDS = float(os.environ.get("FAULT_OUTAGE_SECONDS", 60))
 TEXTS = ["hallo", "welke soorten opvang zijn er?", "wat is gezinsopvang?",
          "wat kost kinderopvang?", "wat is occasionele opvang?", "dank je"]
@@ -254,35 +256,23 @@ def test_twilio_failing_for_a_minute(faulty: Faulty) -> None:
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Faulty, int, Path]]:
+def single(serve_stack: Callable[..., Served]) -> Iterator[tuple[Faulty, int, Path]]:
     """``make serve`` with the Twilio channel; (sender, action server port, var folder)."""
-    var = tmp_path_factory.mktemp("single-var")
     twilio = FakeTwilio(SID, AUTH_TOKEN).start()
-    port, action_port = free_port(), free_port()
+    port = free_port()  # the webhook URL Twilio signs names it
     sender = Faulty.__new__(Faulty)  # only its sending helpers: no scaled stack here
     sender.twilio, sender.validator = twilio, RequestValidator(AUTH_TOKEN)
     sender.webhook = f"http://127.0.0.1:{port}/webhooks/twilio/webhook"
     sender._sids = iter(range(1, 10**9))
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_DB_URL", "TRACKER_DB_URL")}
-    env.update(BOT_VAR_DIR=str(var), RASA_PORT=str(port), ACTION_PORT=str(action_port),
-               INBOX_PORT=str(free_port()), RASA_TOKEN="t-" + os.urandom(4).hex(),
-               TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_SMS=FROM_SMS,
-               TWILIO_API_BASE=twilio.url, TWILIO_WEBHOOK_URL=sender.webhook)
-    log = var / "serve.log"
-    proc = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    served = None
     try:
-        deadline = time.monotonic() + 300
-        while b"serve: ready" not in log.read_bytes():
-            assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "make serve did not start"
-            time.sleep(0.3)
-        yield sender, action_port, var
+        served = serve_stack(port=port, TWILIO_ACCOUNT_SID=SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+                             TWILIO_FROM_SMS=FROM_SMS, TWILIO_API_BASE=twilio.url,
+                             TWILIO_WEBHOOK_URL=sender.webhook)
+        yield sender, served.action_port, served.var
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=60)
+        if served is not None:
+            served.stop()  # before the fake it sends through
         twilio.stop()
 
 

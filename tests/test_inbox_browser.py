@@ -8,20 +8,12 @@ Chromium or Playwright missing is a failure, not a skip: the inbox is not tested
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Stack, free_port
-from test_e2e_handoff import loket_file
+from serving import Served, loket_file
 
 from bot import db, i18n
 from bot.inbox import auth
@@ -46,46 +38,15 @@ def _playwright():
     return sync_playwright, expect
 
 
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
+def running(serve_stack: Callable[..., Served],
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Served, str]:
     var = tmp_path_factory.mktemp("inbox_browser")
-    port = free_port()
-    stack = Stack(var, BOT_LOKET_FILE=str(loket_file(var, open_now=True)),
-                  INBOX_PORT=str(port))
-    stack.start()
-    base = f"http://127.0.0.1:{port}"
-    own = None
-    try:
-        if not _up(f"{base}/health"):  # `make serve` without the inbox: start it here
-            env = dict(os.environ, BOT_VAR_DIR=str(var), RASA_TOKEN=stack.token,
-                       RASA_URL=f"http://127.0.0.1:{stack.port}", PYTHONPATH=str(ROOT))
-            own = subprocess.Popen(
-                [sys.executable, "-m", "bot.inbox", "serve", "--port", str(port)], cwd=ROOT,
-                env=env, stdout=(var / "inbox.log").open("wb"), stderr=subprocess.STDOUT,
-                start_new_session=True)
-            deadline = time.monotonic() + 60
-            while not _up(f"{base}/health"):
-                assert own.poll() is None, (var / "inbox.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "the inbox did not start in 60 s"
-                time.sleep(0.3)
-        url = f"sqlite:///{var / 'bot.db'}"
-        with db.session_scope(url) as session:
-            auth.create_user(session, "ann", PASSWORD, role="worker", language="nl")
-        db.dispose_engine(url)
-        yield stack, base
-    finally:
-        if own is not None and own.poll() is None:
-            os.killpg(own.pid, signal.SIGTERM)
-            own.wait(timeout=30)
-        stack.stop()
+    stack = serve_stack(var, BOT_LOKET_FILE=str(loket_file(var, open_now=True)))
+    with db.session_scope(stack.db_url) as session:
+        auth.create_user(session, "ann", PASSWORD, role="worker", language="nl")
+    db.dispose_engine(stack.db_url)
+    return stack, stack.inbox
 
 
 def _send(page, text: str) -> None:
@@ -93,7 +54,7 @@ def _send(page, text: str) -> None:
     page.locator("#chat-text").press("Enter")
 
 
-def test_family_and_worker_in_the_browser(running: tuple[Stack, str], tmp_path: Path) -> None:
+def test_family_and_worker_in_the_browser(running: tuple[Served, str], tmp_path: Path) -> None:
     sync_playwright, expect = _playwright()
     _stack, base = running
     with sync_playwright() as p:

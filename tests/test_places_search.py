@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
 
 from bot import db
 from bot.__main__ import main

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from pg import pg_server_url, pg_url  # noqa: F401 - fixtures
 from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import make_url
 

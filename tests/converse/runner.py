@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,8 +27,8 @@ from typing import Any
 
 from tests.converse.personas import Persona, RequestCheck, check_eligibility, check_request
 from tests.converse.texts import TemplateIndex, is_reask, is_statement, normalise
+from tests.serving import Served, ServeFailed
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_TURNS = 70  # a full snelfiche with a check and a search takes about 35
 GIVE_UP = 6  # asked the same thing this often in a row: a person stops trying
 THREADS = 4
@@ -49,14 +48,9 @@ DEFAULT_KNOWS = {
 
 # --- the assistant ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    from bot.services import free_port
-
-    return free_port()
-
-
 class Assistant:
-    """``python -m bot serve`` on a fresh var folder (own SQLite stores), with a pinned date."""
+    """``python -m bot serve`` on a fresh var folder (own SQLite stores), with a pinned date;
+    started and stopped by tests/serving.py, as in the end-to-end tests."""
 
     def __init__(self, today: str, var: Path | None = None) -> None:
         from cryptography.fernet import Fernet
@@ -64,38 +58,26 @@ class Assistant:
         self.today = today
         self._tmp = None if var else tempfile.TemporaryDirectory(prefix="converse-")
         self.var = var or Path(self._tmp.name)
-        self.port = _free_port()
-        self.token = "eval-" + os.urandom(8).hex()
         self.key = Fernet.generate_key().decode()  # known, so stored health notes can be read
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.served = Served(self.var, token="eval-" + os.urandom(8).hex(),
+                             command=(sys.executable, "-m", "bot", "serve"),
+                             BOT_TODAY=self.today, BOT_ENCRYPTION_KEY=self.key)
+        self.port, self.token, self.base = self.served.port, self.served.token, self.served.base
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return self.served.proc
 
     def start(self, timeout: float = 300) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("BOT_DB_URL", "TRACKER_DB_URL")}  # embedded SQLite in var/
-        env.update(RASA_TOKEN=self.token, BOT_VAR_DIR=str(self.var), RASA_PORT=str(self.port),
-                   ACTION_PORT=str(_free_port()), INBOX_PORT=str(_free_port()),
-                   BOT_TODAY=self.today, BOT_ENCRYPTION_KEY=self.key, PYTHONPATH=str(ROOT),
-                   RASA_TELEMETRY_ENABLED="false")
-        log = self.var / "serve.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-                                     stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while b"serve: ready" not in log.read_bytes():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-3000:]
-                self.stop()
-                raise RuntimeError(f"the assistant did not start:\n{tail}")
-            time.sleep(0.3)
+        self.served.timeout = timeout
+        try:
+            self.served.start()
+        except ServeFailed as exc:
+            self.stop()
+            raise RuntimeError(f"the assistant did not start: {exc}") from exc
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.served.stop()
         if self._tmp:
             self._tmp.cleanup()
             self._tmp = None
