@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train serve serve-scaled run chat test system-packages lint nlu-report converse-eval langid-bench lock bench
+.PHONY: setup train serve serve-scaled run chat test test-fast system-packages lint nlu-report converse-eval langid-bench lock bench
 
 # Cheap when the cached environment exists: it only checks the key and links .venv.
 setup:
@@ -24,10 +24,16 @@ serve-scaled: setup
 run: setup
 	@$(PY) -m bot chat --serve
 
-# Installs the Debian packages the tests need when missing (root or `sudo -n`; otherwise it
-# stops with the command to run), before the environment build: a fresh machine learns at once.
+# Every test (about 11 minutes on 2 cores). First installs the Debian packages the tests need
+# when missing (root or `sudo -n`; otherwise it stops with the command to run), before the
+# environment build: a fresh machine learns at once. ARGS go to pytest.
 test: system-packages setup
-	@scripts/test.sh
+	@scripts/test.sh $(ARGS)
+
+# The edit loop (under 3 minutes): lint and every test that needs no running assistant and no
+# Rasa command line (pytest -m "not e2e and not slow"), e.g. ARGS="tests/test_intake.py -x".
+test-fast: system-packages setup
+	@scripts/test.sh --fast $(ARGS)
 
 system-packages:
 	@scripts/system-packages.sh

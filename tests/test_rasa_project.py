@@ -26,12 +26,14 @@ def model_file() -> Path:
     return model.ensure_model(quiet=True)
 
 
+@pytest.mark.slow  # a Rasa CLI subprocess: TensorFlow imported again
 def test_rasa_data_validate_is_clean() -> None:
     done = rasa("data", "validate", "--domain", "domain.yml", "--config", "config.yml",
                 "--data", *model.TRAINING_DATA, "--fail-on-warnings")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+@pytest.mark.slow  # a Rasa CLI subprocess: TensorFlow imported again
 def test_conversation_stories(model_file: Path, tmp_path: Path) -> None:
     done = rasa("test", "core", "--model", str(model_file), "--stories", "tests/stories",
                 "--fail-on-prediction-errors", "--out", str(tmp_path))
@@ -46,6 +48,7 @@ def test_stories_cover_required_languages() -> None:
         assert f"story: {lang} " in text
 
 
+@pytest.mark.slow  # loads the trained model (TensorFlow, the whole pipeline)
 def test_held_out_accuracy_per_language(model_file: Path) -> None:
     from bot.nlu_report import evaluate
 
