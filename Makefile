@@ -20,7 +20,9 @@ serve: setup
 serve-scaled: setup
 	@$(PY) -m bot serve-scaled
 
-# Runs the whole assistant on embedded defaults and chats with it in this terminal.
+# Runs the whole assistant on embedded defaults and chats with it in this terminal: the ports of
+# make serve (RASA_PORT, ACTION_PORT, INBOX_PORT), the banner in BOT_DEFAULT_LANGUAGE; /quit,
+# Ctrl-D, Ctrl-C or SIGTERM stops every server it started.
 run: setup
 	@$(PY) -m bot chat --serve
 
