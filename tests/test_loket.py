@@ -120,6 +120,9 @@ def test_contact_text_says_closed_today_or_a_closure_ahead() -> None:
     holiday = demo.contact_text("en", _at(date(2028, 7, 11)))
     assert i18n.t("loket.closed_today_holiday", "en") in holiday
     assert "Wednesday 12/7 at 09:00" in holiday
+    closure = demo.contact_text("fr", _at(date(2026, 12, 28)))
+    assert i18n.t("loket.closed_today_closure", "fr", until="vendredi 1/1") in closure
+    assert i18n.t("loket.opens_again", "fr", when="lundi 4/1 à 09:00") in closure
     ahead = demo.contact_text("nl", _at(date(2026, 12, 10)))
     assert "donderdag 24/12" in ahead and "vrijdag 1/1" in ahead
     assert demo.contact_text("nl", _at(date(2026, 10, 6))) == demo.contact_text("nl")
