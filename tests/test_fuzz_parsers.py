@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import traceback
 import types
 from collections.abc import Callable, Iterator
@@ -66,9 +67,14 @@ def past_known_bugs() -> Iterator[None]:
         if known_bug(exc) is None:
             raise
         reject()
-FAST = settings(max_examples=250, deadline=None,
+
+
+# make test-fast sets FUZZ_SCALE=0.2 (scripts/test.sh): a fifth of the generated inputs in the
+# edit loop, every one of them in make test
+SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
+FAST = settings(max_examples=max(20, round(250 * SCALE)), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW = settings(max_examples=100, deadline=None,
+SLOW = settings(max_examples=max(20, round(100 * SCALE)), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
