@@ -76,7 +76,12 @@ def _normalise(text: str) -> str:
     text = fold(text).translate(_AFTER_FOLD)
     text = _CYRILLIC_APOSTROPHE.sub("", text)  # п'ять -> пять: the apostrophe is part of the word
     text = _TOT_EN_MET.sub(" tem ", text)
+    text = _MONTH_NUMBER.sub(lambda m: f"1/{m[1] or m[2]}", text)  # "من شهر ٣", "mn chhar 3": from 1 March
     return text.replace("'", " ")  # aujourd'hui, Mart'ta, l'année: two words
+
+
+# "the month 3": Arabic speakers name a month by its number
+_MONTH_NUMBER = re.compile(r"(?:ال|ل)?شهر\s+(1[0-2]|0?[1-9])(?![\d/.])|\bl?chh?[ae]r\s+(1[0-2]|0?[1-9])(?![\d/.])")
 
 
 def _key(entry: str) -> tuple[str, ...]:
@@ -730,6 +735,22 @@ def parse_birth_date(text: str, lang: str, today: date) -> date | None:
     )
 
 
+def says_per_week(text: str, lang: str) -> bool:
+    """Whether a number of days is counted per week ("3 дні на тиждень", "4 dagen per week")."""
+    norm = _normalise(text or "")
+    items = _scan(norm, lang) if norm else []
+    return any(it.kinds.get("unit") == "week" for it in items) and any(
+        it.kinds.get("unit") == "day" for it in items)
+
+
+_AGE_WORDS = frozenset({"3ndo", "3ndha", "3andou", "3andha", "3omro", "3omra", "3mro", "3mrha",
+                        "عمره", "عمرها", "عندو", "عندها"})
+
+
+def _after_age_word(items: list[_Item], i: int) -> bool:
+    return i > 0 and items[i - 1].words[-1] in _AGE_WORDS
+
+
 def says_ago(text: str, lang: str) -> bool:
     """Whether the text dates something back ("6 ay önce", "3 months ago", "il y a 3 mois")."""
     norm = _normalise(text or "")
@@ -758,8 +779,12 @@ def parse_age_months(text: str, lang: str) -> int | None:
             nxt = _next(items, i)
             if nxt is not None and items[nxt].num is not None and not items[nxt].has("unit"):
                 count = items[nxt].num  # "شهر واحد"
-            elif item.has("alone_means_one"):
-                count = 1.0  # "عمره سنة", "йому рік"
+            elif item.has("alone_means_one") and not (
+                    item.words == ("3am",) and not _half_after(items, i)
+                    and not _after_age_word(items, i)):
+                # "عمره سنة", "йому рік", "3am w nss"; but a bare Arabizi "3am" is mostly the
+                # Levantine "عم" ("ana 3am edros": I am studying)
+                count = 1.0
             else:
                 continue
         total += (count + _half_after(items, i)) * MONTHS_PER_UNIT[unit]

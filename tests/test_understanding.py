@@ -366,3 +366,28 @@ def test_an_organisation_keeps_its_place_in_any_grammar():
                        "tr").organisation == "Huis van het Kind Beringen"
     assert roles.claim("ik werk bij het OCMW van Sint-Truiden",
                        "nl").organisation == "OCMW van Sint-Truiden"
+
+
+def test_a_price_question_that_asks_to_pay_less_is_the_check():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import IntentGuard
+
+    message = Message({"text": "Скільки коштує садочок і чи можна платити менше?",
+                       "intent": {"name": "ask_price", "confidence": 0.62},
+                       "entities": [{"entity": "detected_language", "role": "guess",
+                                     "value": "uk"}]})
+    IntentGuard({}).process([message])
+    assert message.get("intent")["name"] == "check_reduced_rate"
+
+
+def test_days_a_week_in_a_clause_that_also_says_when():
+    facts = {f.field: f.value for f in said.extract(
+        "Потрібен садочок 3 дні на тиждень з січня", "uk", TODAY)}
+    assert facts["frequency"] == "3" and facts["start"] == "2027-01-01"
+    assert "frequency" not in {f.field for f in said.extract("с понедельника", "uk", TODAY)}
+
+
+def test_a_month_by_its_number():
+    assert _read(intake.reader("start", "من شهر ٣", "inform", [], "ar", TODAY))[:2] == (
+        "2027-03-01", True)

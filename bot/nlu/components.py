@@ -225,8 +225,9 @@ KEEP_WHEN_UNSURE = frozenset({"ask_care_types", "ask_price", "request_human", "s
 class IntentGuard(_NonTrainable):
     """The classifier's score checked against the words: a deletion needs a deletion verb
     ("ik wil mijn gegevens zien" is the right of access, never a deletion); a guess or a
-    greeting beside registration words is a registration; a guess at a message that names a
-    kind of care is a request for a place."""
+    greeting beside registration words is a registration; a price question that asks to pay
+    less is the reduced-rate check; a guess at a message that names a kind of care is a
+    request for a place."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -246,6 +247,9 @@ class IntentGuard(_NonTrainable):
             unsure = float(intent.get("confidence") or 0) < UNSURE
             if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
                 self._set(message, "see_my_data", 1.0)
+            elif name == "ask_price" and answers.has_cue("pay_less", text, lang):
+                # "Скільки коштує садочок і чи можна платити менше?": the check answers both
+                self._set(message, "check_reduced_rate")
             elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER
                   or (name in YIELD_TO_REGISTER_UNASKED and "?" not in text)) \
                     and answers.has_cue("register", text, lang):

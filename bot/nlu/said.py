@@ -125,7 +125,9 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
     # "vanaf maandag", "с понедельника" say when, not how many days
     # nor does "née le 5 mai, pas le 5 mars" (a birth date)
     # nor does a greeting ("Dag, … een plaats": no day)
-    parts = [c for c in clauses(text) if not answers.has_cue("start", c, lang)
+    # (a clause that says "a week" counts anyway: "3 дні на тиждень з січня")
+    parts = [c for c in clauses(text)
+             if (not answers.has_cue("start", c, lang) or dates.says_per_week(c, lang))
              and not answers.has_cue("birth", c, lang)
              and "greeting" not in answers.closed_kinds(c, lang)]
     text = " , ".join(parts)
