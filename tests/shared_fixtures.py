@@ -14,7 +14,7 @@ from serving import Served
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``make serve`` on embedded defaults in a fresh var folder (its own SQLite stores),
-    one for every test that only chats: starting one takes half a minute."""
+    one for every test that only chats: each start costs seconds to half a minute."""
     with Served(tmp_path_factory.mktemp("var")) as served:
         yield served
 
