@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot import i18n
 from bot.loket import Loket
+from bot.nlu import said
 from bot.replies import Button, Reply, intent_payload, language_buttons, topic_buttons
+from bot.settings import today
 
 FALLBACK_ACTION = "action_fallback"
 
@@ -41,6 +43,12 @@ def fallback_step(previous_bot_actions: list[str]) -> int:
             break
         step += 1
     return step
+
+
+def tells_facts(text: str, lang: str) -> bool:
+    """Whether a message the classifier could not place still says who the family is or what
+    it needs (a child's age, a place, a reason…): then it is kept and thanked for."""
+    return bool(text) and not text.startswith("/") and bool(said.extract(text, lang, today()))
 
 
 def fallback(step: int, out_of_scope: bool, lang: str, loket: Loket) -> list[Reply]:

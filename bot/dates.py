@@ -76,12 +76,14 @@ def _normalise(text: str) -> str:
     text = fold(text).translate(_AFTER_FOLD)
     text = _CYRILLIC_APOSTROPHE.sub("", text)  # п'ять -> пять: the apostrophe is part of the word
     text = _TOT_EN_MET.sub(" tem ", text)
-    text = _MONTH_NUMBER.sub(lambda m: f"1/{m[1] or m[2]}", text)  # "من شهر ٣", "mn chhar 3": from 1 March
+    # "من شهر ٣", "mn chhar 3": from 1 March
+    text = _MONTH_NUMBER.sub(lambda m: f"1/{m[1] or m[2]}", text)
     return text.replace("'", " ")  # aujourd'hui, Mart'ta, l'année: two words
 
 
 # "the month 3": Arabic speakers name a month by its number
-_MONTH_NUMBER = re.compile(r"(?:ال|ل)?شهر\s+(1[0-2]|0?[1-9])(?![\d/.])|\bl?chh?[ae]r\s+(1[0-2]|0?[1-9])(?![\d/.])")
+_MONTH_NUMBER = re.compile(r"(?:ال|ل)?شهر\s+(1[0-2]|0?[1-9])(?![\d/.])"
+                           r"|\bl?chh?[ae]r\s+(1[0-2]|0?[1-9])(?![\d/.])")
 
 
 def _key(entry: str) -> tuple[str, ...]:

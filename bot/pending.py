@@ -215,6 +215,9 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
             and not (read.ok and "?" not in text):
         # a question word in a readable answer ("بس كم يوم" = only a few days) is no question
         return Turn("digression")
+    if not question.free_text and "?" in text and answers.has_cue("what_is", text, lang):
+        # "а що таке leefloon?": the word of the question said back is no yes
+        return Turn("unreadable", facts=tuple(facts))
     if read.skipped:
         return Turn("declined", facts=tuple(facts))
     if read.ok:

@@ -68,3 +68,9 @@ def test_care_types_one_by_one_and_overview() -> None:
 def test_every_care_type_has_an_explanation() -> None:
     for ct in care_info.CARE_TYPES:
         assert i18n.has(f"care_types.{ct}") and i18n.has(f"care_type_name.{ct}")
+
+
+def test_a_message_that_only_tells_facts_is_kept_not_rejected() -> None:
+    assert conversation.tells_facts("bonjour je suis maman seule avec mon fils de 2 ans", "fr")
+    assert not conversation.tells_facts("hoe laat is het", "nl")
+    assert not conversation.tells_facts("/greet", "nl")

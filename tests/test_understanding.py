@@ -391,3 +391,26 @@ def test_days_a_week_in_a_clause_that_also_says_when():
 def test_a_month_by_its_number():
     assert _read(intake.reader("start", "من شهر ٣", "inform", [], "ar", TODAY))[:2] == (
         "2027-03-01", True)
+
+
+def test_asking_what_a_word_means_is_no_yes():
+    def read(text: str) -> pending.Read:
+        answer = eligibility_answer("receives_leefloon", text, "inform", [], "uk")
+        return pending.Read(answer.value, answer.understood)
+
+    question = pending.Question("receives_leefloon", read)
+    got = pending.read_turn(question, pending.Message("а що таке leefloon?", "inform", 0.5, []),
+                            "uk", TODAY)
+    assert got.kind == "unreadable"
+
+
+def test_a_training_at_the_vdab_is_no_job_search_and_levantine_words():
+    facts = {f.field: f.value for f in said.extract(
+        "з лютого у мене навчання на доглядальницю через VDAB", "uk", TODAY)}
+    assert facts["reason"] == ["training"]
+    assert _read(intake.reader("reason", "ana 3am edros hollande w zawji 3am ydawer 3a shighl",
+                               "inform", [], "ar", TODAY))[:2] == (
+        ["integration", "job_seeking"], True)
+    assert roles.claim("я социальный работник ОЦМВ Лёвена", "uk").organisation == "ОЦМВ Лёвена"
+    assert roles.claim("je travaille au CPAS d'Anderlecht",
+                       "fr").organisation == "CPAS d'Anderlecht"

@@ -179,4 +179,8 @@ class ActionFallback(ReplyAction):
                     Reply(desk.contact_text(lang))], []
         step = conversation.fallback_step(bot_actions(tracker))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
+        if step <= 1 and conversation.tells_facts(text, lang):
+            # "je suis maman seule avec mon fils de 2 ans": no question, but kept, not rejected
+            return [Reply(i18n.t("fallback.noted", lang), topic_buttons(lang))], []
         return conversation.fallback(step, intent == "out_of_scope", lang, loket.load()), []

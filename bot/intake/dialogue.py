@@ -231,7 +231,8 @@ def _choice(spec: Field, text: str, lang: str) -> Read:
     extra = _care_type_forms() if spec.name == "care_type" else None
     found = nlu_answers.read_choice(spec.name, text, lang, options(spec.name, lang), extra)
     if spec.name == "reason" and found:
-        return Read(found, True)  # several reasons may apply: work and Dutch lessons
+        # several reasons may apply: work and Dutch lessons
+        return Read(said.training_not_search(found, nlu_answers.tokenize(text), lang), True)
     if spec.name == "care_type" and len(found) > 1:
         return Read("no_preference", True)  # "een onthaalouder of een crèche, allebei goed"
     if found:

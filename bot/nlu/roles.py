@@ -21,8 +21,8 @@ from bot.textnorm import chat_fold
 
 MAX_ORGANISATION_WORDS = 6
 # Turkish writes a case ending after an apostrophe: "CAW Limburg'dan", "OCMW Gent'te"
-_SUFFIX = re.compile(r"['\u2019][^\W\d_]+[.,]?$")
-_LINK = re.compile(r"^(?:van|de|of|du|d'|in|à|a|te|uit)\s*")  # "OCMW van Mechelen"
+_SUFFIX = re.compile(r"(?<=[^\W\d_]{3})['\u2019][^\W\d_]{1,4}[.,]?$")
+_LINK = re.compile(r"^(?:(?:van|de|of|du|in|à|a|te|uit)\s+|d')")  # "OCMW van Mechelen"
 # a regional service names its province: "CAW Limburg", "Kind en Gezin Antwerpen"
 _PROVINCES = frozenset({"limburg", "antwerpen", "oost-vlaanderen", "west-vlaanderen",
                         "vlaams-brabant", "brussel", "bruxelles", "brussels"})
@@ -67,9 +67,12 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
             continue
         said_place = " ".join(words)
         place = geo.resolve_location(said_place, fuzzy=False)
-        is_place = (place and place.municipality and place.how != "fuzzy"
-                    and _LINK.sub("", chat_fold(place.matched))
-                    == _LINK.sub("", chat_fold(said_place)))
+        named, written_place = (_LINK.sub("", chat_fold(x)) for x in (
+            place.matched if place else "", said_place))
+        # the name as written, or with a case ending ("Лёвена", "Gentte")
+        is_place = (place and place.municipality and place.how != "fuzzy" and named
+                    and written_place.startswith(named)
+                    and len(written_place) - len(named) <= 3)
         if is_place or (n == 1 and chat_fold(said_place) in _PROVINCES):
             written = " ".join([*tail_words[:n - 1], _SUFFIX.sub("", tail_words[n - 1])])
             end += len(tail) - len(tail.lstrip()) + len(written)

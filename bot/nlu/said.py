@@ -190,8 +190,26 @@ def contact_facts(text: str) -> list[Fact]:
     return found
 
 
+# Naming the VDAB says a job search only without a training: "навчання … через VDAB" is the
+# VDAB's training
+_TRAINING_BODIES = frozenset({"vdab", "вдаб", "фдаб", "actiris", "forem"})
+
+
+def training_not_search(values: list[str], tokens: Sequence[Token], lang: str) -> list[str]:
+    """``values`` without a job search that is only the training body's name."""
+    if "training" not in values or "job_seeking" not in values:
+        return values
+    seeking = [h for h in answers.forms("choices.reason", lang).hits(tokens)
+               if h.value == "job_seeking"]
+    if all(" ".join(t.text for t in tokens[h.start:h.end]) in _TRAINING_BODIES
+           for h in seeking):
+        return [v for v in values if v != "job_seeking"]
+    return values
+
+
 def reason_facts(tokens: list[Token], lang: str) -> list[Fact]:
-    values = answers.positive_values("choices.reason", tokens, lang)
+    values = training_not_search(
+        answers.positive_values("choices.reason", tokens, lang), tokens, lang)
     extra = answers.positive_values("choices.work_situation", tokens, lang)
     facts: list[Fact] = []
     reasons = [v for v in values if v != "none"]

@@ -274,7 +274,8 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
     if any("\u0600" <= c <= "\u06ff" for c in raw):
         variants.append(_arabic_unprefixed(raw))
     if any("\u0400" <= c <= "\u04ff" for c in raw):
-        variants += [_without_case_endings(raw), raw.lower().translate(_CYRILLIC)]
+        bare = _without_case_endings(raw)
+        variants += [bare, raw.lower().translate(_CYRILLIC), bare.lower().translate(_CYRILLIC)]
     if re.search(r"[a-zçğıöşü]{3}(?:['’]?(?:d|t)[ae]n?|['’]?y?[ae]|['’]?n?[iıuü]n)\b",
                  raw, re.I):
         variants.append(_without_turkish_endings(raw))
@@ -321,7 +322,7 @@ def _without_case_endings(text: str) -> str:
     out = []
     for word in text.split():
         for ending in _SLAVIC_ENDINGS:
-            if len(word) > 5 and word.lower().endswith(ending):
+            if len(word) > 4 and word.lower().endswith(ending):
                 word = word[: -len(ending)]
                 break
         out.append(word)
