@@ -414,3 +414,14 @@ def test_a_training_at_the_vdab_is_no_job_search_and_levantine_words():
     assert roles.claim("я социальный работник ОЦМВ Лёвена", "uk").organisation == "ОЦМВ Лёвена"
     assert roles.claim("je travaille au CPAS d'Anderlecht",
                        "fr").organisation == "CPAS d'Anderlecht"
+
+
+def test_an_age_before_the_start_words_in_one_clause():
+    facts = {f.field: f.value for f in said.extract(
+        "ik zoek opvang voor mijn dochter van 10 maanden in Leuven vanaf februari", "nl", TODAY)}
+    assert facts["child_birth"] == "2026-02-02" and facts["start"] == "2027-02-01"
+    assert "child_birth" not in {f.field for f in said.extract("vanaf 3 maanden", "nl", TODAY)}
+
+
+def test_a_job_interview_is_looking_for_work_for_the_checks():
+    assert said.work_situation(["job_interview"]) == "job_seeking"

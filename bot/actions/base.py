@@ -98,6 +98,21 @@ ASKING_ABOUT_CARE = frozenset({"ask_price", "ask_care_types", "check_priority",
                                "check_reduced_rate"})
 
 
+def outright_role(tracker: Tracker, lang: str) -> str | None:
+    """The role the latest message states outright and that differs from the conversation's:
+    a professional asking for a family they support, or a parent saying so."""
+    text = tracker.latest_message.get("text") or ""
+    if not text or text.startswith("/") or answered_a_question(tracker):
+        return None
+    claim = roles.claim(text, lang)
+    role = tracker.get_slot("role") or "parent"
+    if claim and claim.role == "toeleider" and claim.for_a_family and role != "toeleider":
+        return "toeleider"
+    if claim and claim.role == "parent" and role != "parent":
+        return "parent"
+    return None
+
+
 def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[EventType]:
     """What the latest message said in free words ("in Mechelen", "8 maanden", "dringend"),
     kept in the profile slots on top of what ``events`` already set, so it is not asked
@@ -158,9 +173,15 @@ class ReplyAction(Action, ABC):
                                              may_switch=not answered_a_question(tracker))
         if events and tracker.get_slot("language"):
             tracker.slots["language"] = lang  # the reply goes out in the language switched to
+        said_role = outright_role(tracker, lang)
+        if said_role:
+            # "je suis assistante sociale … une famille que j'accompagne, je voudrais inscrire":
+            # the snelfiche's first texts already speak to the social worker
+            tracker.slots["role"] = said_role
         replies, more = self.respond(tracker, lang)
         send(dispatcher, replies)
-        return events + more + kept_facts(tracker, more, lang)
+        who = [SlotSet("role", said_role)] if said_role else []
+        return events + who + more + kept_facts(tracker, more, lang)
 
 
 RULE_STARTS = frozenset({"action_listen", "action_deactivate_loop"})

@@ -73,8 +73,9 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
     # an age may span clauses ("1 jaar en 3 maanden"), but not a clause about when
     # ("vanaf 3 maanden", "over 2 weken")
     # nor a clause about something else that happened some time ago ("6 ay önce geldim")
-    about_age = " , ".join(c for c in parts if not answers.has_cue("start", c, lang)
-                           and not dates.says_ago(c, lang))
+    # (what stands before the start words still counts: "dochter van 10 maanden … vanaf
+    # februari")
+    about_age = " , ".join(_before_start(c, lang) for c in parts if not dates.says_ago(c, lang))
     tokens = tokenize(about_age)
     months = dates.parse_age_months(about_age, lang)
     if months is None or (not any(t.text.isdigit() for t in tokens) and months == 0):
@@ -85,6 +86,15 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
     birth = _from_age(months, today)
     return [Fact("child_birth", birth.isoformat())] if birth and _plausible_birth(
         birth, today) else []
+
+
+def _before_start(clause: str, lang: str) -> str:
+    """The clause up to its first start word ("vanaf", "from", "з")."""
+    tokens = tokenize(clause)
+    hits = answers.cue_hits("start", tokens, lang)
+    if not hits:
+        return clause
+    return clause[:tokens[hits[0].start].start] if hits[0].start else ""
 
 
 def _from_age(months: int | None, today: date) -> date | None:
@@ -231,7 +241,10 @@ def reason_facts(tokens: list[Token], lang: str) -> list[Fact]:
 
 
 def work_situation(reasons: list[str], says_none: bool = False) -> str | None:
-    """The eligibility work situation from reasons: the first that gives absolute priority."""
+    """The eligibility work situation from reasons: the first that gives absolute priority
+    (care for job interviews is care for looking for work)."""
+    if "job_interview" in reasons:
+        reasons = [*reasons, "job_seeking"]
     for reason, situation in WORK_SITUATION:
         if reason in reasons:
             return situation
