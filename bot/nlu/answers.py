@@ -43,6 +43,12 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
+    # one message is tokenized a dozen times (by clause, per reader): fold it once
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=2048)
+def _tokens(text: str) -> tuple[Token, ...]:
     folded: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
@@ -55,7 +61,7 @@ def tokenize(text: str) -> list[Token]:
         start, end = origin[m.start()], origin[m.end() - 1] + 1
         gap = text[out[-1].end:start] if out else ""
         out.append(Token(m.group(0), start, end, bool(_BREAK.search(gap))))
-    return out
+    return tuple(out)
 
 
 _BREAK = re.compile(r"[.,;:!?\n؟،]")
@@ -77,7 +83,8 @@ def _one_edit(a: str, b: str) -> bool:
     return any(a == b[:i] + b[i + 1:] for i in range(len(b)))
 
 
-def _variants(token: str) -> list[str]:
+@lru_cache(maxsize=8192)  # every form's pattern asks for the same few words' variants
+def _variants(token: str) -> tuple[str, ...]:
     """The token and, for an Arabic word, the word without a prefix ("بالعمل" -> "العمل")."""
     out = [token]
     if token and "\u0600" <= token[0] <= "\u06ff":
@@ -93,7 +100,7 @@ def _variants(token: str) -> list[str]:
                 out.append("ا" + word[1:])
             if word[:2] in ("كت", "كي") and len(word) >= 5:
                 out.append("كن" + word[2:])
-    return out
+    return tuple(out)
 
 
 # --- forms ------------------------------------------------------------------------------------
