@@ -288,7 +288,7 @@ def test_place_search_answers_never_raise(field: str, text: str, lang: str, toda
 
 
 @cache
-def _rules():  # noqa: ANN202 - the rules object of bot.eligibility.questions
+def _rules():  # the rules of bot.eligibility.questions, loaded once
     from bot.eligibility.questions import load_rules
 
     return load_rules()
