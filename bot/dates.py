@@ -78,7 +78,17 @@ def _normalise(text: str) -> str:
     text = _TOT_EN_MET.sub(" tem ", text)
     # "من شهر ٣", "mn chhar 3": from 1 March
     text = _MONTH_NUMBER.sub(lambda m: f"1/{m[1] or m[2]}", text)
+    text = _multiplicatives()[0].sub(lambda m: f"{_multiplicatives()[1][m[0]]} x", text)
     return text.replace("'", " ")  # aujourd'hui, Mart'ta, l'année: two words
+
+
+@lru_cache(maxsize=1)
+def _multiplicatives() -> tuple[re.Pattern[str], dict[str, int]]:
+    """"twice", "тричі", "مرتين": a regex for the words and what number of times each is."""
+    words = {fold(str(w)).translate(_AFTER_FOLD): int(n)
+             for table in (_data().get("multiplicatives") or {}).values() for w, n in table.items()}
+    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True)) or "(?!)"
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"), words
 
 
 # "the month 3": Arabic speakers name a month by its number

@@ -99,13 +99,17 @@ def language_request(text: str, lang: str, answering_languages: bool = False) ->
     question about languages ("Nederlands en Arabisch"), and a request anywhere else."""
     from bot.vocabulary import vocabulary
 
+    from bot.i18n import SUPPORTED
+
     codes = [m.value for m in vocabulary().find(text) if m.entity == "language"]
-    if not codes:
-        return None
+    if not codes or codes[-1] not in SUPPORTED:
+        return None  # "російська": a language we do not speak is no request to switch
     tokens = answers.tokenize(text)
     if answers.has_cue("language_request", tokens, lang):
         return codes[-1]
-    if answering_languages:
+    if answering_languages or len(set(codes)) > 1:
+        # "українська, трохи російська", "Nederlands en Arabisch": the languages a family
+        # speaks, not a request
         return None
     names = {t.text for m in vocabulary().find(text) if m.entity == "language"
              for t in answers.tokenize(m.text)}

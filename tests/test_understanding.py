@@ -425,3 +425,18 @@ def test_an_age_before_the_start_words_in_one_clause():
 
 def test_a_job_interview_is_looking_for_work_for_the_checks():
     assert said.work_situation(["job_interview"]) == "job_seeking"
+
+
+def test_languages_a_family_speaks_are_no_request_to_switch():
+    assert pending.language_request("українська, трохи російська", "uk") is None
+    assert pending.language_request("nederlands en arabisch", "fr") is None
+    assert pending.language_request("russian please", "en") is None  # not one we speak
+    assert pending.language_request("English?", "nl") == "en"
+
+
+@pytest.mark.parametrize("lang,text,days", [
+    ("uk", "тричі на тиждень", "3"), ("en", "twice a week", "2"), ("ar", "مرتين في الأسبوع", "2"),
+    ("nl", "tweemaal per week", "2"),
+])
+def test_a_number_of_times_a_week(lang, text, days):
+    assert _read(intake.reader("frequency", text, "inform", [], lang, TODAY))[:2] == (days, True)
