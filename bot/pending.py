@@ -97,9 +97,8 @@ def language_request(text: str, lang: str, answering_languages: bool = False) ->
     """An explicit request for another language ("in het Nederlands aub", "can you speak
     English"): the language asked for, else None. A bare language name is an answer to a
     question about languages ("Nederlands en Arabisch"), and a request anywhere else."""
-    from bot.vocabulary import vocabulary
-
     from bot.i18n import SUPPORTED
+    from bot.vocabulary import vocabulary
 
     codes = [m.value for m in vocabulary().find(text) if m.entity == "language"]
     if not codes or codes[-1] not in SUPPORTED:
