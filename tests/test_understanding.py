@@ -274,6 +274,8 @@ def test_the_intent_guard_reads_a_registration_and_never_a_deletion_without_its_
                    0.8, "tr") == "start_intake"
     assert guarded("kan ik inschrijven en heb ik voorrang?", "check_priority", 0.8,
                    "nl") == "check_priority"
+    assert guarded("wakha sajjalni", "affirm", 0.92, "ar") == "start_intake"
+    assert guarded("ja graag", "affirm", 0.99, "nl") == "affirm"
 
 
 # --- what the conversation evaluation found (round 2) ------------------------------------------

@@ -206,7 +206,7 @@ class CrisisDetector(_NonTrainable):
 # inschrijven bij het loket?") is the registration
 # "bghit n9iyed bnti f creche": registration words beside a care type ask to register, not
 # to search
-YIELD_TO_REGISTER = frozenset({"ask_loket_contact", "greet", "thank", "goodbye",
+YIELD_TO_REGISTER = frozenset({"ask_loket_contact", "greet", "thank", "goodbye", "affirm",
                                "find_free_place", "identify_toeleider"})
 # … and so does a statement of the family's situation that only sounds like a check ("Bir
 # anneyi kaydettirmek istiyorum… leefloon alıyor"), unless it asks something
