@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import language
 from bot.crisis import signals_crisis
+from bot.i18n import SUPPORTED
 from bot.intent_model import IntentModel
 from bot.nlu import answers
 from bot.vocabulary import vocabulary
@@ -219,6 +220,13 @@ KEEP_WHEN_UNSURE = frozenset({"ask_care_types", "ask_price", "request_human", "s
                               "check_priority", "check_reduced_rate"})
 
 
+def _asks_to_register(text: str, lang: str) -> bool:
+    """Registration words in the guessed language, or in any of ours: a short message
+    ("wakha sajjalni") is often guessed wrong, and these words are distinct across them."""
+    return any(answers.has_cue("register", text, code)
+               for code in dict.fromkeys((lang, *SUPPORTED)))
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
@@ -252,7 +260,7 @@ class IntentGuard(_NonTrainable):
                 self._set(message, "check_reduced_rate")
             elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER
                   or (name in YIELD_TO_REGISTER_UNASKED and "?" not in text)) \
-                    and answers.has_cue("register", text, lang):
+                    and _asks_to_register(text, lang):
                 # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
                 self._set(message, "start_intake")
             elif (name == "inform" or unsure) and name not in KEEP_WHEN_UNSURE \
