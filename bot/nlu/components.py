@@ -220,10 +220,11 @@ KEEP_WHEN_UNSURE = frozenset({"ask_care_types", "ask_price", "request_human", "s
                               "check_priority", "check_reduced_rate"})
 
 
-def _asks_to_register(text: str, lang: str) -> bool:
-    """Registration words in the guessed language, or in any of ours: a short message
-    ("wakha sajjalni") is often guessed wrong, and these words are distinct across them."""
-    return any(answers.has_cue("register", text, code)
+def _says(kind: str, text: str, lang: str) -> bool:
+    """A cue (registration, paying less) in the guessed language, or in any of ours: a short
+    message ("wakha sajjalni") is often guessed wrong, and these words are distinct across
+    them."""
+    return any(answers.has_cue(kind, text, code)
                for code in dict.fromkeys((lang, *SUPPORTED)))
 
 
@@ -255,12 +256,12 @@ class IntentGuard(_NonTrainable):
             unsure = float(intent.get("confidence") or 0) < UNSURE
             if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
                 self._set(message, "see_my_data", 1.0)
-            elif name == "ask_price" and answers.has_cue("pay_less", text, lang):
+            elif name == "ask_price" and _says("pay_less", text, lang):
                 # "Скільки коштує садочок і чи можна платити менше?": the check answers both
                 self._set(message, "check_reduced_rate")
             elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER
                   or (name in YIELD_TO_REGISTER_UNASKED and "?" not in text)) \
-                    and _asks_to_register(text, lang):
+                    and _says("register", text, lang):
                 # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
                 self._set(message, "start_intake")
             elif (name == "inform" or unsure) and name not in KEEP_WHEN_UNSURE \
