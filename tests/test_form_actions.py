@@ -310,3 +310,25 @@ async def test_consent_opens_a_draft_and_the_first_question_follows(store: str) 
     assert turn.texts == [i18n.t("intake.parent.q.child_name", "fr")]
     assert turn.slot("asked_intake_field") == "child_name"
     assert _requests(store) == 1
+
+
+# --- a professional who says so outright ------------------------------------------------------
+
+
+async def test_a_professional_for_a_family_is_welcomed_as_one_on_the_first_message() -> None:
+    from bot.actions.conversation import ActionIdentifyToeleider
+
+    text = ("bjr je suis assistante sociale au CPAS d'Anderlecht, j'accompagne une maman qui "
+            "cherche une creche pour son bebe de 5 mois")
+    slots = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
+    slots.update(language="fr")
+    message = {"text": text, "intent": {"name": "identify_toeleider", "confidence": 0.97},
+               "entities": [], "intent_ranking": [{"name": "identify_toeleider",
+                                                   "confidence": 0.97}]}
+    tracker = Tracker("unit-sender", slots, message,
+                      [{"event": "user", "text": text, "parse_data": message}], False, None,
+                      {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = await ActionIdentifyToeleider().run(dispatcher, tracker, DOMAIN)
+    assert [m["text"] for m in dispatcher.messages] == [i18n.t("toeleider.welcome", "fr")]
+    assert SlotSet("role", "toeleider") in events

@@ -94,8 +94,17 @@ PROFILE_SLOTS = ("place_search", "facts", "said")
 NEED_INTENTS = frozenset({"find_free_place", "start_intake", "inform", "nlu_fallback"})
 
 
-ASKING_ABOUT_CARE = frozenset({"ask_price", "ask_care_types", "check_priority",
-                               "check_reduced_rate"})
+ASKING_ABOUT_CARE = frozenset({"ask_price", "ask_care_types", "ask_house_rules",
+                               "check_priority", "check_reduced_rate"})
+
+
+def role_before_message(tracker: Tracker) -> str:
+    """The conversation's role before this message (``outright_role`` may already have set
+    the slot for the replies)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "role":
+            return event.get("value") or "parent"
+    return "parent"
 
 
 def outright_role(tracker: Tracker, lang: str) -> str | None:

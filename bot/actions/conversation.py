@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from bot import conversation, i18n, loket, pending
-from bot.actions.base import ReplyAction, bot_actions, entity_values
+from bot.actions.base import ReplyAction, bot_actions, entity_values, role_before_message
 from bot.actions.questionnaire import ROLE_CHECK_SLOT, AskNext, Questionnaire
 from bot.nlu import roles
 from bot.replies import Reply, topic_buttons
@@ -88,7 +88,7 @@ class ActionIdentifyToeleider(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         claim = roles.claim(tracker.latest_message.get("text") or "", lang)
-        role = tracker.get_slot("role") or "parent"
+        role = role_before_message(tracker)
         if claim and claim.role == "toeleider" and role != "toeleider" and claim.for_a_family:
             # "ik ben maatschappelijk werker en vraag dit voor een gezin": nothing to check;
             # what the same message asks ("kunnen ze minder betalen?") comes next
