@@ -203,9 +203,13 @@ def assess(text: str, det: Detector | None = None) -> Assessment:
     folded = {fold(w) for w in ws}
     if any(_ARABIZI.fullmatch(w) for w in folded):  # "3likom", "l2awlawiya", "kan9ra"
         return Assessment(guess="ar", switch="ar" if long_enough else None)
-    for lang, markers in latin_markers().items():
-        if folded & markers:
-            return Assessment(guess=lang, switch=lang if long_enough else None)
+    # the language with the most marker words ("tamam inschrijven yapalim": two Turkish, one
+    # Dutch); a tie is for the detector
+    counts = sorted(((len(folded & markers), lang) for lang, markers in latin_markers().items()),
+                    reverse=True)
+    if counts and counts[0][0] and (len(counts) == 1 or counts[0][0] > counts[1][0]):
+        lang = counts[0][1]
+        return Assessment(guess=lang, switch=lang if long_enough else None)
     found = (det or detector()).detect(text)
     if found.lang is None:
         return Assessment()

@@ -444,3 +444,19 @@ def test_languages_a_family_speaks_are_no_request_to_switch():
 ])
 def test_a_number_of_times_a_week(lang, text, days):
     assert _read(intake.reader("frequency", text, "inform", [], lang, TODAY))[:2] == (days, True)
+
+
+def test_registration_and_professional_words_from_the_new_personas():
+    assert answers.has_cue("register", "Kürt bir aile için kreş kaydı yapmak istiyorum", "tr")
+    assert answers.has_cue("register", "Вона попросила мене допомогти з реєстрацією", "uk")
+    assert answers.has_cue("register", "baddi sajjel ibni", "ar")
+    assert roles.claim("je suis AS au CPAS de Liège", "fr").role == "toeleider"
+    assert roles.claim("CKG Het Anker'den yazıyorum, bir aileye evde destek veriyoruz",
+                       "tr").organisation == "CKG"
+
+
+def test_a_few_dutch_words_in_another_language_switch_nothing():
+    from bot import language
+
+    assert language.assess("tamam inschrijven yapalim").guess == "tr"
+    assert language.assess("mozhna nas zapysaty?").guess == "uk"  # transliterated Ukrainian
