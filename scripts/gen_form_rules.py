@@ -17,6 +17,7 @@ FORMS = ("eligibility_form", "place_search_form", "intake_form", "role_form")
 ANSWER_AND_RETURN = {
     "ask_care_types": "action_explain_care_types",
     "ask_price": "action_explain_price",
+    "ask_house_rules": "action_explain_house_rules",
     "ask_loket_contact": "action_loket_contact",
     "bot_challenge": "action_bot_challenge",
     "choose_language": "action_choose_language",

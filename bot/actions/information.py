@@ -1,11 +1,11 @@
-"""Information answers: care types, price and the loket's contact."""
+"""Information answers: care types, price, house rules and the contract, the loket's contact."""
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
-from bot import care_info, i18n, loket, settings
+from bot import care_info, house_rules, i18n, loket, settings
 from bot.actions.base import ReplyAction, entity_values
 from bot.replies import Reply
 
@@ -22,6 +22,19 @@ class ActionExplainPrice(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         return care_info.explain_price(lang, role=tracker.get_slot("role")), []
+
+
+class ActionExplainHouseRules(ReplyAction):
+    """What the provider's house rules and contract may ask, as the rules hold today: the
+    topics a button names, else those the words name ("waarborg?"), else the overview."""
+
+    action_name = "action_explain_house_rules"
+
+    def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
+        topics = entity_values(tracker, house_rules.TOPIC_ENTITY)
+        if not topics:
+            topics = list(house_rules.topics_in(tracker.latest_message.get("text") or ""))
+        return house_rules.explain(lang, settings.today(), topics), []
 
 
 class ActionLoketContact(ReplyAction):
