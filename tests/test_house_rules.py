@@ -201,6 +201,7 @@ def test_every_text_fits_three_sms_in_its_encoding(lang: str, on: date) -> None:
     ("cocugum hasta odemek zorunda miyim", ("absence",)),
     ("kres depozitoyu geri verir mi", ("money",)),
     ("kres hakkinda sikayet", ("complaint",)),
+    ("kres sozlesmesini nasil feshederim", ("changes",)),
     ("واش خاصني نخلص الكاسيون", ("money",)),
     ("بالضمان", ("money",)),
     ("ولدي مريض واش نخلص", ("absence",)),
