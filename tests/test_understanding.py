@@ -459,4 +459,5 @@ def test_a_few_dutch_words_in_another_language_switch_nothing():
     from bot import language
 
     assert language.assess("tamam inschrijven yapalim").guess == "tr"
+    assert language.assess("inschrijven kdv").guess == "nl"  # Dutch words in Dutch stay Dutch
     assert language.assess("mozhna nas zapysaty?").guess == "uk"  # transliterated Ukrainian
