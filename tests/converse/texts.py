@@ -54,6 +54,8 @@ NOT_ASKING: tuple[str, ...] = (
     # the loket's help with the attest (a person is offered by a button), the municipality's
     # replacement care, "no eID?"
     r"attest\..+", r"eligibility\.own_residents", r"eligibility\..+\.no_eid",
+    # what the house rules and the contract may ask (the topics are offered by buttons)
+    r"house_rules\..+",
 )
 
 # A text counts for recognising the language of a message only with this much literal text:
