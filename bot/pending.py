@@ -37,7 +37,7 @@ INTERRUPTING_QUESTIONS = frozenset({
 UNMISTAKABLE = frozenset({"child_birth", "start", "phone", "email"})
 # What a correction word may change from a free-text question: facts that cannot be read in
 # an answer about allergies or sleep ("no, he's healthy" names no reason for care)
-FREE_TEXT_CORRECTIONS = UNMISTAKABLE | {"location", "frequency"}
+FREE_TEXT_CORRECTIONS = UNMISTAKABLE | {"location", "frequency", "child_name"}
 SURE = 0.75  # classifier confidence that a free-text answer is in fact another question
 LIKELY = 0.4  # … for a message the pending question's reader could not read at all
 

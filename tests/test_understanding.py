@@ -461,3 +461,10 @@ def test_a_few_dutch_words_in_another_language_switch_nothing():
     assert language.assess("tamam inschrijven yapalim").guess == "tr"
     assert language.assess("inschrijven kdv").guess == "nl"  # Dutch words in Dutch stay Dutch
     assert language.assess("mozhna nas zapysaty?").guess == "uk"  # transliterated Ukrainian
+
+
+def test_a_corrected_child_name_at_another_question():
+    got = turn("health", "عفواً غلطت، اسمها زهراء مو زهرة", "ar", free=True,
+               known={"child_name": "زهرة"})
+    assert (got.kind, got.field, got.value) == ("correction", "child_name", "زهراء")
+    assert said.corrected_child_name("ze heet Noor", "nl") is None  # no correction word

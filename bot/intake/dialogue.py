@@ -381,7 +381,7 @@ def reader(field: str, text: str, intent: str | None, entities: list[dict], lang
 # Fields whose new value can be read from a sentence at any question ("nee, hij is geboren op
 # 3 mei", "sorry, 4 dagen", "actually from March").
 CORRECTABLE = ("child_birth", "start", "frequency", "location", "care_type", "reason",
-               "phone", "email")
+               "phone", "email", "child_name")
 
 
 def fact_value(field: str, value: Any) -> Any:

@@ -293,6 +293,29 @@ def _urgent(text: str, lang: str) -> bool:
     return False
 
 
+def corrected_child_name(text: str, lang: str) -> str | None:
+    """The child's name in a correction ("sorry, ze heet Noor, niet Nora", "عفواً غلطت،
+    اسمها زهراء مو زهرة"): a correction word, then a name word, then the name up to a
+    negation or the end of the clause."""
+    tokens = tokenize(text)
+    if not answers.has_cue("correction", tokens, lang):
+        return None
+    named = [h for kind in ("names.child", "names.verbs")
+             for h in answers.forms(kind, lang).hits(tokens)]
+    if not named:
+        return None
+    start = min(h.end for h in named if h.start == min(n.start for n in named))
+    negation = answers.forms("cues.negation", lang)
+    end = start
+    while end < len(tokens) and not (end > start and tokens[end].after_break) \
+            and not negation.hits(tokens[end:end + 1]):
+        end += 1
+    if end == start or end - start > 3:
+        return None
+    name = text[tokens[start].start:tokens[end - 1].end]
+    return answers.read_name(name, lang, "child")
+
+
 def extract(text: str, lang: str, today: date) -> list[Fact]:
     """Every fact the message makes clear, at most one per field (the last said wins)."""
     return list(_extract(text, lang, today))
@@ -312,6 +335,9 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
         found += start_facts(clause, lang, today)
     found += frequency_facts(free, lang)
     found += contact_facts(free)
+    renamed = corrected_child_name(free, lang)
+    if renamed:
+        found.append(Fact("child_name", renamed))
     found += location_facts(free if not found or found[-1].field not in ("phone", "email")
                             else _EMAIL.sub(" ", free), lang)
     tokens = tokenize(free)
