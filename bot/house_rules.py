@@ -27,15 +27,18 @@ RULES_FILE = settings.DATA_DIR / "house_rules.yml"
 WORDS_FILE = settings.DATA_DIR / "house_rules_words.yml"
 
 # The parts of the answer, in the order they are said and offered.
-TOPICS: tuple[str, ...] = ("absence", "money", "changes", "complaint")
-# Which dated rules each topic says (complaints: contact data, not a dated rule).
+TOPICS: tuple[str, ...] = ("absence", "price", "deposit", "changes", "complaint")
+# Which dated rules each topic says (complaints: contact data, not a dated rule); a rule two
+# topics share is said once.
 TOPIC_RULES: dict[str, tuple[str, ...]] = {
     "absence": ("respite_days", "absence_charge"),
-    "money": ("short_day", "deposit"),
+    "price": ("short_day", "absence_charge"),
+    "deposit": ("deposit",),
     "changes": ("change_notice",),
     "complaint": (),
 }
-RULES: tuple[str, ...] = tuple(r for rules in TOPIC_RULES.values() for r in rules)
+RULES: tuple[str, ...] = tuple(dict.fromkeys(r for rules in TOPIC_RULES.values()
+                                             for r in rules))
 APPLIES_TO = frozenset({"income_related", "all"})
 TOPIC_ENTITY = "house_rules_topic"
 # prefixes written attached to an Arabic word (longest first)
@@ -204,7 +207,7 @@ def _matches(phrase: _Phrase, tokens: Sequence[set[str]], at: int) -> bool:
 
 
 def topics_in(text: str) -> tuple[str, ...]:
-    """The topics a question names, in answer order ("waarborg?" -> money)."""
+    """The topics a question names, in answer order ("waarborg?" -> deposit)."""
     tokens = [_variants(t) for t, _, _ in tokens_with_spans(chat_fold(text))]
     found = []
     for topic, phrases in topic_words().items():
@@ -258,15 +261,18 @@ def _buttons(lang: str, asked: Sequence[str]) -> tuple[Button, ...]:
     return (*more, Button(i18n.t("topic.human", lang), intent_payload("request_human")))
 
 
-def _topic_replies(topic: str, data: HouseRules, on: date, lang: str) -> list[str]:
+def _topic_replies(topic: str, data: HouseRules, on: date, lang: str,
+                   said: set[str]) -> list[str]:
+    """The texts of one topic, without the rules ``said`` already (which it extends)."""
     if topic == "complaint":
         c = data.complaints
         return [i18n.t("house_rules.complaint.steps", lang),
                 i18n.t("house_rules.complaint.service", lang, name=c.name, phone=c.phone,
                        email=c.email),
                 i18n.t("house_rules.complaint.disputes", lang, name=c.disputes)]
-    held = [(rule, data.holding(rule, on)) for rule in TOPIC_RULES[topic]]
+    held = [(rule, data.holding(rule, on)) for rule in TOPIC_RULES[topic] if rule not in said]
     entries = [(rule, e) for rule, e in held if e is not None]
+    said.update(rule for rule, _ in entries)
     if not entries:
         return []
     texts = [t for rule, e in entries for t in _texts(rule, e, lang)]
@@ -296,7 +302,8 @@ def explain(lang: str, on: date | None = None, topics: Iterable[str] = (), *,
         text = i18n.t("house_rules.overview", lang, days=respite.value["days_full_time"],
                       date=_day(newest, lang))
         return [Reply(text, _buttons(lang, ()))]
-    texts = [t for topic in asked for t in _topic_replies(topic, data, on, lang)]
+    said: set[str] = set()
+    texts = [t for topic in asked for t in _topic_replies(topic, data, on, lang, said)]
     if not texts:
         return _unknown(lang)
     replies = [Reply(t) for t in texts]

@@ -31,8 +31,8 @@ def test_a_sick_child_then_the_deposit_button_then_a_person(assistant: Served) -
     sender = f"e2e-hr-nl-{os.urandom(3).hex()}"
     replies = assistant.say(sender, "moet ik betalen als mijn kind ziek is?")
     assert _texts(replies) == _expected("nl", "absence")
-    replies = assistant.say(sender, _payload(replies, i18n.t("house_rules.topic.money", "nl")))
-    assert _texts(replies) == _expected("nl", "money")
+    replies = assistant.say(sender, _payload(replies, i18n.t("house_rules.topic.deposit", "nl")))
+    assert _texts(replies) == _expected("nl", "deposit")
     assert _payload(replies, i18n.t("topic.human", "nl")) == "/request_human"
     assistant.say(sender, "/request_human")
     actions = [e.get("name") for e in assistant.tracker(sender)["events"]
@@ -60,7 +60,7 @@ def test_in_the_middle_of_the_snelfiche_the_question_comes_back(assistant: Serve
     replies = assistant.say(sender, _payload(replies, i18n.t("answer.yes", "fr")))
     assert replies[-1]["text"] == i18n.t("intake.parent.q.child_name", "fr")
     replies = assistant.say(sender, "la creche peut demander une caution de combien ?")
-    assert _texts(replies) == [*_expected("fr", "money"),
+    assert _texts(replies) == [*_expected("fr", "deposit"),
                                i18n.t("intake.parent.q.child_name", "fr")]
     replies = assistant.say(sender, "Yanis")
     assert replies[-1]["text"] == i18n.t("intake.parent.q.child_birth", "fr")

@@ -101,9 +101,9 @@ def test_a_new_entry_is_said_from_its_date_on(tmp_path: Path) -> None:
                                                    "low_income_up_to": 28000}))
 
     data = house_rules.load(_write(tmp_path, higher))
-    before = " ".join(r.text for r in house_rules.explain("nl", date(2027, 2, 28), ["money"],
+    before = " ".join(r.text for r in house_rules.explain("nl", date(2027, 2, 28), ["deposit"],
                                                           data=data))
-    after = " ".join(r.text for r in house_rules.explain("nl", date(2027, 3, 1), ["money"],
+    after = " ".join(r.text for r in house_rules.explain("nl", date(2027, 3, 1), ["deposit"],
                                                          data=data))
     assert money(250, "nl", 0) in before and money(275, "nl", 0) not in before
     assert money(275, "nl", 0) in after and money(250, "nl", 0) not in after
@@ -131,12 +131,14 @@ def test_each_topic_says_its_rules_in_force_with_their_date(lang: str) -> None:
     assert absence[-1].endswith(i18n.t("house_rules.as_of", lang,
                                        date=_day(CONTRACT_MODEL, lang)))
     assert i18n.t("house_rules.absence_charge", lang) in absence[-1]
-    money_texts = " ".join(_texts(lang, TODAY, "money"))
+    price = _texts(lang, TODAY, "price")
     percent = i18n.t("house_rules.percent", lang, n=60)
-    assert i18n.t("house_rules.short_day", lang, hours=5, percent=percent) in money_texts
+    assert price[0] == i18n.t("house_rules.short_day", lang, hours=5, percent=percent)
+    assert i18n.t("house_rules.absence_charge", lang) in price[1]  # the maximumtarief
+    (deposit,) = _texts(lang, TODAY, "deposit")
     for amount in (250, 50, 27000):
-        assert money(amount, lang, 0) in money_texts
-    assert _day(HR_MODEL, lang) in money_texts
+        assert money(amount, lang, 0) in deposit
+    assert deposit.endswith(i18n.t("house_rules.as_of", lang, date=_day(HR_MODEL, lang)))
     (changes,) = _texts(lang, TODAY, "changes")
     assert changes.startswith(i18n.t("house_rules.change_notice", lang, months=2,
                                      end_within=2))
@@ -147,13 +149,18 @@ def test_each_topic_says_its_rules_in_force_with_their_date(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
 def test_the_last_reply_offers_the_other_topics_and_a_person(lang: str) -> None:
-    replies = house_rules.explain(lang, TODAY, ["money", "absence"])
+    replies = house_rules.explain(lang, TODAY, ["price", "absence"])
     assert all(not r.buttons for r in replies[:-1])
     payloads = [b.payload for b in replies[-1].buttons]
-    assert payloads == ['/ask_house_rules{"house_rules_topic":"changes"}',
+    assert payloads == ['/ask_house_rules{"house_rules_topic":"deposit"}',
+                        '/ask_house_rules{"house_rules_topic":"changes"}',
                         '/ask_house_rules{"house_rules_topic":"complaint"}', "/request_human"]
-    # absence first, then money: the answer's own order
-    assert replies[0].text == i18n.t("house_rules.respite_days", lang, days=18)
+    # absence first, then the price: the answer's own order; the maximumtarief said once
+    texts = [r.text for r in replies]
+    assert texts[0] == i18n.t("house_rules.respite_days", lang, days=18)
+    assert sum(i18n.t("house_rules.absence_charge", lang) in t for t in texts) == 1
+    assert texts[-1].startswith(i18n.t("house_rules.short_day", lang, hours=5,
+                                       percent=i18n.t("house_rules.percent", lang, n=60)))
 
 
 def test_before_the_model_rules_only_what_held_then_is_said() -> None:
@@ -162,8 +169,8 @@ def test_before_the_model_rules_only_what_held_then_is_said() -> None:
     assert _texts("en", BETWEEN, "absence")[0] == i18n.t("house_rules.respite_days", "en",
                                                           days=18)
     # the deposit and the notice come from the model rules of 16/2/2026
-    assert _texts("en", BETWEEN, "money") == [i18n.t("house_rules.unknown", "en")]
-    assert _texts("en", BETWEEN, "money", "absence")[0].startswith(
+    assert _texts("en", BETWEEN, "deposit") == [i18n.t("house_rules.unknown", "en")]
+    assert _texts("en", BETWEEN, "deposit", "absence")[0].startswith(
         i18n.t("house_rules.respite_days", "en", days=18))
     for topics in ((), ("changes",)):
         (reply,) = house_rules.explain("en", BEFORE, topics)
@@ -189,26 +196,30 @@ def test_every_text_fits_three_sms_in_its_encoding(lang: str, on: date) -> None:
     ("ziek kind betalen?", ("absence",)),
     ("moet ik betalen als mijn kind ziek is", ("absence",)),
     ("mag de creche een doktersbriefje vragen", ("absence",)),
-    ("hoeveel waarborg mag de onthaalmoeder vragen", ("money",)),
+    ("hoeveel waarborg mag de onthaalmoeder vragen", ("deposit",)),
+    ("mijn kind is maar 4 uur daar, moet ik een volle dag betalen", ("price",)),
+    ("mag de opvang meer vragen dan het maximumtarief", ("price",)),
     ("huishoudelijk reglement", ()),
     ("opzeg contract opvang", ("changes",)),
     ("ik wil een klacht indienen", ("complaint",)),
     ("my kid is sick do i still have to pay", ("absence",)),
-    ("is there a deposit?", ("money",)),
-    ("il faut payer une caution ?", ("money",)),
+    ("is there a deposit?", ("deposit",)),
+    ("il faut payer une caution ?", ("deposit",)),
     ("enfant malade payer ?", ("absence",)),
     ("preavis contrat creche", ("changes",)),
     ("cocugum hasta odemek zorunda miyim", ("absence",)),
-    ("kres depozitoyu geri verir mi", ("money",)),
+    ("kres depozitoyu geri verir mi", ("deposit",)),
+    ("azami ucretten fazla isteyebilirler mi", ("price",)),
     ("kres hakkinda sikayet", ("complaint",)),
     ("kres sozlesmesini nasil feshederim", ("changes",)),
-    ("واش خاصني نخلص الكاسيون", ("money",)),
-    ("بالضمان", ("money",)),
+    ("واش خاصني نخلص الكاسيون", ("deposit",)),
+    ("بالضمان", ("deposit",)),
     ("ولدي مريض واش نخلص", ("absence",)),
     ("wach nkhalas ila weldi mrid", ("absence",)),
     ("بغيت ندير شكاية", ("complaint",)),
     ("дитина хворіє чи треба платити", ("absence",)),
-    ("яка максимальна застава", ("money",)),
+    ("яка максимальна застава", ("deposit",)),
+    ("дитина там 4 години, платити за повний день?", ("price",)),
     ("як розірвати договір", ("changes",)),
     ("de creche verandert de regels en ik wil klagen", ("changes", "complaint")),
 ])
@@ -249,7 +260,7 @@ async def test_the_action_answers_the_topic_the_words_name(pinned: None) -> None
 
 
 async def test_the_action_answers_a_pressed_topic_button(pinned: None) -> None:
-    payload = house_rules.explain("fr", TODAY)[0].buttons[3].payload
+    payload = house_rules.explain("fr", TODAY)[0].buttons[4].payload
     text, intent, entities = press(payload)
     assert intent == "ask_house_rules"
     messages = await _run(_tracker(text, entities, lang="fr"))
@@ -304,7 +315,7 @@ async def test_a_house_rules_question_in_the_snelfiche_steps_aside_and_the_quest
     # the rule answers with the house rules, the question is asked again by the form
     dialogue.message = {**dialogue.message}
     messages = await _run(dialogue.tracker())
-    topic = "money" if lang == "nl" else "absence"
+    topic = "deposit" if lang == "nl" else "absence"
     assert [m["text"] for m in messages] == _texts(lang, TODAY, topic)
     turn = await dialogue.say("Amira")
     assert turn.texts[-1] == i18n.t("intake.parent.q.child_birth", lang)
