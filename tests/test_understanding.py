@@ -468,3 +468,13 @@ def test_a_corrected_child_name_at_another_question():
                known={"child_name": "زهرة"})
     assert (got.kind, got.field, got.value) == ("correction", "child_name", "زهراء")
     assert said.corrected_child_name("ze heet Noor", "nl") is None  # no correction word
+
+
+def test_round_five_start_correction_duration_and_shifts():
+    facts = {f.field: f.value for f in said.extract(
+        "Ah non pardon, pas février mais mars, c'est quand ma femme recommence.", "fr", TODAY)}
+    assert facts["start"] == "2027-03-01"
+    assert "child_birth" not in {f.field for f in said.extract(
+        "3 aydir hastalik izninde evdeyim", "tr", TODAY)}  # for how long, not an age
+    assert _read(intake.reader("frequency", "ne kozhen tyzhden, tilky koly v mene zminy",
+                               "inform", [], "uk", TODAY))[:2] == ("occasional", True)

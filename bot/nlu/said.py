@@ -293,6 +293,21 @@ def _urgent(text: str, lang: str) -> bool:
     return False
 
 
+_BUT = re.compile(r"\b(?:mais|maar|but|ama|fakat|а|але|но|بل|لكن|walakin|mé)\b\s*", re.I)
+
+
+def corrected_start(text: str, lang: str, today: date) -> str | None:
+    """A start said again as a correction without a start word ("ah non pardon, pas février
+    mais mars"): the date after "but", when nothing says it is about the birth."""
+    if not answers.has_cue("correction", text, lang) or answers.has_cue("birth", text, lang):
+        return None
+    parts = _BUT.split(text)
+    if len(parts) < 2:
+        return None
+    later = dates.parse_start_date(parts[-1], lang, today)
+    return later.isoformat() if later is not None and later > today else None
+
+
 def corrected_child_name(text: str, lang: str) -> str | None:
     """The child's name in a correction ("sorry, ze heet Noor, niet Nora", "عفواً غلطت،
     اسمها زهراء مو زهرة"): a correction word, then a name word, then the name up to a
@@ -335,6 +350,10 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
         found += start_facts(clause, lang, today)
     found += frequency_facts(free, lang)
     found += contact_facts(free)
+    if not any(f.field == "start" for f in found):
+        restart = corrected_start(free, lang, today)
+        if restart:
+            found.append(Fact("start", restart))
     renamed = corrected_child_name(free, lang)
     if renamed:
         found.append(Fact("child_name", renamed))
