@@ -147,6 +147,8 @@ def _only_no_marks(text: str, lang: str) -> bool:
 
 
 def _may_carry(question: Question, fact: Fact) -> bool:
+    if question.field.startswith("toeleider_") and fact.field in ("phone", "email"):
+        return False  # "Mona, en mijn nummer is …": the professional's contact, not the family's
     kind = "free" if question.free_text else question.kind
     if kind == "contact":
         return fact.field not in ("phone", "email", "location")

@@ -478,3 +478,9 @@ def test_round_five_start_correction_duration_and_shifts():
         "3 aydir hastalik izninde evdeyim", "tr", TODAY)}  # for how long, not an age
     assert _read(intake.reader("frequency", "ne kozhen tyzhden, tilky koly v mene zminy",
                                "inform", [], "uk", TODAY))[:2] == ("occasional", True)
+
+
+def test_a_social_worker_s_own_number_is_not_the_family_s_phone():
+    got = turn("toeleider_name", "منى عبد الله، ورقمي 0493 12 76 40 إذا احتجتم", "ar",
+               kind="name", role="toeleider")
+    assert got.kind == "answer" and not any(f.field == "phone" for f in got.facts)

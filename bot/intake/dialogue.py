@@ -271,6 +271,9 @@ def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
     if nlu_answers.forms("names.none", lang).hits(nlu_answers.tokenize(text)):
         return Read(skipped=True)  # "nog geen naam", "ещё не выбрали имя": ask nothing more
     name = nlu_answers.read_name(text, lang, whose)
+    parts = said.clauses(text)
+    if not name and len(parts) > 1:
+        name = nlu_answers.read_name(parts[0], lang, whose)  # "Mona Abdallah, my number is …"
     return Read(name, True) if name else Read(problem="intake.invalid.name")
 
 
