@@ -37,7 +37,7 @@ URGENT_WITHIN_DAYS = 31  # dringende opvang: care needed within a month
 WORK_SITUATION = (("work", "working"), ("job_seeking", "job_seeking"),
                   ("training", "vocational_training"), ("integration", "integration_course"))
 INTAKE_CARE_TYPES = ("gezinsopvang", "groepsopvang")
-_CLAUSE = re.compile(r"[,.;!?\n]+|\s(?:en|and|et|ve|і|и|та|а|but|maar|mais|ama|але|но|و)\s",
+_CLAUSE = re.compile(r"[,.;!?\n،؛؟]+|\s(?:en|and|et|ve|і|и|та|а|but|maar|mais|ama|але|но|و)\s",
                      re.IGNORECASE)
 
 
