@@ -484,3 +484,10 @@ def test_a_social_worker_s_own_number_is_not_the_family_s_phone():
     got = turn("toeleider_name", "منى عبد الله، ورقمي 0493 12 76 40 إذا احتجتم", "ar",
                kind="name", role="toeleider")
     assert got.kind == "answer" and not any(f.field == "phone" for f in got.facts)
+
+
+def test_a_title_is_no_part_of_the_name():
+    assert answers.read_name("la maman s'appelle Mme Fatoumata Camara", "fr",
+                             "self") == "Fatoumata Camara"
+    assert answers.read_name("Ayşe Hanım", "tr", "self") == "Ayşe"
+    assert answers.read_name("Missy Elliott", "en", "self") == "Missy Elliott"

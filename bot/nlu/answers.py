@@ -414,6 +414,11 @@ def closed_kinds(text: str, lang: str) -> set[str]:
     return kinds if len(covered) == len(tokens) else set()
 
 
+# "Mme Fatoumata Camara", "mevrouw Peeters", "Ayşe Hanım" keep only the name
+_HONORIFIC = re.compile(
+    r"^(?:mme|mlle|mm|madame|mademoiselle|monsieur|m\.|mevrouw|mevr\.?|meneer|dhr\.?|mw\.?|"
+    r"mrs\.?|mr\.?|ms\.?|miss|bayan|bay|пані|пан|السيدة|السيد)\s+"
+    r"|\s+(?:hanım|hanim|bey)$", re.IGNORECASE)
 _NOT_A_NAME = re.compile(r"[\d@?/\\:;=+_#<>{}\[\]]")
 MAX_NAME_WORDS = 5
 
@@ -442,7 +447,7 @@ def read_name(text: str, lang: str, whose: str = "self") -> str | None:
     if start >= len(tokens):
         return None
     name = text[tokens[start].start:].strip().strip(".,!;:-–'\"").strip()
-    name = re.sub(r"\s+", " ", name)
+    name = _HONORIFIC.sub("", re.sub(r"\s+", " ", name))
     if not name or _NOT_A_NAME.search(name) or not any(c.isalpha() for c in name):
         return None
     if len(name.split()) > MAX_NAME_WORDS or len(name) > 80:
