@@ -491,3 +491,18 @@ def test_a_title_is_no_part_of_the_name():
                              "self") == "Fatoumata Camara"
     assert answers.read_name("Ayşe Hanım", "tr", "self") == "Ayşe"
     assert answers.read_name("Missy Elliott", "en", "self") == "Missy Elliott"
+
+
+@pytest.mark.parametrize("lang,text,expected", [
+    ("fr", "plutot une creche, elle n'est pas a l'aise avec une gardienne", "groepsopvang"),
+    ("nl", "liever een onthaalouder dan een kinderdagverblijf", "gezinsopvang"),
+    ("fr", "une gardienne ou une crèche, ce qui est libre", "no_preference"),
+])
+def test_a_preference_among_two_care_types(lang, text, expected):
+    assert _read(intake.reader("care_type", text, "inform", [], lang, TODAY))[:2] == (
+        expected, True)
+
+
+def test_saint_written_short_is_a_place():
+    assert resolve_location("St-Josse (1210)").municipality == "Sint-Joost-ten-Node"
+    assert resolve_location("St.-Niklaas").municipality == "Sint-Niklaas"

@@ -234,10 +234,25 @@ def _choice(spec: Field, text: str, lang: str) -> Read:
         # several reasons may apply: work and Dutch lessons
         return Read(said.training_not_search(found, nlu_answers.tokenize(text), lang), True)
     if spec.name == "care_type" and len(found) > 1:
+        preferred = _preferred(text, lang, found)
+        if preferred:
+            return Read(preferred, True)  # "plutôt une crèche, pas à l'aise avec une gardienne"
         return Read("no_preference", True)  # "een onthaalouder of een crèche, allebei goed"
     if found:
         return Read(found[0], True)
     return Read(problem=f"intake.invalid.{spec.name}")
+
+
+def _preferred(text: str, lang: str, found: list[str]) -> str | None:
+    """The option named right after a preference word ("plutôt", "liever", "rather")."""
+    tokens = nlu_answers.tokenize(text)
+    cues = nlu_answers.cue_hits("prefer", tokens, lang)
+    if not cues:
+        return None
+    after = nlu_answers.tokenize(text[tokens[cues[0].end - 1].end:])
+    named = nlu_answers.read_choice("care_type", " ".join(t.text for t in after[:4]), lang,
+                                    options("care_type", lang), _care_type_forms())
+    return named[0] if named and named[0] in found else None
 
 
 def _confirm(text: str, intent: str | None, entities: list[dict], lang: str,

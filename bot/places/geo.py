@@ -271,6 +271,8 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
     if not raw:
         return None
     variants = [raw]
+    if _SAINT.search(raw):  # "St-Josse", "St.-Niklaas", "St Truiden"
+        variants += [_SAINT.sub("Saint-", raw), _SAINT.sub("Sint-", raw)]
     if any("\u0600" <= c <= "\u06ff" for c in raw):
         variants.append(_arabic_unprefixed(raw))
     if any("\u0400" <= c <= "\u04ff" for c in raw):
@@ -292,6 +294,7 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
     return None
 
 
+_SAINT = re.compile(r"\bSt[.]?(?:-|\s)\s*(?=[A-Z])", re.IGNORECASE)
 _TURKISH_ENDINGS = ("dan", "den", "tan", "ten", "nin", "nın", "nun", "nün", "da", "de", "ta",
                     "te", "ya", "ye", "in", "ın", "un", "ün", "a", "e")
 
