@@ -209,6 +209,9 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
     intent = message.intent or ""
     if question.free_text and _gate(intent, message, lang, free_text=True):
         return Turn("digression")
+    if question.free_text and intent == "out_of_scope" and text.rstrip().endswith(("?", "؟")):
+        # "هي الحضانة بتقدم أكل حلال؟" at the allergy question: a question, never the allergy
+        return Turn("unreadable", facts=tuple(facts))
     if question.free_text and any(f.cued and f.field in correctable and f.field in UNMISTAKABLE
                                   for f in facts):
         # "hij is geboren op 3 mei" at the allergy question: a fact, not an allergy

@@ -506,3 +506,11 @@ def test_a_preference_among_two_care_types(lang, text, expected):
 def test_saint_written_short_is_a_place():
     assert resolve_location("St-Josse (1210)").municipality == "Sint-Joost-ten-Node"
     assert resolve_location("St.-Niklaas").municipality == "Sint-Niklaas"
+
+
+def test_an_other_question_at_a_free_text_question_is_not_its_answer():
+    got = turn("allergies", "هي الحضانة بتقدم أكل حلال؟", "ar", free=True,
+               intent="out_of_scope", confidence=0.5)
+    assert got.kind == "unreadable"
+    kept = turn("allergies", "noten, denk ik", "nl", free=True, intent="out_of_scope")
+    assert kept.kind == "answer"
