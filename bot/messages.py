@@ -4,8 +4,9 @@ Every message in and out is a row of ``channel_messages``: inbound ones are stor
 assistant sees them (a restart re-processes what was never processed), outbound ones with how
 their sending went (sent / failed with the provider's error code / not sent and why). The loket
 inbox reads conversations from here. ``channel_contacts`` keeps per conversation what the
-channel layer needs between messages: the last inbound time (WhatsApp's 24-hour window) and
-the numbered options last offered. ``channel_optouts`` records who said STOP, per number.
+channel layer needs between messages: the last inbound time (WhatsApp's 24-hour window), the
+numbered options last offered, the Telegram deep link the family came through and whether the
+person blocked the bot. ``channel_optouts`` records who said STOP, per number.
 
 Several servers may share this store (the scaled set-up). ``channel_workers`` lists the live
 ones (a heartbeat every few seconds): an inbound message is claimed by the worker that stored
@@ -129,6 +130,13 @@ class ChannelContact(Base):
     address = Column(String(64), nullable=False)
     last_inbound_at = Column(DateTime)
     last_buttons = Column(JSON)  # [{"title", "payload"}] of the last bot turn that had any
+    # the Telegram deep link the family first came through ("/start flyer-mechelen"): which
+    # flyer or partner sent it (shown to the loket)
+    started_from = Column(String(64))
+    # the person blocked the bot (Telegram: my_chat_member "kicked", or a 403): nothing is sent
+    # until they write again
+    blocked_at = Column(DateTime)
+    blocked_reason = Column(String(64))
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
@@ -197,7 +205,9 @@ def record_inbound(message: Inbound, url: str | None = None,
                 except IntegrityError as exc:
                     raise _Repeated from exc
                 message_id = row.id
-                values = {"last_inbound_at": utcnow(), "updated_at": utcnow()}
+                values: dict[str, Any] = {"last_inbound_at": utcnow(), "updated_at": utcnow()}
+                if message.kind != "event":  # they write again: a block is over
+                    values.update(blocked_at=None, blocked_reason=None)
                 if not session.execute(
                     update(ChannelContact)
                     .where(ChannelContact.sender_id == message.sender_id).values(**values)
@@ -470,6 +480,58 @@ def conversation(sender_id: str, url: str | None = None) -> list[dict[str, Any]]
         return [_as_dict(r) for r in rows]
 
 
+def first_message(sender_id: str, message_id: int, url: str | None = None) -> bool:
+    """Whether ``message_id`` is the first message the family wrote in this conversation
+    (channel events such as a Telegram "member" update do not count)."""
+    with db.session_scope(url) as session:
+        return session.execute(
+            select(ChannelMessage.id).where(
+                ChannelMessage.sender_id == sender_id, ChannelMessage.direction == IN,
+                ChannelMessage.id < message_id, ChannelMessage.kind != "event").limit(1)
+        ).first() is None
+
+
+def inbound_with(sender_id: str, meta_key: str, value: Any, before_id: int,
+                 url: str | None = None, recent: int = 200) -> dict[str, Any] | None:
+    """The latest inbound message before ``before_id`` whose ``meta[meta_key]`` is ``value``
+    (the message a Telegram edit changes), among the conversation's ``recent`` last ones."""
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(ChannelMessage).where(
+                ChannelMessage.sender_id == sender_id, ChannelMessage.direction == IN,
+                ChannelMessage.id < before_id)
+            .order_by(ChannelMessage.id.desc()).limit(recent)
+        ).scalars()
+        return next((_as_dict(r) for r in rows if (r.meta or {}).get(meta_key) == value), None)
+
+
+def contact(sender_id: str, url: str | None = None) -> dict[str, Any] | None:
+    """What the channel keeps about one conversation (the loket inbox shows part of it)."""
+    with db.session_scope(url) as session:
+        row = session.get(ChannelContact, sender_id)
+        return {c.name: getattr(row, c.name) for c in ChannelContact.__table__.columns} \
+            if row else None
+
+
+def set_started_from(sender_id: str, source: str, url: str | None = None) -> bool:
+    """Keep the deep link a family first came through; a later one does not replace it."""
+    with db.session_scope(url) as session:
+        return bool(session.execute(
+            update(ChannelContact).where(ChannelContact.sender_id == sender_id,
+                                         ChannelContact.started_from.is_(None))
+            .values(started_from=source[:64], updated_at=utcnow())
+        ).rowcount)
+
+
+def set_blocked(sender_id: str, reason: str | None, url: str | None = None) -> None:
+    """The person blocked the bot (``reason``: why we know) or unblocked it (None)."""
+    values = {"blocked_at": utcnow() if reason else None,
+              "blocked_reason": reason[:64] if reason else None, "updated_at": utcnow()}
+    with db.session_scope(url) as session:
+        session.execute(update(ChannelContact).where(ChannelContact.sender_id == sender_id)
+                        .values(**values))
+
+
 def last_inbound_at(sender_id: str, url: str | None = None) -> datetime | None:
     with db.session_scope(url) as session:
         contact = session.get(ChannelContact, sender_id)
@@ -499,6 +561,7 @@ class ConversationState:
     last_buttons: list[dict]
     last_inbound_at: datetime | None
     queued: bool  # replies wait for the provider: a new one waits behind them
+    blocked: bool = False  # the person blocked the bot: nothing can reach them
 
 
 def conversation_state(sender_id: str, optout_key: str,
@@ -510,17 +573,26 @@ def conversation_state(sender_id: str, optout_key: str,
             opted_out=bool(optout and optout.opted_out),
             last_buttons=list(contact.last_buttons or []) if contact else [],
             last_inbound_at=contact.last_inbound_at if contact else None,
-            queued=_has_queued(session, sender_id))
+            queued=_has_queued(session, sender_id),
+            blocked=bool(contact and contact.blocked_at))
 
 
-def send_check(sender_id: str, optout_key: str,
-               url: str | None = None) -> tuple[bool, datetime | None]:
-    """(opted out, last inbound time) as they are now: read just before a part goes out."""
+@dataclass(frozen=True)
+class SendCheck:
+    """What may stop a part right before it goes out, as the store has it now."""
+
+    opted_out: bool
+    last_inbound_at: datetime | None
+    blocked: bool
+
+
+def send_check(sender_id: str, optout_key: str, url: str | None = None) -> SendCheck:
     with db.session_scope(url) as session:
         optout = session.get(ChannelOptOut, optout_key)
-        last = session.execute(select(ChannelContact.last_inbound_at)
-                               .where(ChannelContact.sender_id == sender_id)).scalar()
-        return bool(optout and optout.opted_out), last
+        row = session.execute(select(ChannelContact.last_inbound_at, ChannelContact.blocked_at)
+                              .where(ChannelContact.sender_id == sender_id)).first()
+        return SendCheck(bool(optout and optout.opted_out), row[0] if row else None,
+                         bool(row and row[1]))
 
 
 def first_notice(key: str, url: str | None = None) -> bool:

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from test_inbox_helpers import csrf_of, running_inbox
 
-from bot import db, handoff, i18n
+from bot import db, handoff, i18n, messages
 from bot.handoff import AuditEntry, Handoff
+from bot.inbox.texts import st
 from bot.intake import store
 from bot.intake.models import CareRequest
 from bot.places.models import Availability, CareLocation, Organisation, UnmetNeed
@@ -73,6 +74,24 @@ async def test_one_worker_claims_the_other_sees_who(inbox) -> None:
     finally:
         await bert.close()
     assert not [c for c in inbox.rasa.calls if c[0] == "execute"]
+
+
+async def test_conversation_page_shows_the_deep_link_and_a_block(inbox) -> None:
+    """What the Telegram channel keeps on the contact (connectors/telegram.py): the link the
+    family came through (which flyer or partner), and that the person blocked the bot."""
+    sender = "telegram:7001"
+    messages.record_inbound(messages.Inbound(
+        channel="telegram", sender_id=sender, address="7001", external_id="7001-1",
+        text="/start flyer-mechelen"), inbox.url)
+    messages.set_started_from(sender, "flyer-mechelen", inbox.url)
+    hid = _open(inbox.url, sender)
+    await inbox.login("ann")
+    page = await (await inbox.client.get(f"/inbox/c/{hid}")).text()
+    assert st("conversation.came_via", "nl", source="flyer-mechelen") in page
+    assert "geblokkeerd" not in page
+    messages.set_blocked(sender, "kicked", inbox.url)
+    page = await (await inbox.client.get(f"/inbox/c/{hid}")).text()
+    assert st("conversation.blocked", "nl", since="").split(":")[0] in page
 
 
 async def test_claim_pauses_a_conversation_the_bot_still_answers(inbox) -> None:

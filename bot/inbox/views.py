@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import handoff, i18n
+from bot import handoff, i18n, messages
 from bot.db import session_scope
 from bot.handoff import OUTCOMES, AlreadyClaimed, Handoff
 from bot.inbox import auth, relay, throttle
@@ -318,6 +318,19 @@ def load_conversation(handoff_id: int, worker: str, lang: str) -> dict[str, Any]
                 "requests": requests}
 
 
+def _channel_notes(contact: dict[str, Any] | None, lang: str) -> Markup | None:
+    """What the channel knows about this conversation: the link the family came through
+    (a Telegram deep link: which flyer or partner), a block of the assistant by the person."""
+    if not contact:
+        return None
+    notes = []
+    if contact.get("started_from"):
+        notes.append(st("conversation.came_via", lang, source=contact["started_from"]))
+    if contact.get("blocked_at"):
+        notes.append(st("conversation.blocked", lang, since=when(contact["blocked_at"], lang)))
+    return el("p", " · ".join(notes), class_="meta", id="channel-notes") if notes else None
+
+
 def load_transcript(sender: str, lang: str) -> tuple[list[dict[str, Any]] | None, Any]:
     """(transcript, eligibility facts); (None, None) when Rasa cannot be reached."""
     try:
@@ -458,6 +471,7 @@ async def conversation_page(request: web.Request, message: str | None = None,
     if conv is None:
         raise web.HTTPNotFound()
     lines, facts = await blocking(load_transcript, conv["sender"], lang)
+    contact = await blocking(messages.contact, conv["sender"])
     urgent = el("strong", st("queue.urgent", lang), class_="urgent") if conv["urgent"] else None
     meta = el("p", urgent, " ",
               st("conversation.meta", lang, sender=conv["sender"], channel=conv["channel"] or "?",
@@ -470,7 +484,7 @@ async def conversation_page(request: web.Request, message: str | None = None,
     body = [
         el("p", el("a", st("conversation.back_to_queue", lang), href="/inbox")),
         error_note(message) if message else None,
-        meta, state,
+        meta, _channel_notes(contact, lang), state,
         el("div",
            el("section", el("h2", st("conversation.transcript", lang)),
               _transcript_list(lines, lang, f"/inbox/api/c/{cid}"),
