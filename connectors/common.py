@@ -20,7 +20,11 @@ Nothing is lost and nothing is answered twice when a part fails (docs/ARCHITECTU
   failing get a kind "please send it again" in the family's language.
 - The HTTP calls to the providers are asynchronous (aiohttp) and retried with backoff on 429
   (honouring Retry-After), 5xx and connection errors; never on other 4xx. A reply the
-  provider still did not take is *queued* and sent again later, in order, by any live worker.
+  provider still did not take is *queued* and sent again later, in order, by any live worker;
+  a 429 that asks for a longer pause than we wait in line is queued for that moment at once.
+- Keywords (``connectors/optout.py``): STOP opts out, START/YES/UNSTOP opt in again, HELP gets
+  the short help text; a provider that answered a keyword itself (Twilio's Advanced Opt-Out)
+  is not answered twice. A person who blocked the bot gets nothing until they write again.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import i18n, messages, redaction, settings
+from bot import i18n, loket, messages, redaction, settings
 from bot.messages import FAILED, IGNORED, NOT_SENT, PROCESSED, QUEUED, SENT, Inbound
 from connectors import optout, sms
 from connectors.spool import Spool
@@ -61,7 +65,9 @@ MEDIA_TYPES = ("image", "audio", "document", "location", "sticker", "other")
 MAX_PROCESSING_ATTEMPTS = 3  # a message that fails (not on an outage) this often is given up
 MAX_OUTAGE_RETRIES = 40  # about 15 minutes of a database or lock store that is down
 PLEASE_REPEAT = "channel.please_repeat"
-CONFIRMATION = "confirmation"  # outbound kind of the STOP/START confirmations
+HELP_TEXT = "channel.help"
+CONFIRMATION = "confirmation"  # outbound kind of the STOP/START/HELP answers
+BLOCKED = "blocked_by_user"  # why nothing goes out to a person who blocked the bot
 
 # One worker per server process, shared by its channels.
 WORKER_ID = f"{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -122,11 +128,14 @@ class ApiResult:
     status: int | None  # HTTP status of the last attempt (None: no answer)
     body: Any  # parsed JSON of the last answer, if any
     attempts: int
+    retry_after: float | None = None  # a 429 asked for a pause longer than we wait in line
 
 
 class HttpClient:
     """POST with retries: 429 (Retry-After honoured), 5xx and connection errors are retried
-    with exponential backoff; other 4xx are final (retrying cannot fix a refused request)."""
+    with exponential backoff; other 4xx are final (retrying cannot fix a refused request).
+    A 429 asking for more than ``max_wait`` seconds is not retried here: trying again sooner
+    only prolongs the provider's limit (Telegram's flood control); the caller queues it."""
 
     def __init__(self, attempts: int = 5, backoff: float = 0.5, max_wait: float = 30.0,
                  timeout: float = 15.0) -> None:
@@ -166,6 +175,8 @@ class HttpClient:
                         return ApiResult(False, status, body, attempt)
                     retry_after = _retry_after(resp.headers.get("Retry-After"), body)
                     logger.warning("POST %s: HTTP %s (attempt %d)", _redact(url), status, attempt)
+                    if status == 429 and retry_after is not None and retry_after > self.max_wait:
+                        return ApiResult(False, status, body, attempt, retry_after=retry_after)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 status, body = None, {"error": type(exc).__name__}
                 logger.warning("POST %s: %s (attempt %d)", _redact(url), type(exc).__name__,
@@ -266,6 +277,13 @@ class PostOutcome:
     delivery: str | None = None
     code: str | None = None
     reason: str = "provider_error"
+    retry_after: float | None = None  # the provider's own "not before" (a long 429)
+
+    def next_attempt(self) -> datetime:
+        """When a queued part is tried again: our resend interval, or later when the
+        provider asked for a longer pause."""
+        wait = max(resend_interval(), timedelta(seconds=self.retry_after or 0))
+        return messages.utcnow() + wait
 
 
 def retryable(status: int | None) -> bool:
@@ -352,7 +370,8 @@ class PhoneChatChannel(InputChannel, ABC):
     def parse(self, request: Request) -> list[Inbound]: ...
 
     @abstractmethod
-    def ack(self) -> HTTPResponse: ...
+    def ack(self, inbound: list[Inbound]) -> HTTPResponse:
+        """The webhook's answer once ``inbound`` is stored (it may carry an API call)."""
 
     @abstractmethod
     def optout_key(self, message: dict[str, Any]) -> str:
@@ -383,16 +402,20 @@ class PhoneChatChannel(InputChannel, ABC):
         return False
 
     async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
-        """Channel chores after the provider refused a part (Twilio's own STOP…)."""
+        """Channel chores after the provider refused a part (Twilio's own STOP, a block…)."""
 
     def extra_routes(self, blueprint: Blueprint) -> None:
         """More routes (e.g. Twilio's delivery status callback)."""
 
-    async def before_processing(self, message: dict[str, Any]) -> None:
-        """Channel chores before the assistant sees a message (answer a button tap…)."""
+    def provider_keyword(self, meta: dict[str, Any] | None) -> optout.Keyword | None:
+        """A keyword the provider recognised and answered itself (Twilio's OptOutType): its
+        state change counts, our own answer would be a second one."""
+        return None
 
-    async def on_event(self, message: dict[str, Any]) -> None:
-        """A channel event that is not a message (a Telegram user blocking the bot…)."""
+    async def on_event(self, message: dict[str, Any]) -> str | None:
+        """A channel event that is not a message (a Telegram user blocking the bot…); the
+        reason it is recorded with (default ``channel_event``)."""
+        return None
 
     # Rasa ------------------------------------------------------------------------------------
 
@@ -435,7 +458,7 @@ class PhoneChatChannel(InputChannel, ABC):
             return response.text("forbidden", status=403)
         self.app = request.app
         if await self.not_a_conversation(request):
-            return self.ack()
+            return self.ack([])
         try:
             inbound = self.parse(request)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -458,15 +481,13 @@ class PhoneChatChannel(InputChannel, ABC):
                 continue
             await self._stop_at_once(message)
             self._submit(message.sender_id, message_id)
-        return self.ack()
+        return self.ack(inbound)
 
     async def _stop_at_once(self, message: Inbound) -> None:
         """A STOP counts from the moment it is stored, not from when its turn comes: a reply
         of a turn still running, or queued before, must not reach the family after it. Its
         turn confirms it later, in order."""
-        if message.kind != "text":
-            return
-        keyword = optout.classify(message.text or "")
+        keyword = self.keyword(message.kind, message.text, message.meta)
         if keyword is None or keyword.kind != optout.OPTOUT:
             return
         key = self.optout_key({"channel": message.channel, "address": message.address,
@@ -593,22 +614,30 @@ class PhoneChatChannel(InputChannel, ABC):
         if again and await self._logged_by_assistant(row):
             return PROCESSED, row["rasa_text"], "handled_before_a_crash"
         if kind == "event":
-            await self.on_event(row)
-            return IGNORED, None, "channel_event"
-        await self.before_processing(row)
+            return IGNORED, None, await self.on_event(row) or "channel_event"
         key = self.optout_key(row)
-        keyword = optout.classify(text) if kind == "text" else None
+        keyword = self.keyword(kind, text, row["meta"])
+        # Twilio's Advanced Opt-Out answered it already: record the change, do not answer again
+        answered = keyword is not None and self.provider_keyword(row["meta"]) is not None
         if keyword and keyword.kind == optout.OPTOUT:
             await asyncio.to_thread(messages.set_opted_out, key, True, text.strip()[:64],
                                     sender_id)
-            await self.confirm(sender_id, "channel.optout_confirm", keyword.language)
+            if not answered:
+                await self.confirm(sender_id, "channel.optout_confirm", keyword.language)
             return PROCESSED, None, "optout"
         state = await asyncio.to_thread(messages.conversation_state, sender_id, key)
         opted_out = state.opted_out
-        if opted_out and keyword and keyword.kind == optout.OPTIN:
+        if keyword and keyword.kind == optout.HELP:
+            if not answered:  # also while opted out: the family asked for it
+                office = loket.load()
+                await self.confirm(sender_id, HELP_TEXT, keyword.language, name=office.name,
+                                   phone=office.phone)
+            return PROCESSED, None, "help"
+        if keyword and keyword.kind == optout.OPTIN and (opted_out or answered):
             await asyncio.to_thread(messages.set_opted_out, key, False, text.strip()[:64],
                                     sender_id)
-            await self.confirm(sender_id, "channel.optin_confirm", keyword.language)
+            if not answered:
+                await self.confirm(sender_id, "channel.optin_confirm", keyword.language)
             return PROCESSED, None, "optin"
         if opted_out:
             return IGNORED, None, "opted_out"  # kept for the loket, not answered
@@ -662,10 +691,23 @@ class PhoneChatChannel(InputChannel, ABC):
         tracker = await self._tracker(sender_id)
         return bool(tracker is not None and tracker.is_paused())
 
+    def keyword(self, kind: str, text: str | None,
+                meta: dict[str, Any] | None) -> optout.Keyword | None:
+        """The keyword a message is: the provider's own reading first, else our word lists
+        (a text that is one keyword alone)."""
+        return self.provider_keyword(meta) or (optout.classify(text) if kind == "text" else None)
+
     async def please_repeat(self, row: dict[str, Any]) -> None:
-        lang = await self.conversation_language(row["sender_id"]) or i18n.DEFAULT
-        await self.deliver(row["sender_id"], i18n.t(PLEASE_REPEAT, lang), [],
-                           reply_key=f"m{row['id']}.r", in_reply_to=row["id"], recheck=True)
+        await self.notify(row, PLEASE_REPEAT, "r")
+
+    async def notify(self, row: dict[str, Any], key: str, suffix: str,
+                     lang: str | None = None) -> None:
+        """A short channel text in answer to the stored message ``row``, once (its reply key
+        ends in ``suffix``), in the conversation's language (else ``lang``, else Dutch)."""
+        lang = await self.conversation_language(row["sender_id"]) or lang or i18n.DEFAULT
+        await self.deliver(row["sender_id"], i18n.t(key, lang), [],
+                           reply_key=f"m{row['id']}.{suffix}", in_reply_to=row["id"],
+                           recheck=True)
 
     async def _text_for_rasa(self, sender_id: str, text: str,
                              state: messages.ConversationState) -> str:
@@ -688,12 +730,13 @@ class PhoneChatChannel(InputChannel, ABC):
         lang = tracker.get_slot("language") if tracker is not None else None
         return lang if lang in i18n.SUPPORTED else None
 
-    async def confirm(self, sender_id: str, key: str, keyword_language: str | None) -> None:
-        """An opt-out/opt-in confirmation in the conversation's language (else the keyword's,
-        else Dutch); sent even to a number that just opted out."""
+    async def confirm(self, sender_id: str, key: str, keyword_language: str | None,
+                      **params: str) -> None:
+        """The answer to a keyword (opt-out, opt-in, help) in the conversation's language
+        (else the keyword's, else Dutch); sent even to a number that just opted out."""
         lang = await self.conversation_language(sender_id) or keyword_language or i18n.DEFAULT
         try:
-            text = i18n.t(key, lang)
+            text = i18n.t(key, lang, **params)
         except i18n.MissingText:
             logger.error("channel: text %s is missing; confirmation not sent", key)
             channel, address = self.route(sender_id)
@@ -718,9 +761,9 @@ class PhoneChatChannel(InputChannel, ABC):
             key = self.optout_key({"channel": channel, "address": address,
                                    "sender_id": sender_id})
             state = await asyncio.to_thread(messages.conversation_state, sender_id, key)
-        if state.opted_out and not force:
+        if state.blocked or (state.opted_out and not force):
             await self.hold(channel, sender_id, address, text, buttons, reply_id,
-                            "opted_out", in_reply_to)
+                            BLOCKED if state.blocked else "opted_out", in_reply_to)
             return
         await self.send(sender_id, channel, address, text, buttons, reply_id, state,
                         in_reply_to, force=force)
@@ -747,15 +790,17 @@ class PhoneChatChannel(InputChannel, ABC):
 
     async def hold_now(self, sender_id: str, channel: str, address: str,
                        force: bool = False) -> str | None:
-        """Why a part must not go out, read from the store just before it would: a STOP, or
-        the end of WhatsApp's window, may have come after the reply was made or queued.
-        ``force``: the opt-out confirmation itself."""
+        """Why a part must not go out, read from the store just before it would: a STOP, a
+        block, or the end of WhatsApp's window may have come after the reply was made or
+        queued. ``force``: the answer to a keyword, which goes out to an opted-out number (not
+        to one that blocked us: nothing can reach it)."""
         key = self.optout_key({"channel": channel, "address": address, "sender_id": sender_id})
-        opted_out, last_inbound_at = await asyncio.to_thread(messages.send_check, sender_id,
-                                                             key)
-        if opted_out and not force:
+        now = await asyncio.to_thread(messages.send_check, sender_id, key)
+        if now.blocked:
+            return BLOCKED
+        if now.opted_out and not force:
             return "opted_out"
-        return await self.hold_reason(sender_id, channel, last_inbound_at)
+        return await self.hold_reason(sender_id, channel, now.last_inbound_at)
 
     async def send(self, sender_id: str, channel: str, address: str, text: str,
                    buttons: list[dict], reply_id: str, state: messages.ConversationState,
@@ -808,8 +853,7 @@ class PhoneChatChannel(InputChannel, ABC):
                 await self._record(channel, sender_id, address, part.text, QUEUED,
                                    reason="provider_unavailable", error_code=outcome.code,
                                    attempts=outcome.attempts,
-                                   next_attempt_at=messages.utcnow() + resend_interval(),
-                                   **record)
+                                   next_attempt_at=outcome.next_attempt(), **record)
                 continue
             failed = True
             await self._record(channel, sender_id, address, part.text, FAILED,
@@ -869,7 +913,7 @@ class PhoneChatChannel(InputChannel, ABC):
                     delivery=outcome.delivery, attempts=outcome.attempts)
             elif outcome.retry:
                 stuck.add(sender_id)
-                when = messages.utcnow() + resend_interval()
+                when = outcome.next_attempt()
                 await asyncio.to_thread(messages.settle_outbound, row["id"], QUEUED,
                                         reason="provider_unavailable", error_code=outcome.code,
                                         attempts=outcome.attempts, next_attempt_at=when)

@@ -1,4 +1,5 @@
-"""Opt-out and opt-in keywords (STOP / START in six languages, ``data/optout.yml``).
+"""Keywords as Twilio and the carriers expect them: opt-out, opt-in and help (STOP / START /
+HELP in six languages, ``data/optout.yml``).
 
 Only a message that is one keyword alone counts: "stop" opts out, "stop met de vragen" is an
 ordinary message. Matching is on the folded form (case and accents ignored, trailing
@@ -18,7 +19,8 @@ from bot.settings import DATA_DIR
 from bot.textnorm import fold
 
 OPTOUT_FILE = DATA_DIR / "optout.yml"
-OPTOUT, OPTIN = "optout", "optin"
+OPTOUT, OPTIN, HELP = "optout", "optin", "help"
+KINDS = (OPTOUT, OPTIN, HELP)
 
 _EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
 _SPACES = re.compile(r"\s+")
@@ -26,7 +28,7 @@ _SPACES = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Keyword:
-    kind: str  # OPTOUT | OPTIN
+    kind: str  # OPTOUT | OPTIN | HELP
     languages: tuple[str, ...]  # languages whose list holds the word (STOP: all of them)
 
     @property
@@ -41,18 +43,20 @@ def normalise(text: str) -> str:
 
 @cache
 def keywords(path: Path = OPTOUT_FILE) -> dict[str, Keyword]:
-    """``{folded word: Keyword}``; a word in both lists is a data error."""
+    """``{folded word: Keyword}``; a word of two kinds is a data error."""
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     langs: dict[tuple[str, str], list[str]] = {}
-    for kind in (OPTOUT, OPTIN):
+    for kind in KINDS:
         for lang, words in (data.get(kind) or {}).items():
             for word in words or []:
-                langs.setdefault((kind, normalise(str(word))), []).append(lang)
+                if not isinstance(word, str):  # YES, NO, ON unquoted: YAML booleans
+                    raise ValueError(f"{path.name}: {kind}.{lang} has {word!r}; quote it")
+                langs.setdefault((kind, normalise(word)), []).append(lang)
     table: dict[str, Keyword] = {}
     for (kind, word), word_langs in langs.items():
         if word in table:
-            raise ValueError(f"{path.name}: {word!r} is both an opt-out and an opt-in word")
+            raise ValueError(f"{path.name}: {word!r} is a {table[word].kind} and a {kind} word")
         table[word] = Keyword(kind, tuple(dict.fromkeys(word_langs)))
     return table
 

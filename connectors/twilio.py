@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import messages, redaction
 from bot.messages import Inbound
-from connectors import TwilioSettings, sms
+from connectors import TwilioSettings, optout, sms
 from connectors.common import (
     HttpClient,
     Part,
@@ -41,6 +41,8 @@ WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body on every channe
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 ERROR_UNSUBSCRIBED = "21610"  # Twilio's own STOP handling blocked this number
 ERROR_OUTSIDE_WINDOW = "63016"  # WhatsApp free-form message outside the 24-hour window
+# Advanced Opt-Out (a Messaging Service) answered the keyword itself and says which kind it was
+OPT_OUT_TYPES = {"STOP": optout.OPTOUT, "START": optout.OPTIN, "HELP": optout.HELP}
 
 
 class _Form(dict):
@@ -99,7 +101,7 @@ class TwilioInput(PhoneChatChannel):
         return bool(self.validator.validate(self.public_url(request), _form(request),
                                             signature))
 
-    def ack(self) -> HTTPResponse:
+    def ack(self, inbound: list[Inbound]) -> HTTPResponse:
         return response.text(TWIML_EMPTY, content_type="text/xml")
 
     def parse(self, request: Request) -> list[Inbound]:
@@ -113,6 +115,7 @@ class TwilioInput(PhoneChatChannel):
         meta = {k: _first(form, v) for k, v in (
             ("to", "To"), ("profile_name", "ProfileName"), ("wa_id", "WaId"),
             ("num_segments", "NumSegments"), ("button_text", "ButtonText"),
+            ("opt_out_type", "OptOutType"),
         ) if _first(form, v)}
         body = _first(form, "Body")
         common = {"channel": channel, "sender_id": f"{channel}:{address}", "address": address,
@@ -153,6 +156,12 @@ class TwilioInput(PhoneChatChannel):
                     to = _first(form, "To").removeprefix("whatsapp:")
                     await asyncio.to_thread(messages.set_opted_out, to, True, "twilio:21610")
             return response.empty()
+
+    def provider_keyword(self, meta: dict[str, Any] | None) -> optout.Keyword | None:
+        # Twilio blocked (or unblocked) the number and sent its own reply before we saw the
+        # message: a confirmation of ours would fail with 21610 or come twice (docs/CHANNELS.md)
+        kind = OPT_OUT_TYPES.get(str((meta or {}).get("opt_out_type") or "").upper())
+        return optout.Keyword(kind, ()) if kind else None
 
     # outbound --------------------------------------------------------------------------------
 
@@ -206,7 +215,7 @@ class TwilioInput(PhoneChatChannel):
         logger.error("twilio: sending to %s failed: %s %s", redaction.pseudonym(address),
                      code, body.get("message", ""))
         return PostOutcome(False, retryable(result.status), result.attempts, code=code[:32],
-                           reason=reason)
+                           reason=reason, retry_after=result.retry_after)
 
     async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
         if outcome.code == ERROR_UNSUBSCRIBED:  # Twilio honoured an English STOP we did not see

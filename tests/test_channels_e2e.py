@@ -25,7 +25,7 @@ from serving import Served, http_json
 from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
-from bot import db, i18n, messages
+from bot import db, i18n, loket, messages
 from connectors import sms
 
 pytestmark = pytest.mark.e2e
@@ -121,12 +121,36 @@ def telegram_post(s: Stack, update: dict[str, Any],
 _update_counter = iter(range(10**6))
 
 
-def tg_message(chat_id: int, **content: Any) -> dict[str, Any]:
+def tg_user(chat_id: int, lang: str | None = None) -> dict[str, Any]:
+    user: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": "Test"}
+    if lang:
+        user["language_code"] = lang  # as Telegram sends it: the app's language
+    return user
+
+
+def tg_message(chat_id: int, lang: str | None = None, **content: Any) -> dict[str, Any]:
     update_id = 500_000 + next(_update_counter)
     return {"update_id": update_id, "message": {
         "message_id": update_id, "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "private"},
-        "from": {"id": chat_id, "is_bot": False, "first_name": "Test"}, **content}}
+        "chat": {"id": chat_id, "type": "private"}, "from": tg_user(chat_id, lang), **content}}
+
+
+def tg_tap(chat_id: int, data: str, query_id: str, lang: str | None = None) -> dict[str, Any]:
+    return {"update_id": 500_000 + next(_update_counter), "callback_query": {
+        "id": query_id, "chat_instance": "x", "data": data, "from": tg_user(chat_id, lang),
+        "message": {"message_id": 1, "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"}, "text": "menu"}}}
+
+
+def tg_member(chat_id: int, status: str, old: str = "member") -> dict[str, Any]:
+    """my_chat_member of a private chat: "kicked" when the person blocks the bot."""
+    bot = {"id": 1, "is_bot": True, "first_name": "loket"}
+    return {"update_id": 500_000 + next(_update_counter), "my_chat_member": {
+        "chat": {"id": chat_id, "type": "private"}, "from": tg_user(chat_id),
+        "date": int(time.time()),
+        "old_chat_member": {"status": old, "user": bot},
+        "new_chat_member": {"status": status, "user": bot, **(
+            {"until_date": 0} if status == "kicked" else {})}}}
 
 
 def stored(s: Stack, sender_id: str, direction: str | None = None) -> list[dict[str, Any]]:
@@ -239,17 +263,13 @@ def test_telegram_message_is_answered_with_an_inline_keyboard(stack: Stack) -> N
                  if b.get("reply_markup")]
     assert keyboards, "buttons should come as an inline keyboard"
     buttons = [row[0] for row in keyboards[-1]]
-    turkish = next(b for b in buttons if b["text"] == i18n.t("language_name", "tr"))
+    menu = [name for _, name in i18n.language_menu()]
+    # numbered as on SMS: the menu's text says "answer with a number"
+    assert [b["text"] for b in buttons] == [f"{n}. {t}" for n, t in enumerate(menu, 1)]
+    turkish = buttons[menu.index(i18n.t("language_name", "tr"))]
     before = len(stack.telegram.sent(chat))
-    update = {"update_id": 600_000 + chat % 1000, "callback_query": {
-        "id": "cbq-1", "chat_instance": "x", "data": turkish["callback_data"],
-        "from": {"id": chat, "is_bot": False, "first_name": "Test"},
-        "message": {"message_id": 1, "date": int(time.time()),
-                    "chat": {"id": chat, "type": "private"}, "text": "menu"}}}
-    status, _, elapsed = telegram_post(stack, update)
+    status, _, elapsed = telegram_post(stack, tg_tap(chat, turkish["callback_data"], "cbq-1"))
     assert status == 200 and elapsed < 1.0
-    answered = stack.telegram.wait_for("answerCallbackQuery")
-    assert any(c.body.get("callback_query_id") == "cbq-1" for c in answered)
     assert stack.telegram.wait_sent(chat, before + 1)
     wait_processed(stack, f"telegram:{chat}", 2)
     assert tracker(stack, f"telegram:{chat}")["slots"]["language"] == "tr"
@@ -534,6 +554,334 @@ def test_delivery_report_updates_the_stored_message(stack: Stack) -> None:
     assert twilio_post(stack, report, route="status")[0] in (200, 204)
     assert messages.get(sent[0]["id"], stack.db_url)["delivery"] == "delivered"
 
+
+
+# --- keywords as Twilio and the carriers expect them ------------------------------------------
+
+
+def _help(lang: str) -> str:
+    office = loket.load()
+    return i18n.t("channel.help", lang, name=office.name, phone=office.phone)
+
+
+def _bodies_after(s: Stack, to: str, before: int, count: int = 1) -> str:
+    return " ".join(s.twilio.wait_delivered(to, before + count)[before:])
+
+
+@pytest.mark.parametrize(("word", "lang"), [
+    ("HELP", "nl"), ("Info", "nl"), ("hulp", "nl"), ("AIDE", "fr"), ("yardım", "tr"),
+    ("مساعدة", "ar"), ("допомога", "uk"),
+])
+def test_help_word_gets_the_short_help_in_the_family_language(
+        stack: Stack, word: str, lang: str) -> None:
+    """A new conversation: the help word's own language (HELP and INFO are every language's:
+    the conversation decides, Dutch when it has none). Never the assistant's intents (INFO
+    used to reach the "see my data" answer)."""
+    phone = number(60 + ["HELP", "Info", "hulp", "AIDE", "yardım", "مساعدة",
+                         "допомога"].index(word))
+    sender = f"whatsapp:{phone}"
+    twilio_post(stack, sms_params(phone, word, "whatsapp"))
+    [row] = wait_processed(stack, sender)
+    assert row["status"] == messages.PROCESSED and row["reason"] == "help"
+    assert _bodies_after(stack, sender, 0).split() == _help(lang).split()
+    [out] = stored(stack, sender, messages.OUT)
+    assert out["kind"] == "confirmation" and out["status"] == messages.SENT
+    assert user_texts(stack, sender) == []
+
+
+def test_help_follows_the_conversation_language_and_works_while_opted_out(
+        stack: Stack) -> None:
+    phone = number(70)
+    sender = f"sms:{phone}"
+    twilio_post(stack, sms_params(phone, "bonjour, je cherche une crèche pour mon fils"))
+    wait_processed(stack, sender)
+    before = len(stack.twilio.wait_delivered(phone))
+    twilio_post(stack, sms_params(phone, "INFO"))
+    wait_processed(stack, sender, 2)
+    assert _bodies_after(stack, phone, before).split() == sms.gsm_friendly(_help("fr")).split()
+    before = len(stack.twilio.delivered(phone))
+    twilio_post(stack, sms_params(phone, "STOP"))
+    wait_processed(stack, sender, 3)
+    before = len(stack.twilio.wait_delivered(phone, before + 1))
+    twilio_post(stack, sms_params(phone, "HELP"))  # opted out: the family asked for it
+    rows = wait_processed(stack, sender, 4)
+    assert rows[-1]["reason"] == "help"
+    assert _bodies_after(stack, phone, before).split() == sms.gsm_friendly(_help("fr")).split()
+    assert "INFO" not in user_texts(stack, sender)
+
+
+@pytest.mark.parametrize("word", ["YES", "unstop"])
+def test_yes_and_unstop_opt_in_like_start(stack: Stack, word: str) -> None:
+    phone = number(71 if word == "YES" else 72)
+    sender = f"sms:{phone}"
+    twilio_post(stack, sms_params(phone, "hallo"))
+    wait_processed(stack, sender)
+    before = len(stack.twilio.wait_delivered(phone))
+    twilio_post(stack, sms_params(phone, "STOP"))
+    wait_processed(stack, sender, 2)
+    before = len(stack.twilio.wait_delivered(phone, before + 1))
+    twilio_post(stack, sms_params(phone, word))
+    rows = wait_processed(stack, sender, 3)
+    assert rows[-1]["reason"] == "optin" and not messages.is_opted_out(phone, stack.db_url)
+    assert stack.twilio.wait_delivered(phone, before + 1)[-1] == i18n.t(
+        "channel.optin_confirm", "nl")
+    # no longer opted out: "yes" is an answer for the assistant again
+    twilio_post(stack, sms_params(phone, word))
+    rows = wait_processed(stack, sender, 4)
+    assert rows[-1]["reason"] != "optin" and user_texts(stack, sender)[-1] == word
+
+
+def test_stop_on_whatsapp_stops_sms_and_start_on_sms_restarts_both(stack: Stack) -> None:
+    """One rule for both channels of a number (docs/CHANNELS.md): a STOP said on either stops
+    every message to that number, START (YES, UNSTOP…) on either starts both again."""
+    phone = number(73)
+    twilio_post(stack, sms_params(phone, "hallo", "whatsapp"))
+    wait_processed(stack, f"whatsapp:{phone}")
+    twilio_post(stack, sms_params(phone, "stop", "whatsapp"))
+    wait_processed(stack, f"whatsapp:{phone}", 2)
+    assert messages.is_opted_out(phone, stack.db_url)
+    twilio_post(stack, sms_params(phone, "hallo"))
+    [row] = wait_processed(stack, f"sms:{phone}")
+    assert row["status"] == messages.IGNORED and row["reason"] == "opted_out"
+    twilio_post(stack, sms_params(phone, "START"))
+    wait_processed(stack, f"sms:{phone}", 2)
+    assert not messages.is_opted_out(phone, stack.db_url)
+    before = len(stack.twilio.delivered(f"whatsapp:{phone}"))
+    twilio_post(stack, sms_params(phone, "wat kost de opvang?", "whatsapp"))
+    assert len(stack.twilio.wait_delivered(f"whatsapp:{phone}", before + 1)) > before
+
+
+def test_keyword_twilio_answered_itself_is_recorded_not_answered_again(stack: Stack) -> None:
+    """Advanced Opt-Out (a Messaging Service) blocks the number and replies before we see the
+    message, which comes with OptOutType: the state changes here too (also for a keyword only
+    Twilio knows), but our own confirmation would fail with 21610 or come twice."""
+    phone = number(74)
+    sender = f"sms:{phone}"
+    twilio_post(stack, sms_params(phone, "hallo"))
+    wait_processed(stack, sender)
+    before = len(stack.twilio.wait_delivered(phone))
+    for count, (body, kind) in enumerate(
+            [("BASTA", "STOP"), ("HELP", "HELP"), ("START", "START")], 2):
+        twilio_post(stack, sms_params(phone, body, OptOutType=kind))
+        rows = wait_processed(stack, sender, count)
+        assert rows[-1]["meta"]["opt_out_type"] == kind
+        assert rows[-1]["reason"] == {"STOP": "optout", "HELP": "help", "START": "optin"}[kind]
+        assert messages.is_opted_out(phone, stack.db_url) == (kind in ("STOP", "HELP"))
+    time.sleep(1.0)
+    assert len(stack.twilio.calls_for(phone)) == before  # nothing of ours went out
+    assert "BASTA" not in user_texts(stack, sender)
+
+
+# --- Telegram: what the provider tells us ----------------------------------------------------
+
+
+def test_telegram_language_code_is_the_first_language_of_a_new_conversation(
+        stack: Stack) -> None:
+    chat = 9_000_200
+    telegram_post(stack, tg_message(chat, "tr", text="/start"))
+    wait_processed(stack, f"telegram:{chat}")
+    slots = tracker(stack, f"telegram:{chat}")["slots"]
+    assert slots["language"] == "tr" and slots["language_provisional"]
+    sent = [b["text"] for b in stack.telegram.wait_sent(chat)]
+    assert i18n.t("greet.welcome", "tr") in sent[0]
+    # a first message that is clear by itself keeps its own language
+    chat = 9_000_201
+    telegram_post(stack, tg_message(chat, "tr", text="Bonjour, je cherche une crèche pour "
+                                                     "mon fils à Mechelen"))
+    wait_processed(stack, f"telegram:{chat}")
+    assert tracker(stack, f"telegram:{chat}")["slots"]["language"] == "fr"
+    # a conversation that has a language keeps it
+    telegram_post(stack, tg_message(chat, "uk", text="ok"))
+    wait_processed(stack, f"telegram:{chat}", 2)
+    assert tracker(stack, f"telegram:{chat}")["slots"]["language"] == "fr"
+
+
+def test_telegram_deep_link_payload_is_kept_on_the_conversation(stack: Stack) -> None:
+    chat = 9_000_210
+    sender = f"telegram:{chat}"
+    telegram_post(stack, tg_message(chat, text="/start flyer-mechelen"))
+    [row] = wait_processed(stack, sender)
+    assert row["meta"]["start_payload"] == "flyer-mechelen" and row["rasa_text"] == "/greet"
+    assert messages.contact(sender, stack.db_url)["started_from"] == "flyer-mechelen"
+    # a later link does not replace the first; a typed one that Telegram never sends is no link
+    telegram_post(stack, tg_message(chat, text="/start partner-ocmw"))
+    telegram_post(stack, tg_message(chat, text="/start <b>x</b>"))
+    rows = wait_processed(stack, sender, 3)
+    assert rows[1]["meta"]["start_payload"] == "partner-ocmw"
+    assert "start_payload" not in rows[2]["meta"]
+    assert messages.contact(sender, stack.db_url)["started_from"] == "flyer-mechelen"
+
+
+def _trigger_greet(s: Stack, sender: str) -> None:
+    """A message the assistant sends on its own, as a loket worker's reply is."""
+    status, _ = http_json(
+        f"{s.base}/conversations/{urllib.parse.quote(sender, safe=':+')}/trigger_intent"
+        "?output_channel=latest", {"name": "greet", "entities": {}}, token=s.token)
+    assert status == 200
+
+
+def _not_sent(s: Stack, sender: str, reason: str) -> list[dict[str, Any]]:
+    return [r for r in stored(s, sender, messages.OUT)
+            if r["status"] == messages.NOT_SENT and r["reason"] == reason]
+
+
+def _make_due(s: Stack, sender: str) -> None:
+    with db.session_scope(s.db_url) as session:
+        session.execute(update(messages.ChannelMessage)
+                        .where(messages.ChannelMessage.sender_id == sender,
+                               messages.ChannelMessage.status == messages.QUEUED)
+                        .values(next_attempt_at=messages.utcnow()))
+
+
+def test_telegram_block_stops_sending_until_the_person_writes_again(stack: Stack) -> None:
+    chat = 9_000_220
+    sender = f"telegram:{chat}"
+    # the reply is queued (Telegram asks for a minute's pause), then the person blocks the bot
+    stack.telegram.script(str(chat), FakeTelegram.error(429, "Too Many Requests: retry after "
+                                                             "60", retry_after=60))
+    telegram_post(stack, tg_message(chat, text="hallo"))
+    wait_processed(stack, sender)
+    assert wait_until(lambda: [r for r in stored(stack, sender, messages.OUT)
+                               if r["status"] == messages.QUEUED])
+    telegram_post(stack, tg_member(chat, "kicked"))
+    rows = wait_processed(stack, sender, 2)
+    assert rows[-1]["reason"] == "blocked_by_user"
+    assert messages.contact(sender, stack.db_url)["blocked_reason"] == "kicked"
+    _make_due(stack, sender)
+    assert wait_until(lambda: not [r for r in stored(stack, sender, messages.OUT)
+                                   if r["status"] == messages.QUEUED])
+    assert _not_sent(stack, sender, "blocked_by_user")  # the queued reply: not sent, and why
+    held = len(_not_sent(stack, sender, "blocked_by_user"))
+    _trigger_greet(stack, sender)  # a late message
+    assert wait_until(lambda: len(_not_sent(stack, sender, "blocked_by_user")) > held)
+    assert len(stack.telegram.calls_for(str(chat))) == 1  # only the 429, nothing after
+    # the person unblocks and writes: answered again
+    telegram_post(stack, tg_member(chat, "member", old="kicked"))
+    telegram_post(stack, tg_message(chat, text="wat kost de opvang?"))
+    assert stack.telegram.wait_sent(chat)
+    assert messages.contact(sender, stack.db_url)["blocked_at"] is None
+
+
+def test_telegram_403_marks_the_person_blocked(stack: Stack) -> None:
+    chat = 9_000_221
+    sender = f"telegram:{chat}"
+    stack.telegram.script(str(chat), FakeTelegram.error(403, "Forbidden: bot was blocked by "
+                                                             "the user"))
+    telegram_post(stack, tg_message(chat, text="hallo"))
+    wait_processed(stack, sender)
+    failed = wait_until(lambda: [r for r in stored(stack, sender, messages.OUT)
+                                 if r["status"] == messages.FAILED])
+    assert failed[0]["error_code"] == "403" and failed[0]["reason"] == "blocked_by_user"
+    assert messages.contact(sender, stack.db_url)["blocked_reason"] == "403"
+    _trigger_greet(stack, sender)
+    assert wait_until(lambda: _not_sent(stack, sender, "blocked_by_user"))
+    assert len(stack.telegram.calls_for(str(chat))) == 1
+
+
+def test_telegram_long_retry_after_is_requeued_for_then_not_hammered(stack: Stack) -> None:
+    chat = 9_000_230
+    sender = f"telegram:{chat}"
+    stack.telegram.script(str(chat), FakeTelegram.error(429, "Too Many Requests: retry after "
+                                                             "45", retry_after=45))
+    telegram_post(stack, tg_message(chat, text="wat kost de opvang?"))
+    wait_processed(stack, sender)
+    [queued, *behind] = wait_until(lambda: [r for r in stored(stack, sender, messages.OUT)
+                                            if r["status"] == messages.QUEUED])
+    wait = (queued["next_attempt_at"] - messages.utcnow()).total_seconds()
+    assert 35 < wait <= 45 and queued["error_code"] == "429"
+    time.sleep(6)  # longer than a sweep: nothing is tried before Telegram's time
+    assert len(stack.telegram.calls_for(str(chat))) == 1
+    _make_due(stack, sender)  # as if the 45 s had passed
+    sent = stack.telegram.wait_sent(chat, 1 + len(behind), timeout=30)
+    assert len(sent) == 1 + len(behind)
+    assert sent[0]["text"] == queued["text"]  # not dropped, in order
+
+
+def test_telegram_tap_is_answered_in_the_webhook_response(stack: Stack) -> None:
+    chat = 9_000_240
+    telegram_post(stack, tg_message(chat, text="/start"))
+    wait_processed(stack, f"telegram:{chat}")
+    [keyboard] = [b["reply_markup"]["inline_keyboard"] for b in
+                  stack.telegram.wait_sent(chat) if b.get("reply_markup")][-1:]
+    status, body, elapsed = telegram_post(stack, tg_tap(chat, keyboard[0][0]["callback_data"],
+                                                        "cbq-240"))
+    assert status == 200 and elapsed < 1.0
+    assert json.loads(body) == {"method": "answerCallbackQuery", "callback_query_id": "cbq-240"}
+    wait_processed(stack, f"telegram:{chat}", 2)
+    time.sleep(0.5)
+    assert stack.telegram.calls_for("answerCallbackQuery") == []  # not again after the queue
+
+
+def test_telegram_stale_button_gets_a_kind_answer(stack: Stack) -> None:
+    chat = 9_000_250
+    sender = f"telegram:{chat}"
+    telegram_post(stack, tg_message(chat, text="Merhaba, Mechelen'de kreş arıyorum, "
+                                               "oğlum iki yaşında"))
+    wait_processed(stack, sender)
+    assert tracker(stack, sender)["slots"]["language"] == "tr"
+    before = len(stack.telegram.wait_sent(chat))
+    status, body, _ = telegram_post(stack, tg_tap(chat, "#00000000000000000000000000000000:3",
+                                                  "cbq-250"))
+    assert status == 200 and json.loads(body)["method"] == "answerCallbackQuery"
+    rows = wait_processed(stack, sender, 2)
+    assert rows[-1]["status"] == messages.IGNORED and rows[-1]["reason"] == "stale_button"
+    assert rows[-1]["attempts"] == 1  # no error, no retry
+    sent = stack.telegram.wait_sent(chat, before + 1)
+    assert sent[-1]["text"] == i18n.t("channel.stale_button", "tr")
+    assert len(user_texts(stack, sender)) == 1  # never reached the assistant
+    # a new conversation: the person's Telegram language
+    chat = 9_000_251
+    telegram_post(stack, tg_tap(chat, "#ffffffffffffffffffffffffffffffff:0", "cbq-251", "uk"))
+    wait_processed(stack, f"telegram:{chat}")
+    assert stack.telegram.wait_sent(chat)[-1]["text"] == i18n.t("channel.stale_button", "uk")
+
+
+def test_telegram_typed_number_chooses_the_numbered_option(stack: Stack) -> None:
+    chat = 9_000_260
+    sender = f"telegram:{chat}"
+    telegram_post(stack, tg_message(chat, text="/start"))
+    wait_processed(stack, sender)
+    offered = messages.last_buttons(sender, stack.db_url)
+    choice = [b["title"] for b in offered].index(i18n.t("language_name", "uk")) + 1
+    telegram_post(stack, tg_message(chat, text=f"{choice}"))
+    rows = wait_processed(stack, sender, 2)
+    assert rows[1]["rasa_text"] == offered[choice - 1]["payload"]
+    assert tracker(stack, sender)["slots"]["language"] == "uk"
+
+
+def _edit(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+    return {"update_id": 500_000 + next(_update_counter), "edited_message": {
+        "message_id": message_id, "date": int(time.time()) - 60, "edit_date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private"}, "from": tg_user(chat_id), "text": text}}
+
+
+def test_telegram_edited_message_keeps_its_text_and_is_not_answered_again(
+        stack: Stack) -> None:
+    chat = 9_000_270
+    sender = f"telegram:{chat}"
+    first = tg_message(chat, text="hallo, ik zoek opvang")
+    telegram_post(stack, first)
+    wait_processed(stack, sender)
+    before = len(stack.telegram.wait_sent(chat))
+    telegram_post(stack, _edit(chat, first["message"]["message_id"],
+                               "hallo, ik zoek opvang in Mechelen"))
+    rows = wait_processed(stack, sender, 2)
+    assert rows[1]["text"] == "hallo, ik zoek opvang in Mechelen"
+    assert rows[1]["meta"]["message_id"] == first["message"]["message_id"]
+    assert rows[1]["status"] == messages.IGNORED and rows[1]["reason"] == "edited"
+    assert stack.telegram.wait_sent(chat, before + 1)[-1]["text"] == i18n.t(
+        "channel.edited_not_read", "nl")
+    assert user_texts(stack, sender) == ["hallo, ik zoek opvang"]
+    # the edit of an answer kept only encrypted (health, allergies) is not kept in clear
+    from bot.redaction import BLANKED
+
+    secret = tg_message(chat, text="pinda's")
+    telegram_post(stack, secret)
+    wait_processed(stack, sender, 3)
+    messages.blank_inbound(stored(stack, sender, messages.IN)[-1]["id"], BLANKED, stack.db_url)
+    telegram_post(stack, _edit(chat, secret["message"]["message_id"], "pinda's en kiwi"))
+    rows = wait_processed(stack, sender, 4)
+    assert rows[-1]["text"] == BLANKED and rows[-1]["reason"] == "edited"
 
 
 # --- special-category data -------------------------------------------------------------------

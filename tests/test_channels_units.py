@@ -111,28 +111,45 @@ def test_optout_words(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["START", "start", "Başla", "basla", "ابدأ", "ابدا", "СТАРТ",
-                                  "démarrer"])
+                                  "démarrer", "YES", "yes", "UNSTOP", "Unstop!"])
 def test_optin_words(text: str) -> None:
+    """Twilio's opt-in words (START, UNSTOP, YES) and the languages' own; they only count while
+    the number is opted out (the channel's rule), so "yes" stays an answer otherwise."""
     keyword = optout.classify(text)
     assert keyword is not None and keyword.kind == optout.OPTIN
 
 
+@pytest.mark.parametrize("text", ["HELP", "help", "Info", "INFO.", "hulp", "Aide !", "yardım",
+                                  "YARDIM", "مساعدة", "مساعده", "допомога", "ДОПОМОГА"])
+def test_help_words(text: str) -> None:
+    keyword = optout.classify(text)
+    assert keyword is not None and keyword.kind == optout.HELP
+
+
 @pytest.mark.parametrize("text", ["stop met de vragen", "ik wil stoppen met werken", "hallo",
-                                  "yes", "ja", "", None, "stopp"])
+                                  "ja", "", None, "stopp", "help me", "ik heb hulp nodig",
+                                  "meer info over de prijs", "true"])
 def test_ordinary_messages_are_not_keywords(text: str | None) -> None:
     assert optout.classify(text) is None
 
 
 def test_keyword_language() -> None:
     assert optout.classify("STOP").language is None  # shared: the conversation decides
+    assert optout.classify("HELP").language is None
     assert optout.classify("arrêt").language == "fr"
     assert optout.classify("توقف").language == "ar"
     assert optout.classify("СТОП").language == "uk"
+    assert optout.classify("hulp").language == "nl"
 
 
-def test_optout_file_covers_every_language() -> None:
+def test_optout_file_covers_every_language(tmp_path: Path) -> None:
     data = yaml.safe_load(Path(optout.OPTOUT_FILE).read_text(encoding="utf-8"))
-    for kind in ("optout", "optin"):
+    # an unquoted YES is a YAML boolean: a data error, not a silently lost word
+    bad = tmp_path / "optout.yml"
+    bad.write_text("optin:\n  en: [START, YES]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="quote"):
+        optout.keywords(bad)
+    for kind in optout.KINDS:
         assert set(data[kind]) == set(i18n.SUPPORTED)
         assert all(data[kind][lang] for lang in i18n.SUPPORTED)
 
@@ -280,6 +297,17 @@ async def test_telegram_retry_after_in_body() -> None:
     assert result.ok and result.attempts == 2 and time.monotonic() - started >= 0.95
 
 
+async def test_a_long_retry_after_is_not_waited_in_line(twilio: FakeTwilio) -> None:
+    """Over 30 s: one call, and the pause goes back to the caller, who queues the part for
+    then (trying sooner only prolongs the limit)."""
+    twilio.script("+5", FakeTwilio.error(429, 20429, retry_after=120))
+    started = time.monotonic()
+    result = await _post(twilio, "+5")
+    assert not result.ok and result.attempts == 1 and result.retry_after == 120
+    assert time.monotonic() - started < 5
+    assert len(twilio.calls_for("+5")) == 1
+
+
 async def test_no_retry_on_other_4xx(twilio: FakeTwilio) -> None:
     twilio.script("+3", FakeTwilio.error(400, 21211))
     result = await _post(twilio, "+3")
@@ -398,8 +426,13 @@ async def test_telegram_long_payload_rides_as_a_reference(channel_env: str) -> N
     assert all(len(d.encode()) <= 64 for d in data)
     messages.record_outbound("telegram", "telegram:5", "5", "x", messages.SENT,
                              buttons=buttons, reply_id="r" * 32, url=channel_env)
-    assert await TelegramInput()._resolve_ref(data[1]) == long_payload
-    assert await TelegramInput()._resolve_ref("#unknown:0") == ""
+    assert [row[0]["text"] for row in markup["inline_keyboard"]] == ["1. Kort", "2. Lang"]
+    channel = TelegramInput()
+    assert await channel._button_payload(data[1]) == long_payload
+    assert await channel._button_payload("/greet") == "/greet"
+    # a stale keyboard: no error, the channel answers "no longer valid" (see the e2e test)
+    for stale in ("#unknown:0", "#" + "r" * 32 + ":7", "#" + "r" * 32 + ":x", ""):
+        assert await channel._button_payload(stale) is None
 
 
 def test_twilio_signed_url_behind_a_proxy(channel_env: str,

@@ -564,7 +564,7 @@ def test_keywords_and_numbered_options(text: str | None, count: int) -> None:
     from connectors import optout, sms
 
     keyword = optout.classify(text)
-    assert keyword is None or keyword.kind in (optout.OPTOUT, optout.OPTIN)
+    assert keyword is None or keyword.kind in optout.KINDS
     chosen = sms.chosen_option(text, count)
     assert chosen is None or 0 <= chosen < count
 
