@@ -217,7 +217,7 @@ UNSURE = 0.45  # below this the classifier's top intent is a guess
 # questions about care types name a care type too: never turned into a search
 KEEP_WHEN_UNSURE = frozenset({"ask_care_types", "ask_price", "request_human", "start_intake",
                               "find_free_place", "delete_my_data", "see_my_data",
-                              "check_priority", "check_reduced_rate"})
+                              "check_priority", "check_reduced_rate", "ask_house_rules"})
 
 
 def _says(kind: str, text: str, lang: str) -> bool:
