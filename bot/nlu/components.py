@@ -7,6 +7,7 @@ network hop. They only add entities; the sticky language decision is made by the
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import joblib
@@ -224,8 +225,17 @@ def _says(kind: str, text: str, lang: str) -> bool:
     """A cue (registration, paying less) in the guessed language, or in any of ours: a short
     message ("wakha sajjalni") is often guessed wrong, and these words are distinct across
     them."""
-    return any(answers.has_cue(kind, text, code)
-               for code in dict.fromkeys((lang, *SUPPORTED)))
+    return bool(_all_languages(kind).hits(answers.tokenize(text)))
+
+
+@cache
+def _all_languages(kind: str) -> answers.Forms:
+    """One matcher for a cue's forms in all our languages (one pass over the message)."""
+    merged: dict[str, list[str]] = {}
+    for code in SUPPORTED:
+        for value, forms in answers.table(f"cues.{kind}", code).items():
+            merged.setdefault(value, []).extend(forms)
+    return answers.Forms(merged)
 
 
 @DefaultV1Recipe.register(
