@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot import dated
 from bot.settings import DATA_DIR
 
 CARE_FACTS_FILE = DATA_DIR / "care_types.yml"
@@ -67,30 +68,17 @@ def load(path: Path = CARE_FACTS_FILE) -> dict[str, dict[str, tuple[Dated, ...]]
     for care_type, facts in (data.get("care_types") or {}).items():
         out[care_type] = {}
         for fact, entries in (facts or {}).items():
-            where = f"{path.name}: {care_type}.{fact}"
-            if not isinstance(entries, list) or not entries:
-                raise CareFactsError(f"{where}: a list of dated entries is needed")
-            series = tuple(_entry(e, f"{where}[{i}]") for i, e in enumerate(entries))
-            starts = [e.valid_from for e in series]
-            if starts != sorted(set(starts)):
-                raise CareFactsError(f"{where}: entries must be in date order, no repeated date")
-            out[care_type][fact] = series
+            out[care_type][fact] = dated.series(entries, _entry,
+                                                 f"{path.name}: {care_type}.{fact}",
+                                                 CareFactsError)
     return out
 
 
 def holding(care_type: str, fact: str, on: date, *, path: Path = CARE_FACTS_FILE
             ) -> Holding | None:
     """The value of ``fact`` for ``care_type`` in force on ``on`` (None before the first)."""
-    series = load(path).get(care_type, {}).get(fact, ())
-    current = None
-    for entry in series:
-        if entry.valid_from <= on:
-            current = entry
-        elif current is not None:
-            return Holding(current, entry)
-        else:
-            return None
-    return Holding(current, None) if current is not None else None
+    current, upcoming = dated.in_force(load(path).get(care_type, {}).get(fact, ()), on)
+    return Holding(current, upcoming) if current is not None else None
 
 
 def facts_of(care_type: str, *, path: Path = CARE_FACTS_FILE) -> tuple[str, ...]:

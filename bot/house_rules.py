@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot import i18n, settings
+from bot import dated, i18n, settings
 from bot.replies import Button, Reply, intent_payload
 from bot.textnorm import chat_fold, tokens_with_spans
 
@@ -78,12 +78,7 @@ class HouseRules:
 
     def holding(self, rule: str, on: date) -> Entry | None:
         """The entry of ``rule`` in force on ``on`` (None before the first)."""
-        current = None
-        for entry in self.rules.get(rule, ()):
-            if entry.valid_from > on:
-                break
-            current = entry
-        return current
+        return dated.in_force(self.rules.get(rule, ()), on)[0]
 
 
 def _url(value: Any, where: str) -> str:
@@ -136,15 +131,8 @@ def load(path: Path = RULES_FILE) -> HouseRules:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     rules: dict[str, tuple[Entry, ...]] = {}
     for name in RULES:
-        entries = (data.get("rules") or {}).get(name)
-        where = f"{path.name}: {name}"
-        if not isinstance(entries, list) or not entries:
-            raise HouseRulesError(f"{where}: a list of dated entries is needed")
-        series = tuple(_entry(e, f"{where}[{i}]") for i, e in enumerate(entries))
-        starts = [e.valid_from for e in series]
-        if starts != sorted(set(starts)):
-            raise HouseRulesError(f"{where}: entries must be in date order, no repeated date")
-        rules[name] = series
+        rules[name] = dated.series((data.get("rules") or {}).get(name), _entry,
+                                   f"{path.name}: {name}", HouseRulesError)
     unknown = set(data.get("rules") or {}) - set(RULES)
     if unknown:
         raise HouseRulesError(f"{path.name}: rules nobody says: {sorted(unknown)}")
