@@ -132,15 +132,11 @@ def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[Eve
     who: list[EventType] = []
     claim = roles.claim(text, lang)
     set_here = {e.get("name") for e in events if e.get("event") == "slot"}
-    if claim and not {"role", "role_check"} & set_here:
-        role = tracker.get_slot("role") or "parent"
-        if claim.role == "toeleider" and role != "toeleider" and claim.for_a_family:
-            who.append(SlotSet("role", "toeleider"))  # said so outright: no need to ask
-        elif claim.role == "toeleider" and role != "toeleider":
-            # asked once, by the next form, before anything else
-            who.append(SlotSet("role_check", {"organisation": claim.organisation}))
-        elif claim.role == "parent" and role != "parent":
-            who.append(SlotSet("role", "parent"))
+    # a role said outright is set by ReplyAction.run (outright_role) before the replies; a
+    # professional who does not say for whom is asked once, by the next form
+    if claim and claim.role == "toeleider" and not {"role", "role_check"} & set_here \
+            and (tracker.get_slot("role") or "parent") != "toeleider":
+        who.append(SlotSet("role_check", {"organisation": claim.organisation}))
     # "mijn vrouw werkt niet, ik wel": a passing "not working" may be half the family; the
     # check asks about work itself
     intent = (tracker.latest_message.get("intent") or {}).get("name")
