@@ -78,7 +78,8 @@ def _normalise(text: str) -> str:
     text = _TOT_EN_MET.sub(" tem ", text)
     # "من شهر ٣", "mn chhar 3": from 1 March
     text = _MONTH_NUMBER.sub(lambda m: f"1/{m[1] or m[2]}", text)
-    text = _multiplicatives()[0].sub(lambda m: f"{_multiplicatives()[1][m[0]]} x", text)
+    times, counts = _multiplicatives()
+    text = times.sub(lambda m: f"{counts[m[0]]} x", text)
     return text.replace("'", " ")  # aujourd'hui, Mart'ta, l'année: two words
 
 

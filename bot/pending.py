@@ -182,6 +182,7 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
         early = question.before(text)
         if early is not None:
             return Turn("answer", early.value, question.field)
+    read = question.read(text)  # the question's own reading, asked once
     said_here = [f for f in said.extract(text, lang, today) if f.field != question.field]
     facts = [f for f in said_here if _may_carry(question, f)]
     marker = answers.has_cue("correction", text, lang)
@@ -197,7 +198,7 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
                         or (question.free_text and f.cued and f.field in UNMISTAKABLE))]
     if corrections and not question.free_text and marker \
             and all(f.field not in UNMISTAKABLE for f in corrections) \
-            and _only_no_marks(text, lang) and question.read(text).ok:
+            and _only_no_marks(text, lang) and read.ok:
         # "hayır, işsizlik parası alıyorum" at "leefloon?": the "no" answers the question and
         # the rest explains it; a correction of a fact the answer may carry needs a real
         # correction word ("sorry", "eigenlijk")
@@ -217,7 +218,6 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
         # "hij is geboren op 3 mei" at the allergy question: a fact, not an allergy
         return Turn("noted", facts=tuple(facts))
     asks = "?" in text or answers.has_cue("question", text, lang)
-    read = question.read(text)
     if intent in ANSWER_AND_RETURN and asks and message.confidence >= LIKELY \
             and len(answers.tokenize(text)) > 2 \
             and not (read.ok and "?" not in text):
