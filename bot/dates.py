@@ -481,6 +481,13 @@ def _is_year(item: _Item) -> bool:
 
 def _named_date(items: list[_Item], today: date, future: bool) -> date | None:
     """"1 maart", "March 1st, 2027", "15 nisanda", "in september", "eind maart", "mei 2024"."""
+    found = _named_date_said(items, today, future)
+    return found[0] if found else None
+
+
+def _named_date_said(items: list[_Item], today: date, future: bool
+                     ) -> tuple[date, bool] | None:
+    """The named date and whether its day was said ("in september": no, "eind maart": yes)."""
     for i, item in enumerate(items):
         month = item.kinds.get("month")
         ambiguous = month is None
@@ -511,8 +518,18 @@ def _named_date(items: list[_Item], today: date, future: bool) -> date | None:
             day = _part_of_month(items, i, month, year or today.year)
         result = _month_date(month, day, year, today, future)
         if result:
-            return result
+            return result, day is not None
     return None
+
+
+def month_only(text: str, lang: str, today: date, future: bool = False) -> bool:
+    """Whether the date in ``text`` names a month without its day ("в феврале", "ocakta"):
+    the first of the month it reads as was not said."""
+    norm = _normalise(text or "")
+    if not norm.strip() or _numeric_date(norm, lang, today, future=future):
+        return False
+    found = _named_date_said(_scan(norm, lang), today, future)
+    return bool(found) and not found[1]
 
 
 def _part_of_month(items: list[_Item], i: int, month: int, year: int) -> int | None:

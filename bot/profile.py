@@ -21,6 +21,7 @@ SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "locatio
                "start": "start", "care_type": "care_type", "urgent": "urgent"}
 ELIGIBILITY_KEYS = ("work_situation", "single_parent", "care_pricing")
 SAID_KEYS = ("reason", "organisation")
+APPROX_BIRTH = "child_birth_approx"  # in ``said``: the known birth date came from an age or a month
 
 
 @dataclass
@@ -60,7 +61,24 @@ class Profile:
             if fact.field == "reason" and not add_reasons and self.said.get("reason") \
                     and fact.field not in replace:
                 continue
+            if fact.field == "child_birth":
+                changed |= self._birth(fact, fact.field in replace)
+                continue
             changed |= self._set(fact.field, fact.value, fact.field in replace)
+        return changed
+
+    def _birth(self, fact: Fact, replace: bool) -> bool:
+        """A birth date said exactly replaces one only as near as an age or a month."""
+        approx_known = bool(self.said.get(APPROX_BIRTH))
+        if not fact.approx and approx_known:
+            self.said.pop(APPROX_BIRTH)
+            self._set("child_birth", fact.value, True)
+            return True
+        changed = self._set("child_birth", fact.value, replace)
+        if changed and fact.approx:
+            self.said[APPROX_BIRTH] = True
+        elif changed and approx_known:
+            self.said.pop(APPROX_BIRTH)
         return changed
 
     def _set(self, field: str, value: Any, replace: bool) -> bool:
@@ -100,6 +118,8 @@ class Profile:
         out: dict[str, Any] = {}
         for field in ("child_birth", "start", "frequency", "location", "care_type", "reason",
                       "organisation"):
+            if field == "child_birth" and self.said.get(APPROX_BIRTH):
+                continue  # "she is 2": the snelfiche asks for the date
             value = self.get(field)
             if value not in (None, [], ""):
                 out[field] = value

@@ -514,3 +514,81 @@ def test_an_other_question_at_a_free_text_question_is_not_its_answer():
     assert got.kind == "unreadable"
     kept = turn("allergies", "noten, denk ik", "nl", free=True, intent="out_of_scope")
     assert kept.kind == "answer"
+
+
+# --- the partner's reasons, dates only as near as the words ------------------------------------
+
+def _reasons(text: str, lang: str) -> list[str] | None:
+    return next((f.value for f in said.extract(text, lang, TODAY) if f.field == "reason"), None)
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "hello, my husband work part time and i am at home with kids. we look for childcare"),
+    ("nl", "Hallo, mijn man werkt deeltijds en ik ben thuis met de kinderen."),
+    ("fr", "mon mari travaille à temps plein, je cherche une crèche"),
+    ("uk", "чоловік працює, шукаємо садочок"),
+])
+def test_the_partner_s_work_alone_leaves_the_reason_open(lang, text):
+    facts = {f.field: f.value for f in said.extract(text, lang, TODAY)}
+    assert "reason" not in facts and "work_situation" not in facts
+
+
+@pytest.mark.parametrize("lang, text, expected", [
+    ("nl", "mijn man werkt en ik volg Nederlandse les", {"work", "integration"}),
+    ("ar", "ana bshte8el bel forn w marti 3am ta3mel inburgering", {"work", "integration"}),
+    ("uk", "Муж работает полный день, а у меня рассеянный склероз", {"work", "crisis_health"}),
+    ("fr", "mon mari travaille, moi je cherche du travail", {"work", "job_seeking"}),
+    ("nl", "ik werk voltijds", {"work"}),
+])
+def test_the_partner_s_reason_counts_beside_one_s_own(lang, text, expected):
+    assert set(_reasons(text, lang) or []) == expected
+
+
+@pytest.mark.parametrize("lang, text, expected", [
+    ("uk", "чоловік працює, а я вчу нідерландську на курсах у CVO", {"work", "integration"}),
+    ("nl", "ik volg Nederlandse les en een opleiding tot verpleegkundige",
+     {"integration", "training"}),
+])
+def test_the_dutch_course_is_no_second_training(lang, text, expected):
+    assert set(_reasons(text, lang) or []) == expected
+    tokens = answers.tokenize(text)
+    read = intake.reader("reason", text, "inform", [], lang, TODAY)
+    assert set(read.value) == expected, tokens
+
+
+@pytest.mark.parametrize("lang, text, approx", [
+    ("uk", "я вагітна, роды в феврале", True),
+    ("ar", "bghit creche l bnti, 3ndha 2 3am", True),
+    ("nl", "mijn zoon van 8 maanden", False),
+    ("en", "she was born on 12 May 2025", False),
+])
+def test_a_birth_as_near_as_the_words_is_asked_again_in_the_snelfiche(lang, text, approx):
+    fact = next(f for f in said.extract(text, lang, TODAY) if f.field == "child_birth")
+    assert fact.approx is approx
+    profile = Profile.of({}, {}, {})
+    profile.absorb([fact])
+    assert profile.get("child_birth") == fact.value  # the search still knows the age
+    assert ("child_birth" in profile.intake_prefill()) is not approx
+    if not approx:
+        return
+    exact = next(f for f in said.extract("geboren op 3 maart 2025", "nl", TODAY)
+                 if f.field == "child_birth")
+    profile.absorb([exact])  # a date said later replaces the estimate
+    assert profile.get("child_birth") == "2025-03-03"
+    assert profile.intake_prefill()["child_birth"] == "2025-03-03"
+
+
+@pytest.mark.parametrize("lang, text, expected", [
+    ("uk", "ой, забыла сказать, у него аллергия на яйца. Зовут Марк", "Марк"),
+    ("nl", "sorry, hij heet Adam", "Adam"),
+    ("fr", "pardon, elle s appelle Manon", "Manon"),
+    ("en", "Mona Abdallah, my number is 0470 12 34 56", "Mona Abdallah"),
+    ("en", "oops, sorry", None),
+])
+def test_the_name_is_the_clause_that_names_never_an_oops(lang, text, expected):
+    assert intake.reader("child_name", text, "inform", [], lang, TODAY).value == expected
+
+
+def test_an_expected_date_without_a_year_lies_ahead_in_russian_too():
+    read = intake.reader("child_birth", "ожидаемая дата 10 февраля", "inform", [], "uk", TODAY)
+    assert read.value == "2027-02-10"

@@ -232,7 +232,8 @@ def _choice(spec: Field, text: str, lang: str) -> Read:
     found = nlu_answers.read_choice(spec.name, text, lang, options(spec.name, lang), extra)
     if spec.name == "reason" and found:
         # several reasons may apply: work and Dutch lessons
-        return Read(said.training_not_search(found, nlu_answers.tokenize(text), lang), True)
+        found = said.training_not_search(found, nlu_answers.tokenize(text), lang)
+        return Read(said.dutch_course_not_training(found, text, lang), True)
     if spec.name == "care_type" and len(found) > 1:
         preferred = _preferred(text, lang, found)
         if preferred:
@@ -288,8 +289,22 @@ def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
     name = nlu_answers.read_name(text, lang, whose)
     parts = said.clauses(text)
     if not name and len(parts) > 1:
-        name = nlu_answers.read_name(parts[0], lang, whose)  # "Mona Abdallah, my number is …"
+        # the clause that says it is a name ("ой, забыла сказать, … Зовут Марк"), else the
+        # first one ("Mona Abdallah, my number is …"), never a word like "oops"
+        naming = [p for p in parts if any(nlu_answers.forms(k, lang).hits(
+            nlu_answers.tokenize(p)) for k in ("names.verbs", f"names.{whose}"))]
+        for part in [*naming, parts[0]]:
+            name = nlu_answers.read_name(part, lang, whose)
+            if name and not _only_cue(name, "correction", lang):
+                break
+            name = None
     return Read(name, True) if name else Read(problem="intake.invalid.name")
+
+
+def _only_cue(text: str, kind: str, lang: str) -> bool:
+    tokens = nlu_answers.tokenize(text)
+    hits = nlu_answers.cue_hits(kind, tokens, lang)
+    return bool(tokens) and sum(h.end - h.start for h in hits) >= len(tokens)
 
 
 def _text(text: str, lang: str, today: date) -> Read:

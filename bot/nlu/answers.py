@@ -435,7 +435,7 @@ def read_name(text: str, lang: str, whose: str = "self") -> str | None:
     # name belongs to ("la maman, Solange Kalala", "annesi Derya Yildiz", "mama: Olena")
     intros = [*(forms(k, lang).hits(tokens) for k in (
         "closed.greeting", f"names.{whose}", "names.self", "names.child", "names.verbs",
-        "cues.on_behalf", "cues.parent"))]
+        "cues.on_behalf", "cues.parent", "cues.correction"))]  # "sorry, hij heet Adam"
     moved = True
     while moved:
         moved = False

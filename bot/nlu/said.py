@@ -47,6 +47,9 @@ class Fact:
     #             work_situation, single_parent, organisation
     value: Any
     cued: bool = True
+    # a birth date only as near as the words ("2 jaar", "due in February"): good for the
+    # search, but the snelfiche still asks for the date
+    approx: bool = False
 
 
 def clauses(text: str) -> list[str]:
@@ -69,7 +72,8 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
             if birth is None:
                 birth = _from_age(dates.parse_age_months(clause, lang), today)
             if birth is not None and _plausible_birth(birth, today):
-                return [Fact("child_birth", birth.isoformat())]
+                return [Fact("child_birth", birth.isoformat(),
+                             approx=dates.month_only(clause, lang, today))]
     # an age may span clauses ("1 jaar en 3 maanden"), but not a clause about when
     # ("vanaf 3 maanden", "over 2 weken")
     # nor a clause about something else that happened some time ago ("6 ay önce geldim")
@@ -84,8 +88,13 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
                         or dates.said_days_per_week(about_age, lang) is not None):
         return []  # "4 dagen", "не 5 дней а 4": days a week, not a newborn
     birth = _from_age(months, today)
-    return [Fact("child_birth", birth.isoformat())] if birth and _plausible_birth(
-        birth, today) else []
+    return [Fact("child_birth", birth.isoformat(), approx=_whole_years(months))] \
+        if birth and _plausible_birth(birth, today) else []
+
+
+def _whole_years(months: int) -> bool:
+    """"2 jaar", "півтора року": an age in (half) years, months away from the birth date."""
+    return months >= 12 and months % 6 == 0
 
 
 def _before_start(clause: str, lang: str) -> str:
@@ -217,9 +226,23 @@ def training_not_search(values: list[str], tokens: Sequence[Token], lang: str) -
     return values
 
 
-def reason_facts(tokens: list[Token], lang: str) -> list[Fact]:
-    values = training_not_search(
-        answers.positive_values("choices.reason", tokens, lang), tokens, lang)
+def dutch_course_not_training(values: list[str], text: str, lang: str) -> list[str]:
+    """``values`` without a training that is the Dutch course itself: "я вчу нідерландську на
+    курсах у CVO" is one course (integration); "Nederlandse les en een opleiding" are two."""
+    if "training" not in values or "integration" not in values:
+        return values
+    table = answers.forms("choices.reason", lang)
+    for clause in clauses(text):
+        found = {h.value for h in table.hits(tokenize(clause))}
+        if "training" in found and "integration" not in found:
+            return values
+    return [v for v in values if v != "training"]
+
+
+def reason_facts(text: str, lang: str) -> list[Fact]:
+    tokens = tokenize(text)
+    values = dutch_course_not_training(training_not_search(
+        answers.positive_values("choices.reason", tokens, lang), tokens, lang), text, lang)
     extra = answers.positive_values("choices.work_situation", tokens, lang)
     facts: list[Fact] = []
     reasons = [v for v in values if v != "none"]
@@ -238,6 +261,46 @@ def reason_facts(tokens: list[Token], lang: str) -> list[Fact]:
     if situation:
         facts.append(Fact("work_situation", situation))
     return facts
+
+
+# Reasons about a parent's time: the other parent's alone do not say why the family needs care
+# ("my husband works part time and I am at home"); their illness does
+_TIME_REASONS = frozenset({"work", "job_seeking", "training", "job_interview", "integration"})
+
+
+def passing_reason_facts(text: str, lang: str) -> list[Fact]:
+    """Reasons said in passing. A clause about the partner ("mijn man werkt", "جوزي مهندس")
+    counts only beside a reason of the person's own ("… en ik volg Nederlandse les": both):
+    alone it leaves the question open, so it is asked instead of guessed."""
+    mine: list[str] = []
+    partners: list[str] = []
+    for clause in clauses(text):
+        tokens = tokenize(clause)
+        cue = answers.cue_hits("partner", tokens, lang)
+        if not cue:
+            mine.append(clause)
+            continue
+        # what stands before the partner, or after the person names themself again, is the
+        # person's own: "ana bshte8el w marti …", "جوزي مهندس … وأنا باخد كورس هولندي"
+        back = [h for h in answers.cue_hits("self", tokens, lang) if h.start >= cue[0].end]
+        cut = tokens[cue[0].start].start
+        end = tokens[back[0].start].start if back else len(clause)
+        mine.append(clause[:cut] + " , " + clause[end:])
+        partners.append(clause[cut:end])
+    if not partners:
+        return reason_facts(text, lang)
+    own = reason_facts(" , ".join(mine), lang)
+    theirs = reason_facts(" , ".join(partners), lang)
+    own_reasons = next((f.value for f in own if f.field == "reason"), [])
+    their_reasons = next((f.value for f in theirs if f.field == "reason"), [])
+    if not own_reasons:
+        if any(r in _TIME_REASONS for r in their_reasons):
+            return [Fact("reason", [r for r in their_reasons if r not in _TIME_REASONS])] \
+                if set(their_reasons) - _TIME_REASONS else []
+        return own + [f for f in theirs if f.field == "reason"]
+    merged = list(dict.fromkeys([*own_reasons, *their_reasons]))
+    situation = work_situation(own_reasons)  # the eligibility asks about the person's own
+    return [Fact("reason", merged)] + ([Fact("work_situation", situation)] if situation else [])
 
 
 def work_situation(reasons: list[str], says_none: bool = False) -> str | None:
@@ -365,7 +428,7 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     named = [c for c in care_types if c != "dringende_opvang"] or care_types
     if named:
         found.append(Fact("care_type", named[-1]))
-    found += reason_facts(tokens, lang)
+    found += passing_reason_facts(free, lang)
     if _free_price(tokens, lang):
         found.append(Fact("care_pricing", "free_price"))
     single = answers.forms("facts.single_parent", lang).hits(tokens)
