@@ -28,6 +28,16 @@ def test_work_settles_priority_without_more_questions() -> None:
     assert dialogue.next_question("priority", facts, [], TODAY) is None
 
 
+def test_a_group_priority_still_asks_whether_it_is_absolute() -> None:
+    # a single mother has priority; whether she works or follows Dutch lessons decides if her
+    # request must be looked at first
+    facts = {"care_pricing": "income_related", "single_parent": True}
+    assert dialogue.next_question("priority", facts, [], TODAY) == "work_situation"
+    assert dialogue.next_question("priority", {**facts, "work_situation": "none"}, [],
+                                  TODAY) is None
+    assert dialogue.next_question("priority", facts, ["work_situation"], TODAY) is None
+
+
 def test_declined_questions_are_not_asked_again() -> None:
     first = dialogue.next_question("priority", {}, [], TODAY)
     second = dialogue.next_question("priority", {}, [first], TODAY)

@@ -415,7 +415,11 @@ def test_a_training_at_the_vdab_is_no_job_search_and_levantine_words():
     assert _read(intake.reader("reason", "ana 3am edros hollande w zawji 3am ydawer 3a shighl",
                                "inform", [], "ar", TODAY))[:2] == (
         ["integration", "job_seeking"], True)
-    assert roles.claim("я социальный работник ОЦМВ Лёвена", "uk").organisation == "ОЦМВ Лёвена"
+    # the loket reads the place it knows beside the one written
+    assert roles.claim("я социальный работник ОЦМВ Лёвена", "uk").organisation == \
+        "ОЦМВ Лёвена (Leuven)"
+    assert roles.claim("Bonjour, AS au CPAS de St-Josse. Une maman", "fr").organisation == \
+        "CPAS de St-Josse (Sint-Joost-ten-Node)"
     assert roles.claim("je travaille au CPAS d'Anderlecht",
                        "fr").organisation == "CPAS d'Anderlecht"
 

@@ -40,7 +40,13 @@ def role_of(role: str | None) -> str:
 
 
 def settled(check: str, result: Mapping[str, Any]) -> bool:
-    return result["priority" if check == "priority" else "reduced_rate"]["applicable"] is not None
+    """Whether the headline is known. For priority that includes whether it is absolute: a
+    single mother who also follows Dutch lessons must be looked at first, and should hear so."""
+    if check == "priority":
+        outcome = result["priority"]
+        return outcome["applicable"] is False or (
+            outcome["applicable"] is True and outcome["absolute"] is not None)
+    return result["reduced_rate"]["applicable"] is not None
 
 
 def next_question(check: str, facts: Mapping[str, Any], declined: list[str],
@@ -49,7 +55,11 @@ def next_question(check: str, facts: Mapping[str, Any], declined: list[str],
     result = evaluate(facts, on)
     if settled(check, result):
         return None
-    for fact in result["missing_facts_by_check"][check]:
+    missing = result["missing_facts_by_check"][check]
+    if check == "priority" and result["priority"]["applicable"]:
+        # priority is known; only what makes it absolute is still worth a question
+        missing = [f for f in missing if f in result["priority"]["open_absolute_facts"]]
+    for fact in missing:
         if fact not in declined:
             return fact
     return None

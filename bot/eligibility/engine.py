@@ -186,6 +186,7 @@ def _priority(rule_set: RuleSet, facts: dict[str, Any], pricing: str | None, rul
                 "vulnerable_family": False, **base, **_not_applicable(pricing, rules, on)}, []
 
     absolute_values, open_facts = _members(rule_set.absolute_groups, facts)
+    absolute_open = list(open_facts)
     other_values, other_open = _members(rule_set.groups, facts)
     open_facts += other_open
     all_values = absolute_values + other_values
@@ -204,6 +205,7 @@ def _priority(rule_set: RuleSet, facts: dict[str, Any], pricing: str | None, rul
         **base,
         "absolute_groups": [name for name, value in absolute_values if value],
         "open_groups": [name for name, value in all_values if value is None],
+        "open_absolute_facts": absolute_open,
         "vulnerable_family_traits": traits,
     }
     if rule_set.derogation is not None:

@@ -22,6 +22,7 @@ from bot.textnorm import chat_fold
 MAX_ORGANISATION_WORDS = 6
 # Turkish writes a case ending after an apostrophe: "CAW Limburg'dan", "OCMW Gent'te"
 _SUFFIX = re.compile(r"(?<=[^\W\d_]{3})['\u2019][^\W\d_]{1,4}[.,]?$")
+_ST = re.compile(r"^(?:st|ste|sint|saint|sainte)\.?\s+")  # "St-Josse" is "Saint-Josse"
 _LINK = re.compile(r"^(?:(?:van|de|of|du|in|à|a|te|uit)\s+|d')")  # "OCMW van Mechelen"
 # a regional service names its province: "CAW Limburg", "Kind en Gezin Antwerpen"
 _PROVINCES = frozenset({"limburg", "antwerpen", "oost-vlaanderen", "west-vlaanderen",
@@ -55,6 +56,7 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
         return None, 0, 0
     hit = hits[0]
     start, end = tokens[hit.start].start, tokens[hit.end - 1].end
+    official = ""
     rest = text[end:]
     stop = _STOP.search(rest)
     tail = rest[: stop.start()] if stop else rest
@@ -67,8 +69,8 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
             continue
         said_place = " ".join(words)
         place = geo.resolve_location(said_place, fuzzy=False)
-        named, written_place = (_LINK.sub("", chat_fold(x)) for x in (
-            place.matched if place else "", said_place))
+        named, written_place = (_ST.sub("saint ", _LINK.sub("", chat_fold(x)).replace("-", " "))
+                                for x in (place.matched if place else "", said_place))
         # the name as written, or with a case ending ("Лёвена", "Gentte")
         is_place = (place and place.municipality and place.how != "fuzzy" and named
                     and written_place.startswith(named)
@@ -76,8 +78,11 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
         if is_place or (n == 1 and chat_fold(said_place) in _PROVINCES):
             written = " ".join([*tail_words[:n - 1], _SUFFIX.sub("", tail_words[n - 1])])
             end += len(tail) - len(tail.lstrip()) + len(written)
+            if is_place and chat_fold(place.municipality) not in chat_fold(written):
+                # the loket reads "ОЦМВ Лёвена (Leuven)", "CPAS de St-Josse (Sint-Joost-ten-Node)"
+                official = f" ({place.municipality})"
             break
-    return text[start:end].strip(" .,"), start, end
+    return text[start:end].strip(" .,") + official, start, end
 
 
 def _after_frame(text: str, tokens: list[Token], frame_end: int) -> str | None:
