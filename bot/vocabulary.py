@@ -116,6 +116,11 @@ class Vocabulary:
         key = " ".join(t for t, _, _ in tokens_with_spans(fold(text)))
         return bool(key) and key in self._phrases.get(kind, set())
 
+    def has_phrase(self, text: str, kind: str) -> bool:
+        """True when the message contains one of the ``kind`` phrases as whole words."""
+        key = f" {' '.join(t for t, _, _ in tokens_with_spans(fold(text)))} "
+        return any(f" {phrase} " in key for phrase in self._phrases.get(kind, set()))
+
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:

@@ -203,3 +203,14 @@ def test_price_ends_with_the_loket_attest_path_and_a_person(role, lang) -> None:
     last = care_info.explain_price(lang, TODAY, role=role)[-1]
     assert last.text == i18n.t(f"attest.{role}", lang) and "Mijn Opgroeien" in last.text
     assert [b.payload for b in last.buttons] == ["/request_human"]
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("ми отримуємо допомогу від OCMW, не знаю чи це leefloon", "uk", dialogue.UNKNOWN),
+    ("I get money from the OCMW but I dont know if it is leefloon", "en", dialogue.UNKNOWN),
+    ("ja, maar ik weet niet hoeveel", "nl", True),
+    ("oui je touche le revenu d'integration", "fr", True),
+])
+def test_a_yes_no_answer_that_says_it_does_not_know_is_unknown(text, lang, expected) -> None:
+    answer = dialogue.interpret("receives_leefloon", text, "inform", [], lang)
+    assert answer.understood and answer.value == expected

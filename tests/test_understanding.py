@@ -372,17 +372,25 @@ def test_an_organisation_keeps_its_place_in_any_grammar():
                        "nl").organisation == "OCMW van Sint-Truiden"
 
 
-def test_a_price_question_that_asks_to_pay_less_is_the_check():
+@pytest.mark.parametrize("text, intent, expected", [
+    ("Скільки коштує садочок і чи можна платити менше?", "ask_price", "check_reduced_rate"),
+    # the facts of a first message are kept; its question is the check
+    ("Донька Марія, 2 роки. Потрібен садочок 3 дні на тиждень з січня. Скільки це буде "
+     "коштувати і чи можна платити менше?", "find_free_place", "check_reduced_rate"),
+    # a search that only mentions a cheaper place, and a registration, stay what they are
+    ("шукаю дешевший садочок у Генті", "find_free_place", "find_free_place"),
+    ("запишіть нас, і чи можна платити менше?", "start_intake", "start_intake"),
+])
+def test_a_question_that_asks_to_pay_less_is_the_check(text, intent, expected):
     from rasa.shared.nlu.training_data.message import Message
 
     from bot.nlu.components import IntentGuard
 
-    message = Message({"text": "Скільки коштує садочок і чи можна платити менше?",
-                       "intent": {"name": "ask_price", "confidence": 0.62},
+    message = Message({"text": text, "intent": {"name": intent, "confidence": 0.62},
                        "entities": [{"entity": "detected_language", "role": "guess",
                                      "value": "uk"}]})
     IntentGuard({}).process([message])
-    assert message.get("intent")["name"] == "check_reduced_rate"
+    assert message.get("intent")["name"] == expected
 
 
 def test_days_a_week_in_a_clause_that_also_says_when():

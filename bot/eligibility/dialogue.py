@@ -124,6 +124,11 @@ def interpret(fact: str, text: str, intent: str | None, entities: list[dict],
         if fact != "work_fraction":
             return Answer()
     if values == [True, False]:
+        first = nlu_answers.tokenize(stripped)[:1]
+        if vocabulary().has_phrase(stripped, "dont_know") and not (
+                first and nlu_answers.read_yes_no(first[0].text, lang) is not None):
+            # "ми отримуємо допомогу від OCMW, не знаю чи це leefloon": unknown, not yes
+            return Answer(UNKNOWN, True)
         said_yes = nlu_answers.read_yes_no(stripped, lang, fact)
         if said_yes is None and intent in ("affirm", "deny"):
             said_yes = intent == "affirm"

@@ -213,6 +213,10 @@ YIELD_TO_REGISTER = frozenset({"ask_loket_contact", "greet", "thank", "goodbye",
 # … and so does a statement of the family's situation that only sounds like a check ("Bir
 # anneyi kaydettirmek istiyorum… leefloon alıyor"), unless it asks something
 YIELD_TO_REGISTER_UNASKED = frozenset({"check_priority", "check_reduced_rate"})
+# a message full of facts that ends asking to pay less asks for the reduced-rate check
+ASKS_WITH_FACTS = frozenset({"find_free_place", "inform", "ask_care_types", "greet"})
+KEEP_PAY_LESS = frozenset({"start_intake", "delete_my_data", "see_my_data", "request_human",
+                           "check_reduced_rate", "check_priority"})
 GUARD_CONFIDENCE = 0.6  # a form's pending question still reads the message first
 UNSURE = 0.45  # below this the classifier's top intent is a guess
 # questions about care types name a care type too: never turned into a search
@@ -266,8 +270,12 @@ class IntentGuard(_NonTrainable):
             unsure = float(intent.get("confidence") or 0) < UNSURE
             if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
                 self._set(message, "see_my_data", 1.0)
-            elif name == "ask_price" and _says("pay_less", text, lang):
-                # "Скільки коштує садочок і чи можна платити менше?": the check answers both
+            elif _says("pay_less", text, lang) and (name == "ask_price" or (
+                    (name in ASKS_WITH_FACTS or unsure) and name not in KEEP_PAY_LESS
+                    and ("?" in text or answers.has_cue("question", text, lang)))):
+                # "Скільки коштує садочок і чи можна платити менше?": the check answers both;
+                # so it does after the facts of a first message ("… 3 дні на тиждень з
+                # січня … чи можна платити менше?"), which are kept for the search
                 self._set(message, "check_reduced_rate")
             elif ((unsure and name not in KEEP_WHEN_UNSURE) or name in YIELD_TO_REGISTER
                   or (name in YIELD_TO_REGISTER_UNASKED and "?" not in text)) \
