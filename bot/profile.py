@@ -41,7 +41,7 @@ class Profile:
             value = self.place_search.get(SEARCH_KEYS[field])
             if field == "frequency" and value is not None:
                 return str(value)
-            if field == "care_type" and value not in INTAKE_CARE_TYPES:
+            if field == "care_type" and value not in (*INTAKE_CARE_TYPES, "no_preference"):
                 return None
             return value
         if field in ELIGIBILITY_KEYS:

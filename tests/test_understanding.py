@@ -604,3 +604,36 @@ def test_the_name_is_the_clause_that_names_never_an_oops(lang, text, expected):
 def test_an_expected_date_without_a_year_lies_ahead_in_russian_too():
     read = intake.reader("child_birth", "ожидаемая дата 10 февраля", "inform", [], "uk", TODAY)
     assert read.value == "2027-02-10"
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("tr", "pardon yanlis yazdim, 2 yasinda degil 20 aylik"),
+    ("uk", "ні, не 2 роки, а 20 місяців"),
+    ("nl", "sorry, niet 2 jaar maar 20 maanden"),
+    ("fr", "pas 2 ans mais 20 mois"),
+])
+def test_a_denied_age_gives_way_to_the_age_said_instead(lang, text):
+    birth = next(f for f in said.extract(text, lang, TODAY) if f.field == "child_birth")
+    assert birth.value == "2025-04-03" and not birth.approx  # 20 months
+
+
+def test_either_care_type_named_is_no_preference_and_searches_both():
+    from bot.places.dialogue import search_kwargs
+
+    facts = {f.field: f.value for f in said.extract("sadochok abo niania v Knokke", "uk", TODAY)}
+    assert facts["care_type"] == "no_preference"
+    profile = Profile.of({}, {}, {})
+    profile.absorb(said.extract("sadochok abo niania v Knokke", "uk", TODAY))
+    assert profile.intake_prefill()["care_type"] == "no_preference"
+    assert search_kwargs(profile.place_search, TODAY)["care_type"] is None
+    # a negation chooses one
+    assert {f.field: f.value for f in said.extract(
+        "pas une crèche mais une gardienne", "fr", TODAY)}["care_type"] == "gezinsopvang"
+    assert intake.reader("care_type", "مش فارقة", "inform", [], "ar", TODAY).value == \
+        "no_preference"
+
+
+def test_a_start_corrected_in_latin_ukrainian():
+    got = turn("child_birth", "oi, ne 21, a 22 hrudnia, vybachte", "uk",
+               known={"start": "2026-12-21"})
+    assert (got.kind, got.field, got.value) == ("correction", "start", "2026-12-22")

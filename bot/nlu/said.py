@@ -79,7 +79,8 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
     # nor a clause about something else that happened some time ago ("6 ay önce geldim")
     # (what stands before the start words still counts: "dochter van 10 maanden … vanaf
     # februari")
-    about_age = " , ".join(_before_start(c, lang) for c in parts if not dates.says_ago(c, lang))
+    about_age = " , ".join(_undenied_ages(
+        [_before_start(c, lang) for c in parts if not dates.says_ago(c, lang)], lang))
     tokens = tokenize(about_age)
     months = dates.parse_age_months(about_age, lang)
     if months is None or (not any(t.text.isdigit() for t in tokens) and months == 0):
@@ -95,6 +96,36 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
 def _whole_years(months: int) -> bool:
     """"2 jaar", "півтора року": an age in (half) years, months away from the birth date."""
     return months >= 12 and months % 6 == 0
+
+
+def _undenied_ages(parts: list[str], lang: str) -> list[str]:
+    """The clauses without an age that a negation denies, when another age is said: "2 yasinda
+    değil 20 aylık" (Turkish denies what stands before "değil"), "не 2 роки, а 20 місяців"."""
+    negation = answers.forms("cues.negation", lang)
+    out: list[str] = []
+    denied = False
+    for part in parts:
+        tokens = tokenize(part)
+        hits = negation.hits(tokens)
+        if not hits or dates.parse_age_months(part, lang) is None:
+            out.append(part)
+            continue
+        if lang == "tr":
+            cut = hits[-1].end
+            after = part[tokens[cut].start:] if cut < len(tokens) else ""
+            if dates.parse_age_months(after, lang) is not None:
+                out.append(after)
+                denied = True
+                continue
+        else:
+            before = part[:tokens[hits[0].start].start]
+            if dates.parse_age_months(before, lang) is None:
+                denied = True
+                continue
+        out.append(part)
+    if denied and not any(dates.parse_age_months(p, lang) is not None for p in out):
+        return parts  # "nog geen 2 jaar" alone is still the age said
+    return out
 
 
 def _before_start(clause: str, lang: str) -> str:
@@ -357,6 +388,8 @@ def _urgent(text: str, lang: str) -> bool:
 
 
 _BUT = re.compile(r"\b(?:mais|maar|but|ama|fakat|а|але|но|بل|لكن|walakin|mé)\b\s*", re.I)
+# Ukrainian typed in Latin letters: "ne 21, a 22 hrudnia"
+_BUT_LATIN_A = re.compile(r"\b(?:mais|maar|but|ama|fakat|а|a|але|ale|но|no)\b\s*", re.I)
 
 
 def corrected_start(text: str, lang: str, today: date) -> str | None:
@@ -364,7 +397,7 @@ def corrected_start(text: str, lang: str, today: date) -> str | None:
     mais mars"): the date after "but", when nothing says it is about the birth."""
     if not answers.has_cue("correction", text, lang) or answers.has_cue("birth", text, lang):
         return None
-    parts = _BUT.split(text)
+    parts = (_BUT_LATIN_A if lang == "uk" else _BUT).split(text)
     if len(parts) < 2:
         return None
     later = dates.parse_start_date(parts[-1], lang, today)
@@ -426,7 +459,11 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     care_types = [m.value for m in vocabulary().find(free) if m.entity == "care_type"]
     # "dringend" is urgency; the kind of care is the other word ("een crèche, dringend")
     named = [c for c in care_types if c != "dringende_opvang"] or care_types
-    if named:
+    if set(INTAKE_CARE_TYPES) <= set(named) and not any(
+            answers.has_cue(k, tokens, lang) for k in ("negation", "prefer")):
+        # "sadochok abo niania", "une crèche ou une gardienne": either will do
+        found.append(Fact("care_type", "no_preference"))
+    elif named:
         found.append(Fact("care_type", named[-1]))
     found += passing_reason_facts(free, lang)
     if _free_price(tokens, lang):

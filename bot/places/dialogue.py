@@ -123,6 +123,8 @@ def declines(text: str) -> bool:
 def search_kwargs(search: Mapping[str, Any], today: date) -> dict[str, Any]:
     location = search.get("location") or {}
     care_type = search.get("care_type")
+    if care_type == "no_preference":  # "a crèche or a childminder": either
+        care_type = None
     return {
         "postcode": location.get("postcode"),
         "municipality": None if location.get("postcode") else location.get("municipality"),
