@@ -130,6 +130,8 @@ def _gate(intent: str, message: Message, lang: str, free_text: bool) -> bool:
         return answers.has_cue("see", tokens, lang) or answers.has_cue("data", tokens, lang)
     if intent == "share_media":
         return True
+    if intent == "find_free_place" and not answers.has_cue("place", tokens, lang):
+        return False  # "Kreşte helal yemek veriyorlar mı?" names a crèche, seeks no place
     if intent in INTERRUPTING_QUESTIONS:
         # a question needs a question's words ("wat kost…?"): "geen e-mail" is no contact
         # question, even when the classifier leans that way
@@ -210,9 +212,9 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
     intent = message.intent or ""
     if question.free_text and _gate(intent, message, lang, free_text=True):
         return Turn("digression")
-    if question.free_text and intent == "out_of_scope" and text.rstrip().endswith(("?", "؟")):
+    if question.free_text and text.rstrip().endswith(("?", "؟")):
         # "هي الحضانة بتقدم أكل حلال؟" at the allergy question: a question, never the allergy
-        return Turn("unreadable", facts=tuple(facts))
+        return Turn("unreadable", facts=tuple(facts), problem="answer.question_later")
     if question.free_text and any(f.cued and f.field in correctable and f.field in UNMISTAKABLE
                                   for f in facts):
         # "hij is geboren op 3 mei" at the allergy question: a fact, not an allergy

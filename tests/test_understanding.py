@@ -526,6 +526,14 @@ def test_an_other_question_at_a_free_text_question_is_not_its_answer():
     assert got.kind == "unreadable"
     kept = turn("allergies", "noten, denk ik", "nl", free=True, intent="out_of_scope")
     assert kept.kind == "answer"
+    # a question that names a crèche seeks no place: the snelfiche goes on
+    halal = turn("allergies", "Kreşte helal yemek veriyorlar mı?", "tr", free=True,
+                 intent="find_free_place", confidence=0.6)
+    assert halal.kind == "unreadable" and halal.problem == "answer.question_later"
+    assert turn("allergies", "is the food halal?", "en", free=True).kind == "unreadable"
+    search = turn("allergies", "is er ergens een vrije plaats in Gent?", "nl", free=True,
+                  intent="find_free_place", confidence=0.6)
+    assert search.kind == "digression"
 
 
 # --- the partner's reasons, dates only as near as the words ------------------------------------
