@@ -645,3 +645,25 @@ def test_a_start_corrected_in_latin_ukrainian():
     got = turn("child_birth", "oi, ne 21, a 22 hrudnia, vybachte", "uk",
                known={"start": "2026-12-21"})
     assert (got.kind, got.field, got.value) == ("correction", "start", "2026-12-22")
+
+
+def test_french_en_is_no_and_back_to_work_says_when():
+    facts = {f.field: f.value for f in said.extract(
+        "on habite à Forest et je reprends le travail en mars. Il me faudrait une crèche",
+        "fr", TODAY)}
+    assert facts["start"] == "2027-03-01" and facts["reason"] == ["work"]
+    assert {f.field: f.value for f in said.extract(
+        "I go back to work on 1 February", "en", TODAY)}["start"] == "2027-02-01"
+    # twins: "ils sont nés le 2 mai" is a birth date, never an allergy
+    got = turn("allergies", "ils sont nés le 2 mai", "fr", free=True,
+               known={"child_birth": "2026-05-04"})
+    assert (got.kind, got.field, got.value) == ("correction", "child_birth", "2026-05-02")
+
+
+def test_a_brussels_municipality_is_named_in_french_for_a_french_family():
+    from bot.places.geo import display_name
+
+    location = {"municipality": "Vorst", "postcode": "1190"}
+    assert intake.display("location", location, "fr") == "1190 Forest"
+    assert intake.display("location", location, "nl") == "1190 Vorst"
+    assert display_name("Gent", "fr") == "Gent"  # Flemish names stay as the loket writes them

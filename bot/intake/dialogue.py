@@ -287,7 +287,7 @@ def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
     if nlu_answers.forms("names.none", lang).hits(nlu_answers.tokenize(text)):
         return Read(skipped=True)  # "nog geen naam", "ещё не выбрали имя": ask nothing more
     name = nlu_answers.read_name(text, lang, whose)
-    parts = said.clauses(text)
+    parts = said.clauses(text, lang)
     if not name and len(parts) > 1:
         # the clause that says it is a name ("ой, забыла сказать, … Зовут Марк"), else the
         # first one ("Mona Abdallah, my number is …"), never a word like "oops"
@@ -439,7 +439,9 @@ def display(field: str, value: Any, lang: str) -> str:
     if field in ("child_birth", "start"):
         return day(value, lang)
     if field == "location" and isinstance(value, Mapping):
-        return " ".join(str(v) for v in (value.get("postcode"), value.get("municipality")) if v)
+        name = value.get("municipality")
+        return " ".join(str(v) for v in (value.get("postcode"),
+                                         geo.display_name(name, lang) if name else None) if v)
     if isinstance(value, bool) or BY_NAME[field].kind == "choice":
         return value_label(field, value, lang)
     return str(value)

@@ -39,6 +39,7 @@ WORK_SITUATION = (("work", "working"), ("job_seeking", "job_seeking"),
 INTAKE_CARE_TYPES = ("gezinsopvang", "groepsopvang")
 _CLAUSE = re.compile(r"[,.;!?\n،؛؟]+|\s(?:en|and|et|ve|і|и|та|а|but|maar|mais|ama|але|но|و)\s",
                      re.IGNORECASE)
+_CLAUSE_FR = re.compile(r"[,.;!?\n،؛؟]+|\s(?:and|et|but|maar|mais)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,11 @@ class Fact:
     approx: bool = False
 
 
-def clauses(text: str) -> list[str]:
-    return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
+def clauses(text: str, lang: str = "") -> list[str]:
+    """The parts of a message, split at punctuation and the words for "and" and "but"; in
+    French "en" is no "and" ("je reprends le travail en mars")."""
+    split = _CLAUSE_FR if lang == "fr" else _CLAUSE
+    return [c.strip() for c in split.split(text) if c and c.strip()]
 
 
 def _without(text: str, span: tuple[int, int] | None) -> str:
@@ -64,7 +68,7 @@ def _without(text: str, span: tuple[int, int] | None) -> str:
 
 def child_facts(text: str, lang: str, today: date) -> list[Fact]:
     """A birth date after a birth word, or an age ("8 maanden", "1 jaar en 3 maanden")."""
-    parts = clauses(text)
+    parts = clauses(text, lang)
     for clause in parts:
         tokens = tokenize(clause)
         if answers.has_cue("birth", tokens, lang):
@@ -170,13 +174,13 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
     if not tokens or all(t.text.isdigit() for t in tokens):
         return []  # a bare number says nothing about days
     if any(answers.forms("choices.reason", lang).hits(tokenize(c)) and
-           dates.said_days_per_week(c, lang) for c in clauses(text)):
+           dates.said_days_per_week(c, lang) for c in clauses(text, lang)):
         return []  # "ik werk voltijds" is about work, not the days of care
     # "vanaf maandag", "с понедельника" say when, not how many days
     # nor does "née le 5 mai, pas le 5 mars" (a birth date)
     # nor does a greeting ("Dag, … een plaats": no day)
     # (a clause that says "a week" counts anyway: "3 дні на тиждень з січня")
-    parts = [c for c in clauses(text)
+    parts = [c for c in clauses(text, lang)
              if (not answers.has_cue("start", c, lang) or dates.says_per_week(c, lang))
              and not answers.has_cue("birth", c, lang)
              and "greeting" not in answers.closed_kinds(c, lang)]
@@ -200,7 +204,7 @@ def location_facts(text: str, lang: str = "nl") -> list[Fact]:
     one before it, and a landmark clause counts only when nothing else names a place)."""
     negation = answers.forms("cues.negation", lang)
     found: list[tuple[bool, geo.Location]] = []
-    for clause in clauses(text):
+    for clause in clauses(text, lang):
         tokens = tokenize(clause)
         cut = max((h.end for h in negation.hits(tokens)), default=0)
         parts = [clause[tokens[cut].start:]] if 0 < cut < len(tokens) else []
@@ -263,7 +267,7 @@ def dutch_course_not_training(values: list[str], text: str, lang: str) -> list[s
     if "training" not in values or "integration" not in values:
         return values
     table = answers.forms("choices.reason", lang)
-    for clause in clauses(text):
+    for clause in clauses(text, lang):
         found = {h.value for h in table.hits(tokenize(clause))}
         if "training" in found and "integration" not in found:
             return values
@@ -305,7 +309,7 @@ def passing_reason_facts(text: str, lang: str) -> list[Fact]:
     alone it leaves the question open, so it is asked instead of guessed."""
     mine: list[str] = []
     partners: list[str] = []
-    for clause in clauses(text):
+    for clause in clauses(text, lang):
         tokens = tokenize(clause)
         cue = answers.cue_hits("partner", tokens, lang)
         if not cue:
@@ -350,7 +354,7 @@ def answered_start(text: str, lang: str, today: date) -> str | None:
     "asap, let's say 18 January" is 18 January (a later clause without a start word counts
     once a first one has said when, unless it is about the birth)."""
     found: list[str] = []
-    for clause in clauses(text):
+    for clause in clauses(text, lang):
         facts = start_facts(clause, lang, today)
         if facts:
             found.append(facts[-1].value)
@@ -378,7 +382,7 @@ def _urgent(text: str, lang: str) -> bool:
     """An urgency word in a clause that does not deny it: "not looking for work right now" is
     no hurry, "I can't wait" (a negation inside the words) is."""
     negation = answers.forms("cues.negation", lang)
-    for clause in clauses(text):
+    for clause in clauses(text, lang):
         tokens = tokenize(clause)
         for hit in answers.cue_hits("urgent", tokens, lang):
             outside = [t for i, t in enumerate(tokens) if not hit.start <= i < hit.end]
@@ -442,7 +446,7 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     if claim and claim.role == "toeleider" and claim.organisation:
         found.append(Fact("organisation", claim.organisation))
     found += child_facts(free, lang, today)
-    for clause in clauses(free):  # the last one said wins: "asap, let's say 18 January"
+    for clause in clauses(free, lang):  # the last one said wins: "asap, let's say 18 January"
         found += start_facts(clause, lang, today)
     found += frequency_facts(free, lang)
     found += contact_facts(free)

@@ -144,7 +144,8 @@ def _result_text(number: int, row: Mapping[str, Any], lang: str) -> str:
         "places.result", lang, n=number, name=row["name"],
         type=i18n.t(f"care_type_name.{row['care_type']}", lang),
         pricing=i18n.t(f"places.pricing.{row['pricing']}", lang),
-        date=day(row["available_from"], lang), municipality=row["municipality"],
+        date=day(row["available_from"], lang),
+        municipality=geo.display_name(row["municipality"], lang),
         phone=row.get("phone") or "-",
     )
 
@@ -166,7 +167,8 @@ def results(rows: list[Mapping[str, Any]], offset: int, has_more: bool, lang: st
 
 def no_results(search: Mapping[str, Any], lang: str, today: date) -> list[Reply]:
     location = search.get("location") or {}
-    where = location.get("municipality") or location.get("postcode") or "?"
+    where = geo.display_name(location["municipality"], lang) if location.get("municipality") \
+        else location.get("postcode") or "?"
     when = day(search.get("start") or today.isoformat(), lang)
     text = i18n.t("places.none", lang, municipality=where, date=when)
     buttons = []

@@ -190,6 +190,15 @@ def municipalities() -> list[str]:
     return sorted(_index().municipalities)
 
 
+def display_name(municipality: str, lang: str) -> str:
+    """The name a family reads: in French, a Brussels municipality by its French name
+    ("Forest", not "Vorst"); stored and shown to the loket by the name in municipalities.csv."""
+    item = _index().municipalities.get(municipality)
+    if lang == "fr" and item is not None and item.province == "BRU" and item.aliases:
+        return item.aliases[0]
+    return municipality
+
+
 def province_of(municipality: str) -> str | None:
     item = _index().municipalities.get(municipality)
     return item.province if item else None
