@@ -332,3 +332,30 @@ async def test_a_professional_for_a_family_is_welcomed_as_one_on_the_first_messa
     events = await ActionIdentifyToeleider().run(dispatcher, tracker, DOMAIN)
     assert [m["text"] for m in dispatcher.messages] == [i18n.t("toeleider.welcome", "fr")]
     assert SlotSet("role", "toeleider") in events
+
+
+def _tracker_for(text: str, intent: str, slots: dict[str, Any] | None = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    return Tracker("kept", {"role": "toeleider", **(slots or {})}, message,
+                   [{"event": "user", "text": text, "parse_data": message}], False, None,
+                   {}, "action_listen")
+
+
+def test_a_professional_s_introduction_keeps_the_family_s_need_and_a_side_remark_does_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.actions.base import kept_facts
+
+    monkeypatch.setenv("BOT_TODAY", "2026-12-03")
+    intro = ("Bonjour, je suis assistante sociale au CPAS d'Anderlecht. J'accompagne une maman "
+             "seule qui commence une formation en janvier. Elle cherche une crèche pour son "
+             "fils de 14 mois.")
+    slots = {e["name"]: e["value"]
+             for e in kept_facts(_tracker_for(intro, "identify_toeleider"), [], "fr")
+             if e.get("event") == "slot"}
+    assert slots["place_search"]["start"] == "2027-01-01"
+    assert slots["place_search"]["care_type"] == "groepsopvang"
+    # a start said about something else is no need, nor the urgency it would imply
+    aside = "Bonjour, je commence une formation en janvier, merci pour l'info"
+    events = kept_facts(_tracker_for(aside, "thank"), [], "fr")
+    search = next((e["value"] for e in events if e.get("name") == "place_search"), {})
+    assert "start" not in search and "urgent" not in search

@@ -92,6 +92,7 @@ def answered_a_question(tracker: Tracker) -> bool:
 
 PROFILE_SLOTS = ("place_search", "facts", "said")
 NEED_INTENTS = frozenset({"find_free_place", "start_intake", "inform", "nlu_fallback"})
+INTRODUCING = frozenset({"identify_toeleider", "greet"})
 
 
 ASKING_ABOUT_CARE = frozenset({"ask_price", "ask_care_types", "ask_house_rules",
@@ -140,9 +141,16 @@ def kept_facts(tracker: Tracker, events: list[EventType], lang: str) -> list[Eve
     # "mijn vrouw werkt niet, ik wel": a passing "not working" may be half the family; the
     # check asks about work itself
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    facts = [f for f in said.extract(text, lang, settings.today())
+    found = said.extract(text, lang, settings.today())
+    # a professional's introduction that says what the family looks for ("… commence une
+    # formation en janvier. Elle cherche une crèche") is about the need too
+    about_need = intent in NEED_INTENTS or (
+        intent in INTRODUCING and any(f.field == "care_type" for f in found))
+    if not about_need and not said.says_urgent(text, lang):
+        found = [f for f in found if f.field != "urgent"]  # only the dropped start said so
+    facts = [f for f in found
              if not (f.field == "work_situation" and f.value == "none")
-             and (f.field not in said.NEED_FACTS or intent in NEED_INTENTS)
+             and (f.field not in said.NEED_FACTS or about_need)
              # "kreş ücretleri çok yüksek": the word for childcare in a question about
              # prices or rules is no preference for a kind of care
              and not (f.field == "care_type" and intent in ASKING_ABOUT_CARE)]

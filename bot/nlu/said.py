@@ -378,7 +378,7 @@ def _free_price(tokens: Sequence[Token], lang: str) -> bool:
     return False
 
 
-def _urgent(text: str, lang: str) -> bool:
+def says_urgent(text: str, lang: str) -> bool:
     """An urgency word in a clause that does not deny it: "not looking for work right now" is
     no hurry, "I can't wait" (a negation inside the words) is."""
     negation = answers.forms("cues.negation", lang)
@@ -476,7 +476,7 @@ def _extract(text: str, lang: str, today: date) -> tuple[Fact, ...]:
     if single:
         found.append(Fact("single_parent", max(single, key=lambda h: h.weight).value == "yes"))
     start = next((f.value for f in found if f.field == "start"), None)
-    if _urgent(free, lang) or "dringende_opvang" in care_types or (
+    if says_urgent(free, lang) or "dringende_opvang" in care_types or (
             start and date.fromisoformat(start) <= today + timedelta(days=URGENT_WITHIN_DAYS)):
         found.append(Fact("urgent", True))
     by_field: dict[str, Fact] = {}
