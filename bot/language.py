@@ -110,6 +110,11 @@ def latin_markers() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
+def shared_greetings() -> frozenset[str]:
+    return frozenset(fold(str(w)) for w in _markers_file().get("shared_greetings") or [])
+
+
 def short_words() -> dict[str, str]:
     """Folded greeting or thanks of one or two words -> its language."""
     return {fold(w): lang for lang, ws in _markers_file()["short_words"].items() for w in ws}
@@ -197,6 +202,8 @@ def assess(text: str, det: Detector | None = None) -> Assessment:
     if by_script:
         return Assessment(guess=by_script, switch=by_script if long_enough else None)
     if not long_enough:  # "hallo": a table knows better than a detector on one word
+        if " ".join(fold(w) for w in ws) in shared_greetings():
+            return Assessment()  # "salam": Arabic, Turkish, French and Persian speakers alike
         known = short_words().get(" ".join(fold(w) for w in ws))
         if known:
             return Assessment(guess=known)

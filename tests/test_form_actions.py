@@ -359,3 +359,12 @@ def test_a_professional_s_introduction_keeps_the_family_s_need_and_a_side_remark
     events = kept_facts(_tracker_for(aside, "thank"), [], "fr")
     search = next((e["value"] for e in events if e.get("name") == "place_search"), {})
     assert "start" not in search and "urgent" not in search
+
+
+def test_a_first_message_that_tells_no_language_answers_in_dutch_and_pins_none() -> None:
+    from bot.actions.base import conversation_language
+
+    tracker = _tracker_for("salam", "greet", {"role": None})
+    assert conversation_language(tracker) == ("nl", [])
+    known = _tracker_for("salam", "greet", {"language": "ar"})
+    assert conversation_language(known) == ("ar", [])

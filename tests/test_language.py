@@ -63,3 +63,11 @@ def test_both_backends_work(backend: str) -> None:
 def test_a_one_word_greeting_guesses_its_language_without_switching(text: str, lang: str) -> None:
     found = language.assess(text)
     assert found.guess == lang and found.switch is None
+
+
+def test_a_greeting_shared_by_several_of_our_languages_guesses_none() -> None:
+    # "salam" is written by Arab, Turkish, Maghrebi French and Persian families alike
+    for text in ("salam", "slm", "Salam!"):
+        assert language.assess(text) == language.Assessment(), text
+    assert language.assess("salam alaykum").guess == "ar"  # the full greeting is Arabic
+    assert language.assess("selam").guess == "tr"

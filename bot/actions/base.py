@@ -48,6 +48,9 @@ def conversation_language(tracker: Tracker, may_switch: bool = True
         # the language came from a greeting ("slt", "hi"): the first real message decides
         switches = guesses[:1]
     lang = resolve(switches[0] if switches else current, guesses[0] if guesses else None)
+    if current is None and not guesses and not switches and not clear:
+        # "salam", "👍": nothing known yet; answer in Dutch, let the first real message decide
+        return lang, []
     events: list[EventType] = [] if current == lang else [SlotSet("language", lang)]
     if current is None and not clear:
         events.append(SlotSet("language_provisional", True))
