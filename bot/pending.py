@@ -196,7 +196,7 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
     corrections = [f for f in candidates
                    if f.field in correctable and f.field in known
                    and known[f.field] not in (None, f.value)
-                   and (marker or question.open_to_corrections
+                   and (marker or question.open_to_corrections or said.refines(f, known[f.field])
                         or (question.free_text and f.cued and f.field in UNMISTAKABLE))]
     if corrections and not question.free_text and marker \
             and all(f.field not in UNMISTAKABLE for f in corrections) \

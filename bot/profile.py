@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.nlu.said import INTAKE_CARE_TYPES, WORK_SITUATION, Fact, work_situation
+from bot.nlu.said import INTAKE_CARE_TYPES, WORK_SITUATION, Fact, refines, work_situation
 
 # snelfiche field -> place_search key
 SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "location",
@@ -70,15 +70,15 @@ class Profile:
     def _birth(self, fact: Fact, replace: bool) -> bool:
         """A birth date said exactly replaces one only as near as an age or a month."""
         approx_known = bool(self.said.get(APPROX_BIRTH))
-        if not fact.approx and approx_known:
-            self.said.pop(APPROX_BIRTH)
+        if not fact.approx and (approx_known or refines(fact, self.get("child_birth"))):
+            self.said.pop(APPROX_BIRTH, None)
             self._set("child_birth", fact.value, True)
             return True
         changed = self._set("child_birth", fact.value, replace)
         if changed and fact.approx:
             self.said[APPROX_BIRTH] = True
         elif changed and approx_known:
-            self.said.pop(APPROX_BIRTH)
+            self.said.pop(APPROX_BIRTH, None)
         return changed
 
     def _set(self, field: str, value: Any, replace: bool) -> bool:

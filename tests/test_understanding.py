@@ -667,3 +667,16 @@ def test_a_brussels_municipality_is_named_in_french_for_a_french_family():
     assert intake.display("location", location, "fr") == "1190 Forest"
     assert intake.display("location", location, "nl") == "1190 Vorst"
     assert display_name("Gent", "fr") == "Gent"  # Flemish names stay as the loket writes them
+
+
+def test_an_exact_birth_date_refines_one_known_from_an_age():
+    got = turn("frequency", "il est né le 28 septembre 2025", "fr",
+               known={"child_birth": "2025-10-03"})  # "14 mois" before
+    assert (got.kind, got.field, got.value) == ("correction", "child_birth", "2025-09-28")
+    far = turn("frequency", "il est né le 28 septembre 2024", "fr",
+               known={"child_birth": "2025-10-03"})
+    assert far.kind != "correction"  # a year apart: not the same child's date made exact
+    profile = Profile.of({}, {}, {})
+    profile.absorb(said.extract("son fils de 14 mois", "fr", TODAY))
+    profile.absorb(said.extract("il est né le 28 septembre 2025", "fr", TODAY))
+    assert profile.get("child_birth") == "2025-09-28"

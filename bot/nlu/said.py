@@ -97,6 +97,21 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
         if birth and _plausible_birth(birth, today) else []
 
 
+REFINES_WITHIN_DAYS = 62  # an age is this near the birth date it stands for
+
+
+def refines(fact: Fact, known: Any) -> bool:
+    """Whether ``fact`` is the exact birth date of a child whose birth was known only near it
+    ("14 mois", then "il est né le 28 septembre 2025"): a refinement, not a new fact."""
+    if fact.field != "child_birth" or fact.approx or not known:
+        return False
+    try:
+        days = abs((date.fromisoformat(str(fact.value)) - date.fromisoformat(str(known))).days)
+    except ValueError:
+        return False
+    return 0 < days <= REFINES_WITHIN_DAYS
+
+
 def _whole_years(months: int) -> bool:
     """"2 jaar", "півтора року": an age in (half) years, months away from the birth date."""
     return months >= 12 and months % 6 == 0
