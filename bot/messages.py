@@ -454,20 +454,66 @@ def reply_buttons(reply_id: str, url: str | None = None) -> list[dict]:
         return next((list(b) for b in rows if b), [])
 
 
+# The provider's states of a message we sent, in the order they happen. Status callbacks
+# arrive out of order (Twilio does not promise the order), so a state only replaces an earlier
+# one. A failure after acceptance ranks above queued/sent, and "delivered" / "read" above a
+# failure: the family has the message (WhatsApp reports per device, so a delivery can follow a
+# failure), and no failure after a delivery undoes it.
+DELIVERY_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+                 "failed": 4, "undelivered": 4, "delivered": 5, "read": 6}
+DELIVERY_FAILURES = ("failed", "undelivered")
+UNDELIVERED = "undelivered"  # reason of a part the provider took and could not deliver
+
+
 def update_delivery(channels: tuple[str, ...], external_id: str, delivery: str,
                     error_code: str | None = None, url: str | None = None) -> bool:
-    """A provider's later status for an outbound message (Twilio status callback)."""
+    """A provider's later status for an outbound message (Twilio status callback); False
+    when no message has that id or the message is further already (a late callback).
+
+    One conditional UPDATE: two callbacks racing for the same message cannot move it back."""
+    rank = DELIVERY_RANK.get(delivery)
+    earlier = [s for s, r in DELIVERY_RANK.items() if rank is not None and r < rank]
     values: dict[str, Any] = {"delivery": delivery, "updated_at": utcnow()}
-    if error_code:
-        values.update(error_code=error_code, status=FAILED)
+    if delivery in DELIVERY_FAILURES:
+        values.update(status=FAILED, reason=UNDELIVERED, error_code=error_code or None)
+    elif rank is not None and rank >= DELIVERY_RANK["delivered"]:
+        values.update(status=SENT, reason=None)  # it arrived after all (error_code kept)
     with db.session_scope(url) as session:
         result = session.execute(
             update(ChannelMessage)
             .where(ChannelMessage.direction == OUT, ChannelMessage.channel.in_(channels),
-                   ChannelMessage.external_id == external_id)
+                   ChannelMessage.external_id == external_id,
+                   ChannelMessage.status.in_((SENT, FAILED)),
+                   or_(ChannelMessage.delivery.is_(None),
+                       ChannelMessage.delivery.in_(earlier)))
             .values(**values)
         )
         return bool(result.rowcount)
+
+
+def by_external_id(channels: tuple[str, ...], external_id: str,
+                   url: str | None = None) -> dict[str, Any] | None:
+    """The outbound message the provider knows as ``external_id``."""
+    with db.session_scope(url) as session:
+        row = session.execute(
+            select(ChannelMessage).where(ChannelMessage.direction == OUT,
+                                         ChannelMessage.channel.in_(channels),
+                                         ChannelMessage.external_id == external_id)
+        ).scalars().first()
+        return _as_dict(row) if row else None
+
+
+def outbound_problems(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:
+    """Outbound parts of a conversation that did not reach the family (failed, not sent),
+    oldest first (``connectors.delivery.problems`` explains them)."""
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(ChannelMessage).where(ChannelMessage.sender_id == sender_id,
+                                         ChannelMessage.direction == OUT,
+                                         ChannelMessage.status.in_((FAILED, NOT_SENT)))
+            .order_by(ChannelMessage.id)
+        ).scalars()
+        return [_as_dict(r) for r in rows]
 
 
 def conversation(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:

@@ -553,6 +553,31 @@ def test_delivery_report_updates_the_stored_message(stack: Stack) -> None:
     assert twilio_post(stack, report, signature="forged", route="status")[0] == 403
     assert twilio_post(stack, report, route="status")[0] in (200, 204)
     assert messages.get(sent[0]["id"], stack.db_url)["delivery"] == "delivered"
+    # a late "sent" (callbacks come out of order) does not move it back
+    assert twilio_post(stack, {**report, "MessageStatus": "sent"}, route="status")[0] < 300
+    assert messages.get(sent[0]["id"], stack.db_url)["delivery"] == "delivered"
+
+
+def test_failure_after_acceptance_shows_with_what_to_do(stack: Stack) -> None:
+    from bot.inbox import texts
+    from connectors import delivery
+
+    phone = number(53)
+    sender = f"sms:{phone}"
+    twilio_post(stack, sms_params(phone, "hallo"))
+    sent = wait_until(lambda: [r for r in stored(stack, sender, messages.OUT)
+                               if r["external_id"]])
+    report = {"MessageSid": sent[0]["external_id"], "AccountSid": SID, "To": phone,
+              "From": FROM_SMS}
+    for state, code in (("undelivered", "30006"), ("sent", "")):  # the late "sent" loses
+        assert twilio_post(stack, {**report, "MessageStatus": state, "ErrorCode": code},
+                           route="status")[0] < 300
+    row = messages.get(sent[0]["id"], stack.db_url)
+    assert (row["status"], row["delivery"], row["error_code"]) == (
+        messages.FAILED, "undelivered", "30006")
+    [problem] = delivery.problems(sender, "nl", stack.db_url)
+    assert problem.message_id == row["id"]
+    assert problem.advice == texts.st("delivery_problem.30006", "nl")
 
 
 

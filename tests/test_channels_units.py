@@ -505,3 +505,95 @@ def test_a_notice_is_given_once(store: str) -> None:
     assert messages.first_notice("telegram-group:-5", store)
     assert not messages.first_notice("telegram-group:-5", store)
     assert messages.first_notice("telegram-group:-6", store)
+
+
+# --- delivery reports and what did not arrive -------------------------------------------------
+
+
+def _sent(store: str, sender: str, sid: str, text: str = "x", reply_id: str | None = None,
+          delivery: str = "queued") -> int:
+    channel, _, address = sender.partition(":")
+    return messages.record_outbound(channel, sender, address, text, messages.SENT,
+                                    external_id=sid, delivery=delivery,
+                                    reply_id=reply_id or sid, part=1, url=store)
+
+
+@pytest.mark.parametrize(("callbacks", "delivery", "status"), [
+    (["sent", "delivered", "read"], "read", messages.SENT),
+    (["delivered", "sent", "queued"], "delivered", messages.SENT),  # late ones do not undo
+    (["read", "delivered"], "read", messages.SENT),
+    (["sent", "undelivered"], "undelivered", messages.FAILED),
+    (["undelivered", "sent"], "undelivered", messages.FAILED),  # a late "sent" is older
+    (["failed", "delivered"], "delivered", messages.SENT),  # it arrived after all
+    (["delivered", "undelivered"], "delivered", messages.SENT),  # no failure after arrival
+])
+def test_delivery_state_only_moves_forward(any_store: str, callbacks: list[str],
+                                           delivery: str, status: str) -> None:
+    row = _sent(any_store, "whatsapp:+32470000100", f"SM-fwd-{'-'.join(callbacks)}")
+    sid = messages.get(row, any_store)["external_id"]
+    for state in callbacks:
+        code = "30003" if state in messages.DELIVERY_FAILURES else None
+        messages.update_delivery(("sms", "whatsapp"), sid, state, code, any_store)
+    got = messages.get(row, any_store)
+    assert (got["delivery"], got["status"]) == (delivery, status)
+    if status == messages.FAILED:
+        assert got["error_code"] == "30003" and got["reason"] == messages.UNDELIVERED
+    assert not messages.update_delivery(("sms", "whatsapp"), "SM-unknown", "sent", url=any_store)
+
+
+def test_concurrent_callbacks_end_at_the_furthest_state(any_store: str) -> None:
+    row = _sent(any_store, "sms:+32470000101", "SM-race")
+    states = ["sent", "delivered", "queued", "sent", "read", "sending"] * 3
+    barrier = threading.Barrier(len(states))
+
+    def report(state: str) -> None:
+        barrier.wait()
+        messages.update_delivery(("sms",), "SM-race", state, url=any_store)
+
+    threads = [threading.Thread(target=report, args=(s,)) for s in states]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert messages.get(row, any_store)["delivery"] == "read"
+
+
+def test_delivery_problems_say_what_to_do(store: str) -> None:
+    from bot.inbox import texts
+    from connectors import delivery
+
+    sender = "sms:+32470000102"
+    _sent(store, sender, "SM-ok")
+    messages.update_delivery(("sms",), "SM-ok", "delivered", url=store)
+    _sent(store, sender, "SM-lost", text="Er is een plaats vrij")
+    messages.update_delivery(("sms",), "SM-lost", "undelivered", "30005", store)
+    _sent(store, sender, "SM-late")  # failed first, then delivered: no problem any more
+    messages.update_delivery(("sms",), "SM-late", "failed", "30008", store)
+    messages.update_delivery(("sms",), "SM-late", "delivered", url=store)
+    messages.record_outbound("sms", sender, "+32470000102", "deel 1", messages.FAILED,
+                             reason="provider_error", error_code="30007", reply_id="r2",
+                             part=1, url=store)
+    messages.record_outbound("sms", sender, "+32470000102", "deel 2", messages.NOT_SENT,
+                             reason="previous_part_failed", reply_id="r2", part=2, url=store)
+    messages.record_outbound("sms", sender, "+32470000102", "later", messages.NOT_SENT,
+                             reason="opted_out", reply_id="r3", part=1, url=store)
+    found = delivery.problems(sender, "en", store)
+    assert [(p.error_code, p.reason) for p in found] == [
+        ("30005", messages.UNDELIVERED), ("30007", "provider_error"), (None, "opted_out")]
+    assert found[0].text == "Er is een plaats vrij" and found[0].delivery == "undelivered"
+    assert found[0].advice == texts.st("delivery_problem.30005", "en")
+    assert found[2].advice == texts.st("delivery_problem.opted_out", "en")
+    assert delivery.problems(sender, "nl", store)[1].advice == \
+        texts.st("delivery_problem.30007", "nl")
+    assert delivery.problems("sms:+32470000999", url=store) == []
+
+
+def test_every_delivery_advice_exists_for_staff() -> None:
+    from bot.inbox import texts
+    from connectors import delivery
+
+    keys = [delivery.advice_key(c, None) for c in delivery.ADVICE_CODES] + \
+        [delivery.advice_key(None, r) for r in delivery.ADVICE_REASONS] + \
+        [delivery.advice_key("99999", "whatever")]
+    for lang in texts.LANGUAGES:
+        assert all(texts.has(k, lang) for k in keys), lang
