@@ -58,6 +58,12 @@ STATUSES = (RECEIVED, PROCESSED, IGNORED, SENT, FAILED, NOT_SENT, QUEUED)
 WORKER_TIMEOUT = timedelta(seconds=20)
 # A queued reply older than this is given up (marked failed; the inbox shows it).
 OUTBOX_GIVE_UP = timedelta(hours=24)
+# A message kept until the family answers (WhatsApp, outside the 24-hour window: the approved
+# template went out instead) is ``queued`` with this reason, not due before the answer, and
+# given up after WAIT_FOR_ANSWER.
+AWAITING_ANSWER = "awaiting_answer"
+WAIT_FOR_ANSWER = timedelta(days=30)
+TEMPLATE = "template"  # outbound kind of an approved WhatsApp template
 
 
 def utcnow() -> datetime:
@@ -345,10 +351,12 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     segments: int | None = None, encoding: str | None = None,
                     attempts: int = 0, delivery: str | None = None,
                     in_reply_to: int | None = None, next_attempt_at: datetime | None = None,
-                    kind: str | None = None, url: str | None = None) -> int:
+                    kind: str | None = None, meta: dict[str, Any] | None = None,
+                    url: str | None = None) -> int:
     with db.session_scope(url) as session:
         row = ChannelMessage(
             channel=channel, direction=OUT, sender_id=sender_id, address=address, kind=kind,
+            meta=meta,
             text=redact_summary(text),  # health/allergy lines of a snelfiche summary: masked
             status=status, external_id=external_id, reason=reason, error_code=error_code,
             buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
@@ -503,17 +511,67 @@ def by_external_id(channels: tuple[str, ...], external_id: str,
         return _as_dict(row) if row else None
 
 
-def outbound_problems(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:
-    """Outbound parts of a conversation that did not reach the family (failed, not sent),
-    oldest first (``connectors.delivery.problems`` explains them)."""
+def outbound(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:
+    """Every outbound part of a conversation, oldest first (``connectors.delivery.problems``
+    tells from them what did not reach the family)."""
     with db.session_scope(url) as session:
         rows = session.execute(
             select(ChannelMessage).where(ChannelMessage.sender_id == sender_id,
-                                         ChannelMessage.direction == OUT,
-                                         ChannelMessage.status.in_((FAILED, NOT_SENT)))
+                                         ChannelMessage.direction == OUT)
             .order_by(ChannelMessage.id)
         ).scalars()
         return [_as_dict(r) for r in rows]
+
+
+def _awaiting(sender_id: str) -> Any:
+    return (ChannelMessage.sender_id == sender_id, ChannelMessage.direction == OUT,
+            ChannelMessage.status == QUEUED, ChannelMessage.reason == AWAITING_ANSWER)
+
+
+def awaiting(sender_id: str, url: str | None = None) -> int:
+    """How many parts wait for the family's answer (a template went out for the first)."""
+    with db.session_scope(url) as session:
+        return len(session.execute(select(ChannelMessage.id)
+                                   .where(*_awaiting(sender_id))).all())
+
+
+def release_awaiting(sender_id: str, url: str | None = None) -> int:
+    """The family answered: what waited for it is due now (in its order); the count."""
+    with db.session_scope(url) as session:
+        return session.execute(
+            update(ChannelMessage).where(*_awaiting(sender_id))
+            .values(next_attempt_at=utcnow(), claimed_by=None, updated_at=utcnow())
+        ).rowcount
+
+
+def keep_for_answer(row_id: int, url: str | None = None) -> None:
+    """A queued part that can only go out once the family answers (see AWAITING_ANSWER)."""
+    with db.session_scope(url) as session:
+        session.execute(update(ChannelMessage).where(ChannelMessage.id == row_id).values(
+            status=QUEUED, reason=AWAITING_ANSWER, claimed_by=None, updated_at=utcnow(),
+            next_attempt_at=utcnow() + WAIT_FOR_ANSWER))
+
+
+@dataclass(frozen=True)
+class FamilyRequest:
+    reference: str | None  # the care request's reference, once confirmed
+    phone: str | None  # the number the family gave in its snelfiche
+
+
+def family_request(sender_id: str, url: str | None = None) -> FamilyRequest:
+    """The conversation's latest care request: what a template names and where an SMS may
+    go instead (a number the family gave, not just the one it uses for WhatsApp)."""
+    from bot.intake.models import CareRequest
+
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(CareRequest.reference, CareRequest.fields)
+            .where(CareRequest.sender_id == sender_id).order_by(CareRequest.id.desc())
+        ).all()
+    reference = next((r.reference for r in rows if r.reference), None)
+    phone = next((str((r.fields or {}).get("phone")) for r in rows
+                  if isinstance((r.fields or {}).get("phone"), str)), None)
+    return FamilyRequest(reference, phone)
 
 
 def conversation(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:
@@ -608,6 +666,7 @@ class ConversationState:
     last_inbound_at: datetime | None
     queued: bool  # replies wait for the provider: a new one waits behind them
     blocked: bool = False  # the person blocked the bot: nothing can reach them
+    awaiting: bool = False  # the first of them waits for the family's answer (a template)
 
 
 def conversation_state(sender_id: str, optout_key: str,
@@ -615,12 +674,18 @@ def conversation_state(sender_id: str, optout_key: str,
     with db.session_scope(url) as session:
         contact = session.get(ChannelContact, sender_id)
         optout = session.get(ChannelOptOut, optout_key)
+        first_queued = session.execute(  # one query tells both: queued, and for what
+            select(ChannelMessage.reason).where(ChannelMessage.sender_id == sender_id,
+                                                ChannelMessage.direction == OUT,
+                                                ChannelMessage.status == QUEUED)
+            .order_by(ChannelMessage.id).limit(1)).first()
         return ConversationState(
             opted_out=bool(optout and optout.opted_out),
             last_buttons=list(contact.last_buttons or []) if contact else [],
             last_inbound_at=contact.last_inbound_at if contact else None,
-            queued=_has_queued(session, sender_id),
-            blocked=bool(contact and contact.blocked_at))
+            queued=first_queued is not None,
+            blocked=bool(contact and contact.blocked_at),
+            awaiting=first_queued is not None and first_queued[0] == AWAITING_ANSWER)
 
 
 @dataclass(frozen=True)

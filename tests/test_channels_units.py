@@ -3,6 +3,7 @@ options, opt-out words, the message store, sending with retries, which channels 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -597,3 +598,43 @@ def test_every_delivery_advice_exists_for_staff() -> None:
         [delivery.advice_key("99999", "whatever")]
     for lang in texts.LANGUAGES:
         assert all(texts.has(k, lang) for k in keys), lang
+
+
+def test_whatsapp_templates_come_from_configuration(tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    good, other = "HX" + "0" * 32, "HX" + "f" * 32
+    path = tmp_path / "templates.yml"
+    path.write_text(yaml.safe_dump({"staff_reply": {"nl": good, "fr": other},
+                                    "request_update": {"nl": "HX-typo"},
+                                    "marketing": {"nl": good}}))
+    templates = connectors.whatsapp_templates(str(path))
+    assert templates == {"staff_reply": {"nl": good, "fr": other}}
+    assert "no ContentSid" in caplog.text and "unknown purpose" in caplog.text
+    inline = json.dumps({"request_update": {"tr": good}})
+    assert connectors.whatsapp_templates(inline) == {"request_update": {"tr": good}}
+    assert connectors.whatsapp_templates("") == {}
+    assert connectors.whatsapp_templates(str(tmp_path / "missing.yml")) == {}
+    settings = connectors.TwilioSettings("AC", "t", "", "w", "", "", templates)
+    assert settings.template("staff_reply", "fr") == other
+    assert settings.template("staff_reply", "ar") == good  # Dutch, the loket's own language
+    assert settings.template("request_update", "nl") is None
+
+
+def test_a_part_sent_again_later_is_no_problem(store: str) -> None:
+    from connectors import delivery
+
+    sender = "whatsapp:+32470000103"
+    messages.record_outbound("whatsapp", sender, "+32470000103", "nieuws", messages.FAILED,
+                             reason=messages.UNDELIVERED, error_code="63016", reply_id="r9",
+                             part=1, url=store)
+    waiting = messages.record_outbound("whatsapp", sender, "+32470000103", "nieuws",
+                                       messages.QUEUED, reply_id="r9", part=1, url=store)
+    messages.keep_for_answer(waiting, store)
+    [problem] = delivery.problems(sender, url=store)
+    assert problem.error_code == "63016"  # the first record of the reply, with its advice
+    state = messages.conversation_state(sender, "+32470000103", store)
+    assert state.queued and state.awaiting
+    assert messages.release_awaiting(sender, store) == 1
+    messages.settle_outbound(waiting, messages.SENT, external_id="SM-r9", url=store)
+    assert delivery.problems(sender, url=store) == []
+    assert not messages.conversation_state(sender, "+32470000103", store).queued
