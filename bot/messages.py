@@ -64,6 +64,11 @@ OUTBOX_GIVE_UP = timedelta(hours=24)
 AWAITING_ANSWER = "awaiting_answer"
 WAIT_FOR_ANSWER = timedelta(days=30)
 TEMPLATE = "template"  # outbound kind of an approved WhatsApp template
+# A part is recorded (``queued``, this reason, claimed by its worker) before it goes to the
+# provider and settled with the provider's id after: a worker killed in between leaves this
+# mark, so neither the turn run again nor another worker sends it blindly a second time
+# (the outbox asks the provider first, ``PhoneChatChannel.taken_before``).
+SENDING = "sending"
 
 
 def utcnow() -> datetime:
@@ -352,7 +357,7 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     attempts: int = 0, delivery: str | None = None,
                     in_reply_to: int | None = None, next_attempt_at: datetime | None = None,
                     kind: str | None = None, meta: dict[str, Any] | None = None,
-                    url: str | None = None) -> int:
+                    claimed_by: str | None = None, url: str | None = None) -> int:
     with db.session_scope(url) as session:
         row = ChannelMessage(
             channel=channel, direction=OUT, sender_id=sender_id, address=address, kind=kind,
@@ -361,7 +366,7 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
             status=status, external_id=external_id, reason=reason, error_code=error_code,
             buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
             encoding=encoding, attempts=attempts, delivery=delivery,
-            in_reply_to=in_reply_to, next_attempt_at=next_attempt_at,
+            in_reply_to=in_reply_to, next_attempt_at=next_attempt_at, claimed_by=claimed_by,
         )
         session.add(row)
         session.flush()
@@ -401,17 +406,22 @@ def take_due_outbound(channels: tuple[str, ...], worker: str, lease: timedelta,
     with db.session_scope(url) as session:
         rows = session.execute(
             select(ChannelMessage.id, ChannelMessage.sender_id, ChannelMessage.claimed_by,
-                   ChannelMessage.next_attempt_at)
+                   ChannelMessage.next_attempt_at, ChannelMessage.reason)
             .where(ChannelMessage.direction == OUT, ChannelMessage.status == QUEUED,
                    ChannelMessage.channel.in_(channels))
             .order_by(ChannelMessage.id).limit(limit)
         ).all()
+        live = set(session.execute(_live_workers()).scalars()) if any(
+            r.reason == SENDING for r in rows) else set()
         blocked: set[str] = set()
         taken: list[int] = []
         for r in rows:
             if r.sender_id in blocked:
                 continue
-            due = r.next_attempt_at is None or r.next_attempt_at <= now
+            if r.reason == SENDING:  # in a worker's hands: only once that worker is dead
+                due = r.claimed_by not in live and r.claimed_by != worker
+            else:
+                due = r.next_attempt_at is None or r.next_attempt_at <= now
             if due and _take(session, r.id, r.claimed_by, worker, next_attempt_at=now + lease):
                 taken.append(r.id)
             else:

@@ -13,7 +13,8 @@ Nothing is lost and nothing is answered twice when a part fails (docs/ARCHITECTU
   it dies (kill -9, a crash) another worker, or itself after a restart, takes the message over.
 - A message handled again checks first whether the assistant already logged it (the tracker
   has its message id), and every reply has a key (inbound id + its place in the turn): a reply
-  already sent is not sent again.
+  already sent is not sent again. Each part is recorded (``sending``) before the provider
+  call, so a kill -9 during the call does not send it twice either (``taken_before``).
 - A database that is down at the webhook: the message goes to a local spool file first.
   Processing that fails on a passing outage (database, lock store) is retried with backoff;
   a turn that produced no reply at all (the action server was gone) and a message that keeps
@@ -161,13 +162,22 @@ class HttpClient:
 
     async def post(self, url: str, *, data: dict | None = None, json_body: dict | None = None,
                    auth: aiohttp.BasicAuth | None = None) -> ApiResult:
+        return await self._request("POST", url, data=data, json_body=json_body, auth=auth)
+
+    async def get(self, url: str, *, params: dict[str, str] | None = None,
+                  auth: aiohttp.BasicAuth | None = None) -> ApiResult:
+        return await self._request("GET", url, params=params, auth=auth)
+
+    async def _request(self, method: str, url: str, *, data: dict | None = None,
+                       json_body: dict | None = None, params: dict[str, str] | None = None,
+                       auth: aiohttp.BasicAuth | None = None) -> ApiResult:
         status: int | None = None
         body: Any = None
         for attempt in range(1, self.attempts + 1):
             retry_after: float | None = None
             try:
-                async with self._client().post(url, data=data, json=json_body,
-                                               auth=auth) as resp:
+                async with self._client().request(method, url, data=data, json=json_body,
+                                                  params=params, auth=auth) as resp:
                     status = resp.status
                     text = await resp.text()
                     body = _json_or_text(text)
@@ -176,13 +186,14 @@ class HttpClient:
                     if status != 429 and status < 500:
                         return ApiResult(False, status, body, attempt)
                     retry_after = _retry_after(resp.headers.get("Retry-After"), body)
-                    logger.warning("POST %s: HTTP %s (attempt %d)", _redact(url), status, attempt)
+                    logger.warning("%s %s: HTTP %s (attempt %d)", method, _redact(url), status,
+                                   attempt)
                     if status == 429 and retry_after is not None and retry_after > self.max_wait:
                         return ApiResult(False, status, body, attempt, retry_after=retry_after)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 status, body = None, {"error": type(exc).__name__}
-                logger.warning("POST %s: %s (attempt %d)", _redact(url), type(exc).__name__,
-                               attempt)
+                logger.warning("%s %s: %s (attempt %d)", method, _redact(url),
+                               type(exc).__name__, attempt)
             if attempt < self.attempts:
                 await asyncio.sleep(self._wait(attempt, retry_after))
         return ApiResult(False, status, body, self.attempts)
@@ -360,7 +371,7 @@ class PhoneChatChannel(InputChannel, ABC):
         self._outages: dict[int, int] = {}  # message id -> failed tries on an outage
         self._queued: set[int] = set()  # message ids waiting or running in this process
         # parts the provider took while the store was down: recorded when it is back
-        self._unrecorded: deque[tuple[tuple, dict[str, Any]]] = deque()
+        self._unrecorded: deque[tuple[int, dict[str, Any]]] = deque()
         self._sent: OrderedDict[str, None] = OrderedDict()  # reply keys sent by this process
         self._sweeper: asyncio.Task | None = None
         # one outbox round at a time in this process: the sweep and a family's answer (which
@@ -424,6 +435,12 @@ class PhoneChatChannel(InputChannel, ABC):
 
     def extra_routes(self, blueprint: Blueprint) -> None:
         """More routes (e.g. Twilio's delivery status callback)."""
+
+    async def taken_before(self, row: dict[str, Any]) -> PostOutcome | None:
+        """A part whose worker died during the provider call: the provider's own record of
+        it, if it took it (then it is not sent again). Default: no way to ask (Telegram has
+        none), so it is sent again: a possible second copy rather than a lost message."""
+        return None
 
     async def post_stored(self, row: dict[str, Any], http: HttpClient) -> PostOutcome:
         """Hand a stored (queued) part to the provider again."""
@@ -884,48 +901,52 @@ class PhoneChatChannel(InputChannel, ABC):
                 await self._record(channel, sender_id, address, part.text, NOT_SENT,
                                    reason=held, **record)
                 continue
+            # recorded before it goes: a kill -9 during the call must not send it twice
+            row_id = await self._record(channel, sender_id, address, part.text, QUEUED,
+                                        reason=messages.SENDING, claimed_by=self.worker,
+                                        **record)
             outcome = await self.post_part(channel, address, part, reply_id, self.http)
             if outcome.ok:
                 self._remember(reply_id)  # before recording: the store may be down
-                await self._record_sent((channel, sender_id, address, part.text, SENT), {
+                await self._record_sent(row_id, {
                     "external_id": outcome.external_id, "delivery": outcome.delivery,
-                    "attempts": outcome.attempts, **record})
+                    "attempts": outcome.attempts})
                 continue
             logger.error("channel %s: sending to %s failed: %s", self.name(),
                          redaction.pseudonym(sender_id),
                          outcome.code)
             if outcome.retry:
                 waiting = state.queued = True  # the turn's later replies wait behind it
-                await self._record(channel, sender_id, address, part.text, QUEUED,
-                                   reason="provider_unavailable", error_code=outcome.code,
-                                   attempts=outcome.attempts,
-                                   next_attempt_at=outcome.next_attempt(), **record)
+                await asyncio.to_thread(messages.settle_outbound, row_id, QUEUED,
+                                        reason="provider_unavailable", error_code=outcome.code,
+                                        attempts=outcome.attempts,
+                                        next_attempt_at=outcome.next_attempt())
                 continue
             failed = True
-            await self._record(channel, sender_id, address, part.text, FAILED,
-                               reason=outcome.reason, error_code=outcome.code,
-                               attempts=outcome.attempts, **record)
+            await asyncio.to_thread(messages.settle_outbound, row_id, FAILED,
+                                    reason=outcome.reason, error_code=outcome.code,
+                                    attempts=outcome.attempts)
             await self.after_failure(sender_id, address, outcome)
 
-    async def _record_sent(self, args: tuple, fields: dict[str, Any]) -> None:
-        """Record a part the provider took; while the store is down, keep it for later (the
-        family has it: handling the message again must know that)."""
+    async def _record_sent(self, row_id: int, fields: dict[str, Any]) -> None:
+        """Settle a part the provider took; while the store is down, keep it for later (the
+        family has it: its mark ``sending`` must not make the outbox ask again needlessly)."""
         try:
-            await self._record(*args, **fields)
+            await asyncio.to_thread(messages.settle_outbound, row_id, SENT, **fields)
         except SQLAlchemyError:
             logger.warning("channel %s: store down; recording a sent reply later", self.name())
-            self._unrecorded.append((args, fields))
+            self._unrecorded.append((row_id, fields))
 
     async def _record_later(self) -> None:
         while self._unrecorded:
-            args, fields = self._unrecorded[0]
-            await self._record(*args, **fields)
+            row_id, fields = self._unrecorded[0]
+            await asyncio.to_thread(messages.settle_outbound, row_id, SENT, **fields)
             self._unrecorded.popleft()
 
     async def _record(self, channel: str, sender_id: str, address: str, text: str, status: str,
-                      **fields: Any) -> None:
-        await asyncio.to_thread(messages.record_outbound, channel, sender_id, address, text,
-                                status, **fields)
+                      **fields: Any) -> int:
+        return await asyncio.to_thread(messages.record_outbound, channel, sender_id, address,
+                                       text, status, **fields)
 
     async def resend_due(self) -> int:
         """Try queued replies again, oldest first, stopping a conversation at its first
@@ -964,7 +985,14 @@ class PhoneChatChannel(InputChannel, ABC):
                 await asyncio.to_thread(messages.settle_outbound, row["id"], NOT_SENT,
                                         reason=held)
                 continue
-            outcome = await self.post_stored(row, self.resend_http)
+            outcome = None
+            if row["reason"] == messages.SENDING:  # its worker died during the call
+                outcome = await self.taken_before(row)
+                logger.warning("channel %s: part %d was being sent when its worker died; %s",
+                               self.name(), row["id"], "the provider has it" if outcome
+                               else "sending it")
+            if outcome is None:
+                outcome = await self.post_stored(row, self.resend_http)
             if outcome.ok:
                 sent += 1
                 await asyncio.to_thread(

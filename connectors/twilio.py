@@ -12,10 +12,11 @@ to the number the family gave.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -49,6 +50,17 @@ ERROR_OUTSIDE_WINDOW = "63016"  # WhatsApp free-form message outside the 24-hour
 REQUEST_UPDATE = "request_update"  # purpose of a template: news about a care request
 # Advanced Opt-Out (a Messaging Service) answered the keyword itself and says which kind it was
 OPT_OUT_TYPES = {"STOP": optout.OPTOUT, "START": optout.OPTIN, "HELP": optout.HELP}
+
+
+def _twilio_time(value: Any) -> datetime | None:
+    """Twilio's RFC 2822 date ("Thu, 30 Jul 2015 20:12:31 +0000") as naive UTC."""
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
 
 
 class _Form(dict):
@@ -339,6 +351,33 @@ class TwilioInput(PhoneChatChannel):
             await self._record(WHATSAPP, sender_id, address, text, FAILED,
                                reason=outcome.reason, error_code=outcome.code, **fields)
         return outcome.ok or outcome.retry
+
+    async def taken_before(self, row: dict[str, Any]) -> PostOutcome | None:
+        """Twilio's Message list (the same To and From, sent since the day the part was
+        recorded): a message with the part's body, created after it was recorded, whose sid
+        we do not know yet, is the one the dead worker handed over. Twilio has no idempotency
+        key for messages; this look-up is what stands in for one."""
+        channel, address = row["channel"], row["address"]
+        sender = self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms
+        to = f"whatsapp:{address}" if channel == WHATSAPP else address
+        since = row["created_at"] - timedelta(seconds=5)  # Twilio's clock against ours
+        result = await self.resend_http.get(self.settings.messages_url, params={
+            "To": to, "From": sender, "DateSent>": since.date().isoformat(),
+            "PageSize": "50"}, auth=self.auth)
+        listed = (result.body or {}).get("messages") if isinstance(result.body, dict) else None
+        if not result.ok or not isinstance(listed, list):
+            return None  # cannot tell: better a second copy than a lost message
+        for message in listed:
+            if not isinstance(message, dict) or message.get("body") != (row["text"] or ""):
+                continue
+            created = _twilio_time(message.get("date_created"))
+            sid = str(message.get("sid") or "")
+            if not sid or created is None or created < since:
+                continue
+            if await asyncio.to_thread(messages.by_external_id, self.channels, sid) is None:
+                return PostOutcome(True, False, 0, external_id=sid,
+                                   delivery=str(message.get("status") or "") or None)
+        return None
 
     async def post_stored(self, row: dict[str, Any], http: HttpClient) -> PostOutcome:
         content = (row["meta"] or {}).get("content") if row["kind"] == TEMPLATE else None

@@ -1,14 +1,17 @@
 """Fake Twilio REST API: ``POST /2010-04-01/Accounts/<sid>/Messages.json`` (Basic auth), with
-a ``Body`` or a Content API template (``ContentSid`` + ``ContentVariables``)."""
+a ``Body`` or a Content API template (``ContentSid`` + ``ContentVariables``), and ``GET`` of the
+same URL: the Message list, filtered by ``To``, ``From`` and ``DateSent>`` as Twilio's is."""
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import itertools
 import json
 import re
+import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fakes.server import Call, FakeApi, Scripted
 
@@ -32,6 +35,30 @@ class FakeTwilio(FakeApi):
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return call.headers.get("Authorization") == f"Basic {expected}"
 
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+        parts = urlsplit(path)
+        match = _PATH.match(parts.path)
+        if not match or match["sid"] != self.account_sid:
+            return 404, {"code": 20404, "message": "not found", "status": 404}
+        if not self._authorised(Call(path, headers, {})):
+            return 401, {"code": 20003, "message": "Authenticate", "status": 401}
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        since = query.get("DateSent>", "")
+        with self._cond:
+            accepted = [c for c in self.calls if c.status == 201]
+        listed = []
+        for call in reversed(accepted):  # newest first, as Twilio lists them
+            if any(query.get(k) and call.body.get(k) != query[k] for k in ("To", "From")):
+                continue
+            day = time.strftime("%Y-%m-%d", time.gmtime(call.accepted_at))
+            if since and day < since:
+                continue
+            listed.append({"sid": call.answer["sid"], "to": call.body["To"],
+                           "from": call.body["From"], "body": call.body.get("Body", ""),
+                           "status": "sent", "date_created": email.utils.formatdate(
+                               call.accepted_at, usegmt=True)})
+        return 200, {"messages": listed[:int(query.get("PageSize", 50))], "page": 0}
+
     def handle(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         match = _PATH.match(call.path)
         if not match or match["sid"] != self.account_sid:
@@ -54,11 +81,13 @@ class FakeTwilio(FakeApi):
                 return 400, {"code": 21656, "message": "ContentVariables invalid",
                              "status": 400}, {}
             sid = f"SM{next(self._ids):032x}"
+            call.accepted_at = time.time()
             return 201, {"sid": sid, "status": "queued", "to": body["To"], "from": body["From"],
                          "body": "", "content_sid": body["ContentSid"]}, {}
         if len(body["Body"]) > 1600:
             return 400, {"code": 21617, "message": "body too long", "status": 400}, {}
         sid = f"SM{next(self._ids):032x}"
+        call.accepted_at = time.time()
         return 201, {"sid": sid, "status": "queued", "to": body["To"], "from": body["From"],
                      "body": body["Body"]}, {}
 
