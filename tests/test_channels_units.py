@@ -85,6 +85,35 @@ def test_typographic_punctuation_does_not_force_ucs2() -> None:
     assert part.encoding == sms.GSM7
 
 
+def test_a_long_sms_is_one_concatenated_message_up_to_twilios_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMS_MAX_SEGMENTS", raising=False)
+    text = ("Een onthaalouder vangt thuis een kleine groep kinderen op. " * 12).strip()
+    [part] = sms.split_sms(text)  # 707 characters, 5 segments: one message, not 2-3 SMS
+    assert part.text == text and part.segments == sms.segments(text) == 5
+    arabic = "الرعاية المنزلية هي رعاية عند مربية في بيتها. " * 20
+    [part] = sms.split_sms(arabic)
+    assert part.encoding == sms.UCS2 and part.segments > 3
+    parts = sms.split_sms("Zin. " * 500)  # 2500 characters: cut only at Twilio's 1600
+    assert [len(p.text) for p in parts] == [1599, 899]
+    monkeypatch.setenv("SMS_MAX_SEGMENTS", "2")  # a loket that caps the cost still can
+    assert all(p.segments <= 2 for p in sms.split_sms(text))
+
+
+def test_a_numbered_list_is_never_cut() -> None:
+    options = "\n".join(f"{n}. Keuze nummer {n} met wat uitleg erbij." for n in range(1, 7))
+    text = "Eerste zin. Tweede zin met meer woorden. " * 4 + "Kies:\n\n" + options
+    # 411 characters in parts of 306: a cut by length alone would fall inside the list
+    assert text.index("1. Keuze") < 306 < len(text)
+    parts = [p.text for p in sms.split_sms(text, max_segs=2)]
+    assert len(parts) == 2 and parts[1] == options  # the list whole, in one part
+    assert " ".join(parts).split() == text.split()
+    # a list longer than one part is cut between two of its lines, never inside one
+    long_list = "\n".join(f"{n}. " + "optie " * 12 for n in range(1, 9))
+    parts = [p.text for p in sms.split_sms(long_list, max_segs=1)]
+    assert len(parts) >= 2 and all(p.startswith(tuple("123456789")) for p in parts)
+
+
 def test_split_respects_twilio_maximum() -> None:
     parts = sms.split_sms("Zin. " * 500, max_segs=20)
     assert all(len(p.text) <= sms.TWILIO_MAX_CHARS for p in parts)

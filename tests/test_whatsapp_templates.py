@@ -198,3 +198,26 @@ def test_63016_in_a_status_callback_is_dealt_with_the_same_way(stack: Stack) -> 
     assert stack.twilio.wait_delivered(to, before + 1)[before] == text
     assert wait_until(lambda: not delivery.problems(sender, "nl", stack.db_url))
     assert len(stack.twilio.templates(to)) == 1
+
+
+def test_a_long_sms_reply_is_one_concatenated_message(stack: Stack) -> None:
+    """This assistant runs without SMS_MAX_SEGMENTS: a long answer goes as one SMS (Twilio
+    concatenates it up to 1600 characters), not as several that may arrive out of order."""
+    from connectors import sms
+
+    phone = number(6)
+    sender = f"sms:{phone}"
+    twilio_post(stack, sms_params(phone, "السلام عليكم، أبحث عن معلومات حول الحضانة"))
+    wait_processed(stack, sender)
+    before = len(stack.twilio.wait_delivered(phone))
+    twilio_post(stack, sms_params(phone, "ما هي الحضانة الدامجة"))
+    wait_processed(stack, sender, 2)
+    assert wait_until(lambda: len([r for r in stored(stack, sender, messages.OUT)
+                                   if r["status"] == messages.SENT]) > before)
+    answer = [r for r in stored(stack, sender, messages.OUT)
+              if r["status"] == messages.SENT][before:]
+    [part] = [r for r in answer if r["reply_id"] == answer[0]["reply_id"]]
+    titles = [b["title"] for b in part["buttons"] or []]
+    expected = sms.with_options(i18n.t("care_types.inclusieve_opvang", "ar"), titles)
+    assert part["text"] == expected and part["segments"] == sms.segments(expected) > 3
+    assert stack.twilio.wait_delivered(phone, before + 1)[before] == expected
