@@ -171,7 +171,7 @@ class TwilioInput(PhoneChatChannel):
                 moved = await asyncio.to_thread(messages.update_delivery, self.channels, sid,
                                                 state[:16], code)
                 if moved and code == ERROR_OUTSIDE_WINDOW:
-                    await self._outside_window_later(sid)
+                    await self._outside_window_later(sid)  # queued: Twilio is answered now
                 if code == ERROR_UNSUBSCRIBED:
                     to = _first(form, "To").removeprefix("whatsapp:")
                     await asyncio.to_thread(messages.set_opted_out, to, True, "twilio:21610")
@@ -183,6 +183,13 @@ class TwilioInput(PhoneChatChannel):
         row = await asyncio.to_thread(messages.by_external_id, (WHATSAPP,), sid)
         if row is None or row["kind"] == TEMPLATE:
             return
+
+        async def job() -> None:  # in the conversation's queue: in order with its messages
+            await self._reach_after_63016(row)
+
+        self.queues.submit(row["sender_id"], job)
+
+    async def _reach_after_63016(self, row: dict[str, Any]) -> None:
         copy = await asyncio.to_thread(
             messages.record_outbound, WHATSAPP, row["sender_id"], row["address"],
             row["text"] or "", QUEUED, reason="outside_24h_window",
