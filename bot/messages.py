@@ -69,6 +69,9 @@ TEMPLATE = "template"  # outbound kind of an approved WhatsApp template
 # mark, so neither the turn run again nor another worker sends it blindly a second time
 # (the outbox asks the provider first, ``PhoneChatChannel.taken_before``).
 SENDING = "sending"
+# ... and taken by another worker after this long even when its own still beats (a call that
+# never came back; far longer than the HTTP client's five tries)
+SENDING_LEASE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -419,7 +422,8 @@ def take_due_outbound(channels: tuple[str, ...], worker: str, lease: timedelta,
             if r.sender_id in blocked:
                 continue
             if r.reason == SENDING:  # in a worker's hands: only once that worker is dead
-                due = r.claimed_by not in live and r.claimed_by != worker
+                due = (r.claimed_by not in live and r.claimed_by != worker) or (
+                    r.next_attempt_at is not None and r.next_attempt_at <= now)
             else:
                 due = r.next_attempt_at is None or r.next_attempt_at <= now
             if due and _take(session, r.id, r.claimed_by, worker, next_attempt_at=now + lease):

@@ -902,10 +902,18 @@ class PhoneChatChannel(InputChannel, ABC):
                                    reason=held, **record)
                 continue
             # recorded before it goes: a kill -9 during the call must not send it twice
-            row_id = await self._record(channel, sender_id, address, part.text, QUEUED,
-                                        reason=messages.SENDING, claimed_by=self.worker,
-                                        **record)
-            outcome = await self.post_part(channel, address, part, reply_id, self.http)
+            row_id = await self._record(
+                channel, sender_id, address, part.text, QUEUED, reason=messages.SENDING,
+                claimed_by=self.worker,
+                next_attempt_at=messages.utcnow() + messages.SENDING_LEASE, **record)
+            try:
+                outcome = await self.post_part(channel, address, part, reply_id, self.http)
+            except BaseException:  # a bug, or the server stopping: the outbox takes it over
+                with contextlib.suppress(Exception):  # (asking the provider first)
+                    await asyncio.to_thread(messages.settle_outbound, row_id, QUEUED,
+                                            reason=messages.SENDING,
+                                            next_attempt_at=messages.utcnow())
+                raise
             if outcome.ok:
                 self._remember(reply_id)  # before recording: the store may be down
                 await self._record_sent(row_id, {

@@ -215,6 +215,20 @@ def test_a_part_being_sent_waits_for_its_worker_or_its_death(store: str) -> None
     taken = messages.take_due_outbound(SMS, "w-other", lease, url=store)
     assert [r["id"] for r in taken] == [row, later]
     assert taken[0]["reason"] == messages.SENDING and taken[0]["claimed_by"] == "w-other"
+    # a call that never came back, of a worker that still beats: taken after the lease
+    stuck = messages.record_outbound(
+        "sms", "sms:+32470000302", "+32470000302", "z", messages.QUEUED,
+        reason=messages.SENDING, claimed_by="w-other", url=store,
+        next_attempt_at=messages.utcnow() + messages.SENDING_LEASE)
+    messages.beat("w-other", store)
+    assert stuck not in [r["id"] for r in messages.take_due_outbound(SMS, "w-third", lease,
+                                                                      url=store)]
+    with db.session_scope(store) as session:
+        session.execute(update(messages.ChannelMessage)
+                        .where(messages.ChannelMessage.id == stuck)
+                        .values(next_attempt_at=messages.utcnow() - timedelta(seconds=1)))
+    assert stuck in [r["id"] for r in messages.take_due_outbound(SMS, "w-third", lease,
+                                                                  url=store)]
 
 
 async def test_a_dead_workers_part_is_looked_up_at_twilio(tmp_path: Path,
