@@ -401,17 +401,19 @@ def has_queued(sender_id: str, url: str | None = None) -> bool:
 
 
 def take_due_outbound(channels: tuple[str, ...], worker: str, lease: timedelta,
-                      limit: int = 500, url: str | None = None) -> list[dict[str, Any]]:
+                      limit: int = 500, url: str | None = None,
+                      sender_id: str | None = None) -> list[dict[str, Any]]:
     """Queued replies due for another try, claimed by ``worker`` for ``lease``; oldest first.
     Per conversation only the leading run of due replies: a later reply never overtakes an
-    earlier one that is still waiting."""
+    earlier one that is still waiting. ``sender_id``: that conversation's only."""
     now = utcnow()
     with db.session_scope(url) as session:
         rows = session.execute(
             select(ChannelMessage.id, ChannelMessage.sender_id, ChannelMessage.claimed_by,
                    ChannelMessage.next_attempt_at, ChannelMessage.reason)
             .where(ChannelMessage.direction == OUT, ChannelMessage.status == QUEUED,
-                   ChannelMessage.channel.in_(channels))
+                   ChannelMessage.channel.in_(channels),
+                   *([ChannelMessage.sender_id == sender_id] if sender_id else []))
             .order_by(ChannelMessage.id).limit(limit)
         ).all()
         live = set(session.execute(_live_workers()).scalars()) if any(

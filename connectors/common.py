@@ -654,7 +654,7 @@ class PhoneChatChannel(InputChannel, ABC):
         if not state.queued or not await asyncio.to_thread(messages.release_awaiting,
                                                            sender_id):
             return state
-        await self.resend_due()
+        await self.resend_due(sender_id)
         return await asyncio.to_thread(messages.conversation_state, sender_id, key)
 
     async def _handle(self, row: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
@@ -956,16 +956,16 @@ class PhoneChatChannel(InputChannel, ABC):
         return await asyncio.to_thread(messages.record_outbound, channel, sender_id, address,
                                        text, status, **fields)
 
-    async def resend_due(self) -> int:
-        """Try queued replies again, oldest first, stopping a conversation at its first
-        reply that still fails. The count sent."""
+    async def resend_due(self, sender_id: str | None = None) -> int:
+        """Try queued replies again (of one conversation, or all), oldest first, stopping a
+        conversation at its first reply that still fails. The count sent."""
         async with self._resending:
-            return await self._resend_due()
+            return await self._resend_due(sender_id)
 
-    async def _resend_due(self) -> int:
+    async def _resend_due(self, only: str | None) -> int:
         lease = resend_interval() * 4  # a worker that dies mid-try frees them after this
         rows = await asyncio.to_thread(messages.take_due_outbound, self.channels, self.worker,
-                                       lease)
+                                       lease, sender_id=only)
         stuck: set[str] = set()
         sent = 0
         for row in rows:

@@ -227,8 +227,8 @@ def test_a_part_being_sent_waits_for_its_worker_or_its_death(store: str) -> None
         session.execute(update(messages.ChannelMessage)
                         .where(messages.ChannelMessage.id == stuck)
                         .values(next_attempt_at=messages.utcnow() - timedelta(seconds=1)))
-    assert stuck in [r["id"] for r in messages.take_due_outbound(SMS, "w-third", lease,
-                                                                  url=store)]
+    assert [r["id"] for r in messages.take_due_outbound(
+        SMS, "w-third", lease, url=store, sender_id="sms:+32470000302")] == [stuck]
 
 
 async def test_a_dead_workers_part_is_looked_up_at_twilio(tmp_path: Path,
