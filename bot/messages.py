@@ -58,6 +58,20 @@ STATUSES = (RECEIVED, PROCESSED, IGNORED, SENT, FAILED, NOT_SENT, QUEUED)
 WORKER_TIMEOUT = timedelta(seconds=20)
 # A queued reply older than this is given up (marked failed; the inbox shows it).
 OUTBOX_GIVE_UP = timedelta(hours=24)
+# A message kept until the family answers (WhatsApp, outside the 24-hour window: the approved
+# template went out instead) is ``queued`` with this reason, not due before the answer, and
+# given up after WAIT_FOR_ANSWER.
+AWAITING_ANSWER = "awaiting_answer"
+WAIT_FOR_ANSWER = timedelta(days=30)
+TEMPLATE = "template"  # outbound kind of an approved WhatsApp template
+# A part is recorded (``queued``, this reason, claimed by its worker) before it goes to the
+# provider and settled with the provider's id after: a worker killed in between leaves this
+# mark, so neither the turn run again nor another worker sends it blindly a second time
+# (the outbox asks the provider first, ``PhoneChatChannel.taken_before``).
+SENDING = "sending"
+# ... and taken by another worker after this long even when its own still beats (a call that
+# never came back; far longer than the HTTP client's five tries)
+SENDING_LEASE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -345,15 +359,17 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     segments: int | None = None, encoding: str | None = None,
                     attempts: int = 0, delivery: str | None = None,
                     in_reply_to: int | None = None, next_attempt_at: datetime | None = None,
-                    kind: str | None = None, url: str | None = None) -> int:
+                    kind: str | None = None, meta: dict[str, Any] | None = None,
+                    claimed_by: str | None = None, url: str | None = None) -> int:
     with db.session_scope(url) as session:
         row = ChannelMessage(
             channel=channel, direction=OUT, sender_id=sender_id, address=address, kind=kind,
+            meta=meta,
             text=redact_summary(text),  # health/allergy lines of a snelfiche summary: masked
             status=status, external_id=external_id, reason=reason, error_code=error_code,
             buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
             encoding=encoding, attempts=attempts, delivery=delivery,
-            in_reply_to=in_reply_to, next_attempt_at=next_attempt_at,
+            in_reply_to=in_reply_to, next_attempt_at=next_attempt_at, claimed_by=claimed_by,
         )
         session.add(row)
         session.flush()
@@ -385,25 +401,33 @@ def has_queued(sender_id: str, url: str | None = None) -> bool:
 
 
 def take_due_outbound(channels: tuple[str, ...], worker: str, lease: timedelta,
-                      limit: int = 500, url: str | None = None) -> list[dict[str, Any]]:
+                      limit: int = 500, url: str | None = None,
+                      sender_id: str | None = None) -> list[dict[str, Any]]:
     """Queued replies due for another try, claimed by ``worker`` for ``lease``; oldest first.
     Per conversation only the leading run of due replies: a later reply never overtakes an
-    earlier one that is still waiting."""
+    earlier one that is still waiting. ``sender_id``: that conversation's only."""
     now = utcnow()
     with db.session_scope(url) as session:
         rows = session.execute(
             select(ChannelMessage.id, ChannelMessage.sender_id, ChannelMessage.claimed_by,
-                   ChannelMessage.next_attempt_at)
+                   ChannelMessage.next_attempt_at, ChannelMessage.reason)
             .where(ChannelMessage.direction == OUT, ChannelMessage.status == QUEUED,
-                   ChannelMessage.channel.in_(channels))
+                   ChannelMessage.channel.in_(channels),
+                   *([ChannelMessage.sender_id == sender_id] if sender_id else []))
             .order_by(ChannelMessage.id).limit(limit)
         ).all()
+        live = set(session.execute(_live_workers()).scalars()) if any(
+            r.reason == SENDING for r in rows) else set()
         blocked: set[str] = set()
         taken: list[int] = []
         for r in rows:
             if r.sender_id in blocked:
                 continue
-            due = r.next_attempt_at is None or r.next_attempt_at <= now
+            if r.reason == SENDING:  # in a worker's hands: only once that worker is dead
+                due = (r.claimed_by not in live and r.claimed_by != worker) or (
+                    r.next_attempt_at is not None and r.next_attempt_at <= now)
+            else:
+                due = r.next_attempt_at is None or r.next_attempt_at <= now
             if due and _take(session, r.id, r.claimed_by, worker, next_attempt_at=now + lease):
                 taken.append(r.id)
             else:
@@ -454,20 +478,116 @@ def reply_buttons(reply_id: str, url: str | None = None) -> list[dict]:
         return next((list(b) for b in rows if b), [])
 
 
+# The provider's states of a message we sent, in the order they happen. Status callbacks
+# arrive out of order (Twilio does not promise the order), so a state only replaces an earlier
+# one. A failure after acceptance ranks above queued/sent, and "delivered" / "read" above a
+# failure: the family has the message (WhatsApp reports per device, so a delivery can follow a
+# failure), and no failure after a delivery undoes it.
+DELIVERY_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+                 "failed": 4, "undelivered": 4, "delivered": 5, "read": 6}
+DELIVERY_FAILURES = ("failed", "undelivered")
+UNDELIVERED = "undelivered"  # reason of a part the provider took and could not deliver
+
+
 def update_delivery(channels: tuple[str, ...], external_id: str, delivery: str,
                     error_code: str | None = None, url: str | None = None) -> bool:
-    """A provider's later status for an outbound message (Twilio status callback)."""
+    """A provider's later status for an outbound message (Twilio status callback); False
+    when no message has that id or the message is further already (a late callback).
+
+    One conditional UPDATE: two callbacks racing for the same message cannot move it back."""
+    rank = DELIVERY_RANK.get(delivery)
+    earlier = [s for s, r in DELIVERY_RANK.items() if rank is not None and r < rank]
     values: dict[str, Any] = {"delivery": delivery, "updated_at": utcnow()}
-    if error_code:
-        values.update(error_code=error_code, status=FAILED)
+    if delivery in DELIVERY_FAILURES:
+        values.update(status=FAILED, reason=UNDELIVERED, error_code=error_code or None)
+    elif rank is not None and rank >= DELIVERY_RANK["delivered"]:
+        values.update(status=SENT, reason=None)  # it arrived after all (error_code kept)
     with db.session_scope(url) as session:
         result = session.execute(
             update(ChannelMessage)
             .where(ChannelMessage.direction == OUT, ChannelMessage.channel.in_(channels),
-                   ChannelMessage.external_id == external_id)
+                   ChannelMessage.external_id == external_id,
+                   ChannelMessage.status.in_((SENT, FAILED)),
+                   or_(ChannelMessage.delivery.is_(None),
+                       ChannelMessage.delivery.in_(earlier)))
             .values(**values)
         )
         return bool(result.rowcount)
+
+
+def by_external_id(channels: tuple[str, ...], external_id: str,
+                   url: str | None = None) -> dict[str, Any] | None:
+    """The outbound message the provider knows as ``external_id``."""
+    with db.session_scope(url) as session:
+        row = session.execute(
+            select(ChannelMessage).where(ChannelMessage.direction == OUT,
+                                         ChannelMessage.channel.in_(channels),
+                                         ChannelMessage.external_id == external_id)
+        ).scalars().first()
+        return _as_dict(row) if row else None
+
+
+def outbound(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:
+    """Every outbound part of a conversation, oldest first (``connectors.delivery.problems``
+    tells from them what did not reach the family)."""
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(ChannelMessage).where(ChannelMessage.sender_id == sender_id,
+                                         ChannelMessage.direction == OUT)
+            .order_by(ChannelMessage.id)
+        ).scalars()
+        return [_as_dict(r) for r in rows]
+
+
+def _awaiting(sender_id: str) -> Any:
+    return (ChannelMessage.sender_id == sender_id, ChannelMessage.direction == OUT,
+            ChannelMessage.status == QUEUED, ChannelMessage.reason == AWAITING_ANSWER)
+
+
+def awaiting(sender_id: str, url: str | None = None) -> int:
+    """How many parts wait for the family's answer (a template went out for the first)."""
+    with db.session_scope(url) as session:
+        return len(session.execute(select(ChannelMessage.id)
+                                   .where(*_awaiting(sender_id))).all())
+
+
+def release_awaiting(sender_id: str, url: str | None = None) -> int:
+    """The family answered: what waited for it is due now (in its order); the count."""
+    with db.session_scope(url) as session:
+        return session.execute(
+            update(ChannelMessage).where(*_awaiting(sender_id))
+            .values(next_attempt_at=utcnow(), claimed_by=None, updated_at=utcnow())
+        ).rowcount
+
+
+def keep_for_answer(row_id: int, url: str | None = None) -> None:
+    """A queued part that can only go out once the family answers (see AWAITING_ANSWER)."""
+    with db.session_scope(url) as session:
+        session.execute(update(ChannelMessage).where(ChannelMessage.id == row_id).values(
+            status=QUEUED, reason=AWAITING_ANSWER, claimed_by=None, updated_at=utcnow(),
+            next_attempt_at=utcnow() + WAIT_FOR_ANSWER))
+
+
+@dataclass(frozen=True)
+class FamilyRequest:
+    reference: str | None  # the care request's reference, once confirmed
+    phone: str | None  # the number the family gave in its snelfiche
+
+
+def family_request(sender_id: str, url: str | None = None) -> FamilyRequest:
+    """The conversation's latest care request: what a template names and where an SMS may
+    go instead (a number the family gave, not just the one it uses for WhatsApp)."""
+    from bot.intake.models import CareRequest
+
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(CareRequest.reference, CareRequest.fields)
+            .where(CareRequest.sender_id == sender_id).order_by(CareRequest.id.desc())
+        ).all()
+    reference = next((r.reference for r in rows if r.reference), None)
+    phone = next((str((r.fields or {}).get("phone")) for r in rows
+                  if isinstance((r.fields or {}).get("phone"), str)), None)
+    return FamilyRequest(reference, phone)
 
 
 def conversation(sender_id: str, url: str | None = None) -> list[dict[str, Any]]:
@@ -562,6 +682,7 @@ class ConversationState:
     last_inbound_at: datetime | None
     queued: bool  # replies wait for the provider: a new one waits behind them
     blocked: bool = False  # the person blocked the bot: nothing can reach them
+    awaiting: bool = False  # the first of them waits for the family's answer (a template)
 
 
 def conversation_state(sender_id: str, optout_key: str,
@@ -569,12 +690,18 @@ def conversation_state(sender_id: str, optout_key: str,
     with db.session_scope(url) as session:
         contact = session.get(ChannelContact, sender_id)
         optout = session.get(ChannelOptOut, optout_key)
+        first_queued = session.execute(  # one query tells both: queued, and for what
+            select(ChannelMessage.reason).where(ChannelMessage.sender_id == sender_id,
+                                                ChannelMessage.direction == OUT,
+                                                ChannelMessage.status == QUEUED)
+            .order_by(ChannelMessage.id).limit(1)).first()
         return ConversationState(
             opted_out=bool(optout and optout.opted_out),
             last_buttons=list(contact.last_buttons or []) if contact else [],
             last_inbound_at=contact.last_inbound_at if contact else None,
-            queued=_has_queued(session, sender_id),
-            blocked=bool(contact and contact.blocked_at))
+            queued=first_queued is not None,
+            blocked=bool(contact and contact.blocked_at),
+            awaiting=first_queued is not None and first_queued[0] == AWAITING_ANSWER)
 
 
 @dataclass(frozen=True)

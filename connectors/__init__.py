@@ -7,9 +7,12 @@ set is off. This module stays light (no Rasa import): ``bot/serve.py`` calls
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,10 @@ REST_MODES = ("open", "token", "off")
 RESERVED_PREFIXES = ("whatsapp", "sms", "telegram", "webchat", "twilio")
 DEFAULT_TWILIO_API = "https://api.twilio.com"
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+# Purposes of the approved WhatsApp templates (Twilio Content API), one ContentSid per purpose
+# and language, outside the 24-hour window: a loket worker's reply, a care request's news
+TEMPLATE_PURPOSES = ("staff_reply", "request_update")
+CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 
 _logged: set[str] = set()
 
@@ -39,10 +46,18 @@ class TwilioSettings:
     from_whatsapp: str
     api_base: str
     webhook_url: str  # the public URL Twilio signs; "" = the URL of the request
+    # purpose -> language -> ContentSid (TWILIO_WHATSAPP_TEMPLATES)
+    templates: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def messages_url(self) -> str:
         return f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+    def template(self, purpose: str, lang: str) -> str | None:
+        """The approved template for ``purpose`` in ``lang`` (else in Dutch, the loket's own
+        language: a family still learns there is news and that answering opens it)."""
+        by_lang = self.templates.get(purpose) or {}
+        return by_lang.get(lang) or by_lang.get("nl")
 
     @classmethod
     def from_env(cls) -> TwilioSettings:
@@ -54,6 +69,7 @@ class TwilioSettings:
             from_sms=_env("TWILIO_FROM_SMS"), from_whatsapp=whatsapp,
             api_base=(_env("TWILIO_API_BASE") or DEFAULT_TWILIO_API).rstrip("/"),
             webhook_url=_env("TWILIO_WEBHOOK_URL"),
+            templates=whatsapp_templates(_env("TWILIO_WHATSAPP_TEMPLATES")),
         )
 
     def missing(self) -> list[str]:
@@ -62,6 +78,37 @@ class TwilioSettings:
         if not (self.from_sms or self.from_whatsapp):
             names.append("TWILIO_FROM_SMS or TWILIO_FROM_WHATSAPP")
         return names
+
+
+def whatsapp_templates(value: str) -> dict[str, dict[str, str]]:
+    """``TWILIO_WHATSAPP_TEMPLATES``: inline JSON or the path of a YAML/JSON file,
+    ``{purpose: {language: ContentSid}}`` (the ids Twilio's Content Template Builder gives the
+    approved templates). Entries that are no ContentSid or no known purpose are left out,
+    with a warning: a typo must not send a wrong template."""
+    if not value:
+        return {}
+    try:
+        if value.lstrip().startswith("{"):
+            raw = json.loads(value)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(Path(value).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.error("TWILIO_WHATSAPP_TEMPLATES unreadable (%s): no templates", exc)
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for purpose, by_lang in (raw or {}).items() if isinstance(raw, dict) else ():
+        if purpose not in TEMPLATE_PURPOSES or not isinstance(by_lang, dict):
+            logger.warning("TWILIO_WHATSAPP_TEMPLATES: unknown purpose %r left out", purpose)
+            continue
+        for lang, sid in by_lang.items():
+            if isinstance(sid, str) and CONTENT_SID.fullmatch(sid.strip()):
+                out.setdefault(purpose, {})[str(lang)] = sid.strip()
+            else:
+                logger.warning("TWILIO_WHATSAPP_TEMPLATES: %s.%s is no ContentSid", purpose,
+                               lang)
+    return out
 
 
 @dataclass(frozen=True)
@@ -128,7 +175,8 @@ def enabled_channels() -> dict[str, dict]:
             _log_once(key, logging.INFO, "channel %s is on", label)
             continue
         # Half a configuration is a mistake worth a warning; none at all is the local default.
-        partial = any(str(v) for n, v in vars(settings).items() if n != "api_base")
+        partial = any(str(v) for n, v in vars(settings).items()
+                      if n not in ("api_base", "templates") and v)
         _log_once(key, logging.WARNING if partial else logging.INFO,
                   "channel %s is off: %s not set", label, ", ".join(missing))
     return channels

@@ -13,7 +13,8 @@ Nothing is lost and nothing is answered twice when a part fails (docs/ARCHITECTU
   it dies (kill -9, a crash) another worker, or itself after a restart, takes the message over.
 - A message handled again checks first whether the assistant already logged it (the tracker
   has its message id), and every reply has a key (inbound id + its place in the turn): a reply
-  already sent is not sent again.
+  already sent is not sent again. Each part is recorded (``sending``) before the provider
+  call, so a kill -9 during the call does not send it twice either (``taken_before``).
 - A database that is down at the webhook: the message goes to a local spool file first.
   Processing that fails on a passing outage (database, lock store) is retried with backoff;
   a turn that produced no reply at all (the action server was gone) and a message that keeps
@@ -68,6 +69,8 @@ PLEASE_REPEAT = "channel.please_repeat"
 HELP_TEXT = "channel.help"
 CONFIRMATION = "confirmation"  # outbound kind of the STOP/START/HELP answers
 BLOCKED = "blocked_by_user"  # why nothing goes out to a person who blocked the bot
+OUTSIDE_WINDOW = "outside_24h_window"  # WhatsApp: no free-form message 24 h after the last
+STAFF_REPLY = "staff_reply"  # purpose of a loket worker's message (its bot event has "staff")
 
 # One worker per server process, shared by its channels.
 WORKER_ID = f"{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -159,13 +162,22 @@ class HttpClient:
 
     async def post(self, url: str, *, data: dict | None = None, json_body: dict | None = None,
                    auth: aiohttp.BasicAuth | None = None) -> ApiResult:
+        return await self._request("POST", url, data=data, json_body=json_body, auth=auth)
+
+    async def get(self, url: str, *, params: dict[str, str] | None = None,
+                  auth: aiohttp.BasicAuth | None = None) -> ApiResult:
+        return await self._request("GET", url, params=params, auth=auth)
+
+    async def _request(self, method: str, url: str, *, data: dict | None = None,
+                       json_body: dict | None = None, params: dict[str, str] | None = None,
+                       auth: aiohttp.BasicAuth | None = None) -> ApiResult:
         status: int | None = None
         body: Any = None
         for attempt in range(1, self.attempts + 1):
             retry_after: float | None = None
             try:
-                async with self._client().post(url, data=data, json=json_body,
-                                               auth=auth) as resp:
+                async with self._client().request(method, url, data=data, json=json_body,
+                                                  params=params, auth=auth) as resp:
                     status = resp.status
                     text = await resp.text()
                     body = _json_or_text(text)
@@ -174,13 +186,14 @@ class HttpClient:
                     if status != 429 and status < 500:
                         return ApiResult(False, status, body, attempt)
                     retry_after = _retry_after(resp.headers.get("Retry-After"), body)
-                    logger.warning("POST %s: HTTP %s (attempt %d)", _redact(url), status, attempt)
+                    logger.warning("%s %s: HTTP %s (attempt %d)", method, _redact(url), status,
+                                   attempt)
                     if status == 429 and retry_after is not None and retry_after > self.max_wait:
                         return ApiResult(False, status, body, attempt, retry_after=retry_after)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 status, body = None, {"error": type(exc).__name__}
-                logger.warning("POST %s: %s (attempt %d)", _redact(url), type(exc).__name__,
-                               attempt)
+                logger.warning("%s %s: %s (attempt %d)", method, _redact(url),
+                               type(exc).__name__, attempt)
             if attempt < self.attempts:
                 await asyncio.sleep(self._wait(attempt, retry_after))
         return ApiResult(False, status, body, self.attempts)
@@ -307,22 +320,27 @@ class ChannelOutput(OutputChannel):
     def name(self) -> str:  # type: ignore[override]
         return self.channel.name()
 
-    async def _deliver(self, recipient_id: str, text: str, buttons: list[dict]) -> None:
+    async def _deliver(self, recipient_id: str, text: str, buttons: list[dict],
+                       purpose: str | None = None) -> None:
         self.replies += 1
         key = f"m{self.inbound_id}.{self.replies}" if self.inbound_id is not None else None
         await self.channel.deliver(recipient_id, text, buttons, reply_key=key,
                                    in_reply_to=self.inbound_id, recheck=self.recheck,
-                                   state=self.state)
+                                   state=self.state, purpose=purpose)
+
+    @staticmethod
+    def _purpose(kwargs: dict[str, Any]) -> str | None:
+        return STAFF_REPLY if kwargs.get("staff") else None  # ActionStaffSay's metadata
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._deliver(recipient_id, text, [])
+        await self._deliver(recipient_id, text, [], self._purpose(kwargs))
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
                                      buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         clean = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                  for b in buttons]
         self.offered = clean
-        await self._deliver(recipient_id, text, clean)
+        await self._deliver(recipient_id, text, clean, self._purpose(kwargs))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._deliver(recipient_id, image, [])
@@ -353,9 +371,12 @@ class PhoneChatChannel(InputChannel, ABC):
         self._outages: dict[int, int] = {}  # message id -> failed tries on an outage
         self._queued: set[int] = set()  # message ids waiting or running in this process
         # parts the provider took while the store was down: recorded when it is back
-        self._unrecorded: deque[tuple[tuple, dict[str, Any]]] = deque()
+        self._unrecorded: deque[tuple[int, dict[str, Any]]] = deque()
         self._sent: OrderedDict[str, None] = OrderedDict()  # reply keys sent by this process
         self._sweeper: asyncio.Task | None = None
+        # one outbox round at a time in this process: the sweep and a family's answer (which
+        # releases what waited for it) must not take the same parts twice
+        self._resending = asyncio.Lock()
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -404,8 +425,27 @@ class PhoneChatChannel(InputChannel, ABC):
     async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
         """Channel chores after the provider refused a part (Twilio's own STOP, a block…)."""
 
+    async def reach_later(self, sender_id: str, channel: str, address: str, text: str,
+                          buttons: list[dict], reply_id: str, in_reply_to: int | None,
+                          purpose: str | None, row: dict[str, Any] | None = None) -> bool:
+        """A reply that may not go out now for WhatsApp's 24-hour window: True when the
+        channel found another way (an approved template now and the message once the family
+        answers; an SMS instead). ``row``: a stored part (queued, or failed with 63016)."""
+        return False
+
     def extra_routes(self, blueprint: Blueprint) -> None:
         """More routes (e.g. Twilio's delivery status callback)."""
+
+    async def taken_before(self, row: dict[str, Any]) -> PostOutcome | None:
+        """A part whose worker died during the provider call: the provider's own record of
+        it, if it took it (then it is not sent again). Default: no way to ask (Telegram has
+        none), so it is sent again: a possible second copy rather than a lost message."""
+        return None
+
+    async def post_stored(self, row: dict[str, Any], http: HttpClient) -> PostOutcome:
+        """Hand a stored (queued) part to the provider again."""
+        return await self.post_part(row["channel"], row["address"], Part.from_row(row),
+                                    row["reply_id"] or "", http)
 
     def provider_keyword(self, meta: dict[str, Any] | None) -> optout.Keyword | None:
         """A keyword the provider recognised and answered itself (Twilio's OptOutType): its
@@ -607,6 +647,16 @@ class PhoneChatChannel(InputChannel, ABC):
                       reason: str | None = None) -> None:
         await asyncio.to_thread(messages.finish_inbound, row["id"], status, rasa_text, reason)
 
+    async def _released(self, sender_id: str, key: str,
+                        state: messages.ConversationState) -> messages.ConversationState:
+        """The family wrote: what waited for its answer (a WhatsApp message outside the
+        window) goes out now, before this turn's replies."""
+        if not state.queued or not await asyncio.to_thread(messages.release_awaiting,
+                                                           sender_id):
+            return state
+        await self.resend_due(sender_id)
+        return await asyncio.to_thread(messages.conversation_state, sender_id, key)
+
     async def _handle(self, row: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
         """(status, text sent to Rasa, reason) of one stored inbound message."""
         kind, text, sender_id = row["kind"], row["text"] or "", row["sender_id"]
@@ -626,6 +676,8 @@ class PhoneChatChannel(InputChannel, ABC):
                 await self.confirm(sender_id, "channel.optout_confirm", keyword.language)
             return PROCESSED, None, "optout"
         state = await asyncio.to_thread(messages.conversation_state, sender_id, key)
+        # before any answer to this message, a HELP's too: what waited for it comes first
+        state = await self._released(sender_id, key, state)
         opted_out = state.opted_out
         if keyword and keyword.kind == optout.HELP:
             if not answered:  # also while opted out: the family asked for it
@@ -748,7 +800,8 @@ class PhoneChatChannel(InputChannel, ABC):
     async def deliver(self, sender_id: str, text: str, buttons: list[dict],
                       force: bool = False, reply_key: str | None = None,
                       in_reply_to: int | None = None, recheck: bool = False,
-                      state: messages.ConversationState | None = None) -> None:
+                      state: messages.ConversationState | None = None,
+                      purpose: str | None = None) -> None:
         """Send one reply unless the person opted out (``force``: the opt-out confirmation)
         or it was sent before (``reply_key`` seen, after a crash or an outage)."""
         if reply_key is not None and await self._sent_before(reply_key, recheck):
@@ -766,7 +819,7 @@ class PhoneChatChannel(InputChannel, ABC):
                             BLOCKED if state.blocked else "opted_out", in_reply_to)
             return
         await self.send(sender_id, channel, address, text, buttons, reply_id, state,
-                        in_reply_to, force=force)
+                        in_reply_to, force=force, purpose=purpose)
 
     async def _sent_before(self, reply_key: str, recheck: bool) -> bool:
         if reply_key in self._sent:
@@ -804,13 +857,17 @@ class PhoneChatChannel(InputChannel, ABC):
 
     async def send(self, sender_id: str, channel: str, address: str, text: str,
                    buttons: list[dict], reply_id: str, state: messages.ConversationState,
-                   in_reply_to: int | None = None, force: bool = False) -> None:
+                   in_reply_to: int | None = None, force: bool = False,
+                   purpose: str | None = None) -> None:
         """Send one reply, part by part, and record every part. Behind a reply that waits
         for the provider a new one waits too (the family reads them in order). Each part is
         checked against the opt-out and the window just before it goes out."""
         waiting = state.queued
         if not waiting:
             held = await self.hold_now(sender_id, channel, address, force)
+            if held == OUTSIDE_WINDOW and await self.reach_later(
+                    sender_id, channel, address, text, buttons, reply_id, in_reply_to, purpose):
+                return
             if held:  # nothing of it goes out: one record of the whole reply
                 await self.hold(channel, sender_id, address, text, buttons, reply_id, held,
                                 in_reply_to)
@@ -827,6 +884,12 @@ class PhoneChatChannel(InputChannel, ABC):
                 await self._record(channel, sender_id, address, part.text, NOT_SENT,
                                    reason="previous_part_failed", **record)
                 continue
+            if waiting and state.awaiting:  # behind a message kept for the family's answer
+                await self._record(channel, sender_id, address, part.text, QUEUED,
+                                   reason=messages.AWAITING_ANSWER,
+                                   next_attempt_at=messages.utcnow() + messages.WAIT_FOR_ANSWER,
+                                   **record)
+                continue
             if waiting:  # checked again when it is sent (resend_due)
                 await self._record(channel, sender_id, address, part.text, QUEUED,
                                    reason="waiting_behind_queued", **record)
@@ -838,74 +901,106 @@ class PhoneChatChannel(InputChannel, ABC):
                 await self._record(channel, sender_id, address, part.text, NOT_SENT,
                                    reason=held, **record)
                 continue
-            outcome = await self.post_part(channel, address, part, reply_id, self.http)
+            # recorded before it goes: a kill -9 during the call must not send it twice
+            row_id = await self._record(
+                channel, sender_id, address, part.text, QUEUED, reason=messages.SENDING,
+                claimed_by=self.worker,
+                next_attempt_at=messages.utcnow() + messages.SENDING_LEASE, **record)
+            try:
+                outcome = await self.post_part(channel, address, part, reply_id, self.http)
+            except BaseException:  # a bug, or the server stopping: the outbox takes it over
+                with contextlib.suppress(Exception):  # (asking the provider first)
+                    await asyncio.to_thread(messages.settle_outbound, row_id, QUEUED,
+                                            reason=messages.SENDING,
+                                            next_attempt_at=messages.utcnow())
+                raise
             if outcome.ok:
                 self._remember(reply_id)  # before recording: the store may be down
-                await self._record_sent((channel, sender_id, address, part.text, SENT), {
+                await self._record_sent(row_id, {
                     "external_id": outcome.external_id, "delivery": outcome.delivery,
-                    "attempts": outcome.attempts, **record})
+                    "attempts": outcome.attempts})
                 continue
             logger.error("channel %s: sending to %s failed: %s", self.name(),
                          redaction.pseudonym(sender_id),
                          outcome.code)
             if outcome.retry:
                 waiting = state.queued = True  # the turn's later replies wait behind it
-                await self._record(channel, sender_id, address, part.text, QUEUED,
-                                   reason="provider_unavailable", error_code=outcome.code,
-                                   attempts=outcome.attempts,
-                                   next_attempt_at=outcome.next_attempt(), **record)
+                await asyncio.to_thread(messages.settle_outbound, row_id, QUEUED,
+                                        reason="provider_unavailable", error_code=outcome.code,
+                                        attempts=outcome.attempts,
+                                        next_attempt_at=outcome.next_attempt())
                 continue
             failed = True
-            await self._record(channel, sender_id, address, part.text, FAILED,
-                               reason=outcome.reason, error_code=outcome.code,
-                               attempts=outcome.attempts, **record)
+            await asyncio.to_thread(messages.settle_outbound, row_id, FAILED,
+                                    reason=outcome.reason, error_code=outcome.code,
+                                    attempts=outcome.attempts)
             await self.after_failure(sender_id, address, outcome)
 
-    async def _record_sent(self, args: tuple, fields: dict[str, Any]) -> None:
-        """Record a part the provider took; while the store is down, keep it for later (the
-        family has it: handling the message again must know that)."""
+    async def _record_sent(self, row_id: int, fields: dict[str, Any]) -> None:
+        """Settle a part the provider took; while the store is down, keep it for later (the
+        family has it: its mark ``sending`` must not make the outbox ask again needlessly)."""
         try:
-            await self._record(*args, **fields)
+            await asyncio.to_thread(messages.settle_outbound, row_id, SENT, **fields)
         except SQLAlchemyError:
             logger.warning("channel %s: store down; recording a sent reply later", self.name())
-            self._unrecorded.append((args, fields))
+            self._unrecorded.append((row_id, fields))
 
     async def _record_later(self) -> None:
         while self._unrecorded:
-            args, fields = self._unrecorded[0]
-            await self._record(*args, **fields)
+            row_id, fields = self._unrecorded[0]
+            await asyncio.to_thread(messages.settle_outbound, row_id, SENT, **fields)
             self._unrecorded.popleft()
 
     async def _record(self, channel: str, sender_id: str, address: str, text: str, status: str,
-                      **fields: Any) -> None:
-        await asyncio.to_thread(messages.record_outbound, channel, sender_id, address, text,
-                                status, **fields)
+                      **fields: Any) -> int:
+        return await asyncio.to_thread(messages.record_outbound, channel, sender_id, address,
+                                       text, status, **fields)
 
-    async def resend_due(self) -> int:
-        """Try queued replies again, oldest first, stopping a conversation at its first
-        reply that still fails. The count sent."""
+    async def resend_due(self, sender_id: str | None = None) -> int:
+        """Try queued replies again (of one conversation, or all), oldest first, stopping a
+        conversation at its first reply that still fails. The count sent."""
+        async with self._resending:
+            return await self._resend_due(sender_id)
+
+    async def _resend_due(self, only: str | None) -> int:
         lease = resend_interval() * 4  # a worker that dies mid-try frees them after this
         rows = await asyncio.to_thread(messages.take_due_outbound, self.channels, self.worker,
-                                       lease)
+                                       lease, sender_id=only)
         stuck: set[str] = set()
         sent = 0
         for row in rows:
             sender_id = row["sender_id"]
             if sender_id in stuck:
                 continue
-            if messages.utcnow() - row["created_at"] > messages.OUTBOX_GIVE_UP:
+            waited = row["reason"] == messages.AWAITING_ANSWER
+            if messages.utcnow() - row["created_at"] > (
+                    messages.WAIT_FOR_ANSWER if waited else messages.OUTBOX_GIVE_UP):
                 await asyncio.to_thread(messages.settle_outbound, row["id"], FAILED,
                                         reason="gave_up")
                 continue
             # queued before a STOP (or a day ago): it must not go out now
             held = await self.hold_now(sender_id, row["channel"], row["address"],
                                        force=row["kind"] == CONFIRMATION)
+            if held == OUTSIDE_WINDOW and row["kind"] == messages.TEMPLATE:
+                held = None  # a template is what may go out then
+            elif held == OUTSIDE_WINDOW and await self.reach_later(
+                    sender_id, row["channel"], row["address"], row["text"] or "",
+                    list(row["buttons"] or []), row["reply_id"] or uuid.uuid4().hex,
+                    row["in_reply_to"], None, row=row):
+                stuck.add(sender_id)  # the later ones wait behind it, for the same answer
+                continue
             if held:
                 await asyncio.to_thread(messages.settle_outbound, row["id"], NOT_SENT,
                                         reason=held)
                 continue
-            outcome = await self.post_part(row["channel"], row["address"], Part.from_row(row),
-                                           row["reply_id"] or "", self.resend_http)
+            outcome = None
+            if row["reason"] == messages.SENDING:  # its worker died during the call
+                outcome = await self.taken_before(row)
+                logger.warning("channel %s: part %d was being sent when its worker died; %s",
+                               self.name(), row["id"], "the provider has it" if outcome
+                               else "sending it")
+            if outcome is None:
+                outcome = await self.post_stored(row, self.resend_http)
             if outcome.ok:
                 sent += 1
                 await asyncio.to_thread(

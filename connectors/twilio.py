@@ -4,14 +4,19 @@ Better than Rasa's own Twilio channel (docs/CHANNELS.md): the signature is check
 delivery of a MessageSid is dropped, Twilio gets its empty TwiML at once while the assistant
 answers in the background through the REST API (never in the webhook response), sending is
 asynchronous with retries, buttons become numbered options, long SMS are cut at sentence ends,
-and WhatsApp's 24-hour window is respected.
+and WhatsApp's 24-hour window is respected: outside it, a staff reply or a status update sends
+the approved template (Content API) and the message itself once the family answers, or an SMS
+to the number the family gave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import json
 import logging
-from datetime import datetime, timedelta
+import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -21,10 +26,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot import messages, redaction
-from bot.messages import Inbound
+from bot import i18n, loket, messages, redaction
+from bot.messages import FAILED, NOT_SENT, QUEUED, SENT, TEMPLATE, Inbound
 from connectors import TwilioSettings, optout, sms
 from connectors.common import (
+    STAFF_REPLY,
     HttpClient,
     Part,
     PhoneChatChannel,
@@ -41,8 +47,20 @@ WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body on every channe
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 ERROR_UNSUBSCRIBED = "21610"  # Twilio's own STOP handling blocked this number
 ERROR_OUTSIDE_WINDOW = "63016"  # WhatsApp free-form message outside the 24-hour window
+REQUEST_UPDATE = "request_update"  # purpose of a template: news about a care request
 # Advanced Opt-Out (a Messaging Service) answered the keyword itself and says which kind it was
 OPT_OUT_TYPES = {"STOP": optout.OPTOUT, "START": optout.OPTIN, "HELP": optout.HELP}
+
+
+def _twilio_time(value: Any) -> datetime | None:
+    """Twilio's RFC 2822 date ("Thu, 30 Jul 2015 20:12:31 +0000") as naive UTC."""
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
 
 
 class _Form(dict):
@@ -150,12 +168,41 @@ class TwilioInput(PhoneChatChannel):
             sid, state = _first(form, "MessageSid"), _first(form, "MessageStatus")
             if sid and state:
                 code = _first(form, "ErrorCode") or None
-                await asyncio.to_thread(messages.update_delivery, self.channels, sid,
-                                        state[:16], code)
+                moved = await asyncio.to_thread(messages.update_delivery, self.channels, sid,
+                                                state[:16], code)
+                if moved and code == ERROR_OUTSIDE_WINDOW:
+                    await self._outside_window_later(sid)  # queued: Twilio is answered now
                 if code == ERROR_UNSUBSCRIBED:
                     to = _first(form, "To").removeprefix("whatsapp:")
                     await asyncio.to_thread(messages.set_opted_out, to, True, "twilio:21610")
             return response.empty()
+
+    async def _outside_window_later(self, sid: str) -> None:
+        """Twilio took a free-form WhatsApp message and then failed it with 63016 (our clock
+        thought the window open): it is dealt with as if we had known (reach_later)."""
+        row = await asyncio.to_thread(messages.by_external_id, (WHATSAPP,), sid)
+        if row is None or row["kind"] == TEMPLATE:
+            return
+
+        async def job() -> None:  # in the conversation's queue: in order with its messages
+            await self._reach_after_63016(row)
+
+        self.queues.submit(row["sender_id"], job)
+
+    async def _reach_after_63016(self, row: dict[str, Any]) -> None:
+        copy = await asyncio.to_thread(
+            messages.record_outbound, WHATSAPP, row["sender_id"], row["address"],
+            row["text"] or "", QUEUED, reason="outside_24h_window",
+            buttons=row["buttons"], reply_id=row["reply_id"], part=row["part"],
+            in_reply_to=row["in_reply_to"])
+        copied = await asyncio.to_thread(messages.get, copy)
+        assert copied is not None
+        if not await self.reach_later(row["sender_id"], WHATSAPP, row["address"],
+                                      row["text"] or "", list(row["buttons"] or []),
+                                      row["reply_id"] or uuid.uuid4().hex, row["in_reply_to"],
+                                      None, row=copied):
+            await asyncio.to_thread(messages.settle_outbound, copy, NOT_SENT,
+                                    reason="outside_24h_window")
 
     def provider_keyword(self, meta: dict[str, Any] | None) -> optout.Keyword | None:
         # Twilio blocked (or unblocked) the number and sent its own reply before we saw the
@@ -199,9 +246,15 @@ class TwilioInput(PhoneChatChannel):
 
     async def post_part(self, channel: str, address: str, part: Part, reply_id: str,
                         http: HttpClient) -> PostOutcome:
+        return await self._post(channel, address, {"Body": part.text}, http)
+
+    async def _post(self, channel: str, address: str, content: dict[str, str],
+                    http: HttpClient) -> PostOutcome:
+        """One message to Twilio: ``content`` is a ``Body`` or a template (``ContentSid``
+        and ``ContentVariables``)."""
         sender = self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms
         to = f"whatsapp:{address}" if channel == WHATSAPP else address
-        form = {"To": to, "From": sender, "Body": part.text}
+        form = {"To": to, "From": sender, **content}
         if self.settings.webhook_url:
             form["StatusCallback"] = _sibling_url(self.settings.webhook_url, "status")
         result = await http.post(self.settings.messages_url, data=form, auth=self.auth)
@@ -216,6 +269,128 @@ class TwilioInput(PhoneChatChannel):
                      code, body.get("message", ""))
         return PostOutcome(False, retryable(result.status), result.attempts, code=code[:32],
                            reason=reason, retry_after=result.retry_after)
+
+    # outside WhatsApp's 24-hour window ------------------------------------------------------
+
+    async def reach_later(self, sender_id: str, channel: str, address: str, text: str,
+                          buttons: list[dict], reply_id: str, in_reply_to: int | None,
+                          purpose: str | None, row: dict[str, Any] | None = None) -> bool:
+        """Outside the window a free-form WhatsApp message is refused (63016). With an approved
+        template for the purpose in the family's language: the message is kept (``queued``,
+        ``awaiting_answer``) and the template goes out, once while the family has not answered
+        yet ("there is news … reply to read it"); its answer opens the window and releases the
+        message (``PhoneChatChannel._released``). Without a template: an SMS to the number the
+        family gave in its snelfiche. Neither: False (recorded ``outside_24h_window``)."""
+        if channel != WHATSAPP:
+            return False
+        request = await asyncio.to_thread(messages.family_request, sender_id)
+        purpose = purpose or (REQUEST_UPDATE if request.reference else STAFF_REPLY)
+        if purpose == REQUEST_UPDATE and not request.reference:
+            purpose = STAFF_REPLY
+        lang = await self.conversation_language(sender_id) or i18n.DEFAULT
+        template = self.settings.template(purpose, lang)
+        if template:
+            # the template first: it is what the family sees, and a queued one (Twilio down)
+            # must go out before the messages that wait behind it
+            if not await asyncio.to_thread(messages.awaiting, sender_id) and \
+                    not await self._send_template(sender_id, address, template, purpose, lang,
+                                                  request.reference):
+                if row is not None:
+                    await asyncio.to_thread(messages.settle_outbound, row["id"], NOT_SENT,
+                                            reason="template_failed")
+                else:
+                    await self.hold(WHATSAPP, sender_id, address, text, buttons, reply_id,
+                                    "template_failed", in_reply_to)
+                return True
+            await self._keep_for_answer(sender_id, address, text, buttons, reply_id,
+                                        in_reply_to, row)
+            return True
+        phone = request.phone
+        if phone and self.settings.from_sms:
+            logger.info("twilio: no template for %s/%s; SMS to the number the family gave",
+                        purpose, lang)
+            if row is not None:
+                await asyncio.to_thread(messages.settle_outbound, row["id"], NOT_SENT,
+                                        reason="sent_by_sms")
+            state = messages.ConversationState(False, [], None, False)
+            await self.send(sender_id, SMS, phone, text, buttons, reply_id, state, in_reply_to)
+            return True
+        return False
+
+    async def _keep_for_answer(self, sender_id: str, address: str, text: str,
+                               buttons: list[dict], reply_id: str, in_reply_to: int | None,
+                               row: dict[str, Any] | None) -> None:
+        if row is not None:
+            await asyncio.to_thread(messages.keep_for_answer, row["id"])
+            return
+        for part in self.split(WHATSAPP, text, buttons):
+            copy = await asyncio.to_thread(
+                messages.record_outbound, WHATSAPP, sender_id, address, part.text, QUEUED,
+                reason=messages.AWAITING_ANSWER, buttons=part.buttons or None,
+                reply_id=reply_id, part=part.number, in_reply_to=in_reply_to)
+            await asyncio.to_thread(messages.keep_for_answer, copy)
+
+    async def _send_template(self, sender_id: str, address: str, content_sid: str,
+                             purpose: str, lang: str, reference: str | None) -> bool:
+        """The approved template; its one variable is the request's reference (news about a
+        request) or the loket's name (a worker's message). False when Twilio refused it (a
+        wrong id, a template not approved): nothing would ever open the window then."""
+        if purpose == REQUEST_UPDATE and reference:
+            value, text = reference, i18n.t(f"whatsapp_template.{purpose}", lang,
+                                            reference=reference)
+        else:
+            value = loket.load().name
+            text = i18n.t(f"whatsapp_template.{STAFF_REPLY}", lang, name=value)
+        content = {"ContentSid": content_sid,
+                   "ContentVariables": json.dumps({"1": value}, ensure_ascii=False)}
+        outcome = await self._post(WHATSAPP, address, content, self.http)
+        fields: dict[str, Any] = {"kind": TEMPLATE, "reply_id": uuid.uuid4().hex, "part": 1,
+                                  "attempts": outcome.attempts, "meta": {"content": content}}
+        if outcome.ok:
+            await self._record(WHATSAPP, sender_id, address, text, SENT,
+                               external_id=outcome.external_id, delivery=outcome.delivery,
+                               **fields)
+        elif outcome.retry:  # Twilio down: the outbox sends it, the message waits behind
+            await self._record(WHATSAPP, sender_id, address, text, QUEUED,
+                               reason="provider_unavailable", error_code=outcome.code,
+                               next_attempt_at=outcome.next_attempt(), **fields)
+        else:
+            await self._record(WHATSAPP, sender_id, address, text, FAILED,
+                               reason=outcome.reason, error_code=outcome.code, **fields)
+        return outcome.ok or outcome.retry
+
+    async def taken_before(self, row: dict[str, Any]) -> PostOutcome | None:
+        """Twilio's Message list (the same To and From, sent since the day the part was
+        recorded): a message with the part's body, created after it was recorded, whose sid
+        we do not know yet, is the one the dead worker handed over. Twilio has no idempotency
+        key for messages; this look-up is what stands in for one."""
+        channel, address = row["channel"], row["address"]
+        sender = self.settings.from_whatsapp if channel == WHATSAPP else self.settings.from_sms
+        to = f"whatsapp:{address}" if channel == WHATSAPP else address
+        since = row["created_at"] - timedelta(seconds=5)  # Twilio's clock against ours
+        result = await self.resend_http.get(self.settings.messages_url, params={
+            "To": to, "From": sender, "DateSent>": since.date().isoformat(),
+            "PageSize": "50"}, auth=self.auth)
+        listed = (result.body or {}).get("messages") if isinstance(result.body, dict) else None
+        if not result.ok or not isinstance(listed, list):
+            return None  # cannot tell: better a second copy than a lost message
+        for message in listed:
+            if not isinstance(message, dict) or message.get("body") != (row["text"] or ""):
+                continue
+            created = _twilio_time(message.get("date_created"))
+            sid = str(message.get("sid") or "")
+            if not sid or created is None or created < since:
+                continue
+            if await asyncio.to_thread(messages.by_external_id, self.channels, sid) is None:
+                return PostOutcome(True, False, 0, external_id=sid,
+                                   delivery=str(message.get("status") or "") or None)
+        return None
+
+    async def post_stored(self, row: dict[str, Any], http: HttpClient) -> PostOutcome:
+        content = (row["meta"] or {}).get("content") if row["kind"] == TEMPLATE else None
+        if content:
+            return await self._post(row["channel"], row["address"], dict(content), http)
+        return await super().post_stored(row, http)
 
     async def after_failure(self, sender_id: str, address: str, outcome: PostOutcome) -> None:
         if outcome.code == ERROR_UNSUBSCRIBED:  # Twilio honoured an English STOP we did not see

@@ -193,3 +193,84 @@ def test_first_messages_of_a_new_sender_at_the_same_moment_are_all_stored(store:
     assert len([i for i in ids if i is not None]) == 4  # different messages: none dropped
     assert len(messages.conversation(f"sms:{number}", store)) == 4
     assert messages.last_inbound_at(f"sms:{number}", store) is not None
+
+
+def test_a_part_being_sent_waits_for_its_worker_or_its_death(store: str) -> None:
+    """A part is recorded ``sending`` before the provider call: nobody else takes it while
+    its worker lives; once the worker is dead, another one takes it (and asks the provider
+    first, see test_a_dead_workers_part_is_looked_up_at_twilio)."""
+    messages.beat("w-send", store)
+    messages.beat("w-other", store)
+    row = messages.record_outbound("sms", "sms:+32470000300", "+32470000300", "x",
+                                   messages.QUEUED, reason=messages.SENDING, reply_id="m1.1",
+                                   part=1, claimed_by="w-send", url=store)
+    later = messages.record_outbound("sms", "sms:+32470000300", "+32470000300", "y",
+                                     messages.QUEUED, reason="waiting_behind_queued",
+                                     reply_id="m1.2", part=1, url=store)
+    assert messages.reply_recorded("m1.1", store)  # a turn run again does not send it
+    lease = timedelta(seconds=60)
+    assert messages.take_due_outbound(SMS, "w-other", lease, url=store) == []
+    assert messages.take_due_outbound(SMS, "w-send", lease, url=store) == []  # its own call
+    _age_worker(store, "w-send", 60)
+    taken = messages.take_due_outbound(SMS, "w-other", lease, url=store)
+    assert [r["id"] for r in taken] == [row, later]
+    assert taken[0]["reason"] == messages.SENDING and taken[0]["claimed_by"] == "w-other"
+    # a call that never came back, of a worker that still beats: taken after the lease
+    stuck = messages.record_outbound(
+        "sms", "sms:+32470000302", "+32470000302", "z", messages.QUEUED,
+        reason=messages.SENDING, claimed_by="w-other", url=store,
+        next_attempt_at=messages.utcnow() + messages.SENDING_LEASE)
+    messages.beat("w-other", store)
+    assert stuck not in [r["id"] for r in messages.take_due_outbound(SMS, "w-third", lease,
+                                                                      url=store)]
+    with db.session_scope(store) as session:
+        session.execute(update(messages.ChannelMessage)
+                        .where(messages.ChannelMessage.id == stuck)
+                        .values(next_attempt_at=messages.utcnow() - timedelta(seconds=1)))
+    assert [r["id"] for r in messages.take_due_outbound(
+        SMS, "w-third", lease, url=store, sender_id="sms:+32470000302")] == [stuck]
+
+
+async def test_a_dead_workers_part_is_looked_up_at_twilio(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over real HTTP against the fake Twilio's Message list: the part it took is found and
+    not sent again; one it never got, or one whose sid we know already, is not found."""
+    import aiohttp
+    from fakes import FakeTwilio
+
+    from connectors.twilio import TwilioInput
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    db.upgrade(url)
+    fake = FakeTwilio("ACrel", "secret").start()
+    try:
+        for name, value in (("BOT_DB_URL", url), ("TWILIO_ACCOUNT_SID", "ACrel"),
+                            ("TWILIO_AUTH_TOKEN", "secret"), ("TWILIO_FROM_SMS", "+3250"),
+                            ("TWILIO_API_BASE", fake.url)):
+            monkeypatch.setenv(name, value)
+        channel = TwilioInput()
+        number, text = "+32470000301", "Een crèche is opvang in groep."
+        before = messages.record_outbound("sms", f"sms:{number}", number, text,
+                                          messages.QUEUED, reason=messages.SENDING,
+                                          reply_id="m2.1", part=1, claimed_by="dead", url=url)
+        row = messages.get(before, url)
+        assert await channel.taken_before(row) is None  # Twilio never got it: send it
+        async with aiohttp.ClientSession() as http:  # the dead worker's call, taken
+            async with http.post(channel.settings.messages_url, auth=channel.auth,
+                                 data={"To": number, "From": "+3250", "Body": text}) as resp:
+                sid = (await resp.json())["sid"]
+        found = await channel.taken_before(row)
+        assert found is not None and found.ok and found.external_id == sid
+        other = messages.get(messages.record_outbound(
+            "sms", f"sms:{number}", number, "iets anders", messages.QUEUED,
+            reason=messages.SENDING, url=url), url)
+        assert await channel.taken_before(other) is None
+        messages.settle_outbound(before, messages.SENT, external_id=sid, url=url)
+        again = messages.get(messages.record_outbound(
+            "sms", f"sms:{number}", number, text, messages.QUEUED, reason=messages.SENDING,
+            url=url), url)
+        assert await channel.taken_before(again) is None  # that sid is the earlier one's
+        await channel.resend_http.close()
+    finally:
+        fake.stop()
+        db.dispose_engine(url)

@@ -311,7 +311,9 @@ def test_api_answering_500_is_retried_and_delivers_once(stack: Stack) -> None:
     first = stack.twilio.wait_for(phone, 2)
     assert [c.status for c in first[:2]] == [500, 201]
     assert first[0].body["Body"] == first[1].body["Body"]  # the same message, once delivered
-    sent = wait_until(lambda: stored(stack, f"sms:{phone}", messages.OUT))
+    # the part is recorded before the call (``sending``) and settled after it
+    sent = wait_until(lambda: [r for r in stored(stack, f"sms:{phone}", messages.OUT)
+                               if r["status"] != messages.QUEUED])
     assert sent[0]["status"] == messages.SENT and sent[0]["attempts"] == 2
 
 
@@ -553,6 +555,31 @@ def test_delivery_report_updates_the_stored_message(stack: Stack) -> None:
     assert twilio_post(stack, report, signature="forged", route="status")[0] == 403
     assert twilio_post(stack, report, route="status")[0] in (200, 204)
     assert messages.get(sent[0]["id"], stack.db_url)["delivery"] == "delivered"
+    # a late "sent" (callbacks come out of order) does not move it back
+    assert twilio_post(stack, {**report, "MessageStatus": "sent"}, route="status")[0] < 300
+    assert messages.get(sent[0]["id"], stack.db_url)["delivery"] == "delivered"
+
+
+def test_failure_after_acceptance_shows_with_what_to_do(stack: Stack) -> None:
+    from bot.inbox import texts
+    from connectors import delivery
+
+    phone = number(53)
+    sender = f"sms:{phone}"
+    twilio_post(stack, sms_params(phone, "hallo"))
+    sent = wait_until(lambda: [r for r in stored(stack, sender, messages.OUT)
+                               if r["external_id"]])
+    report = {"MessageSid": sent[0]["external_id"], "AccountSid": SID, "To": phone,
+              "From": FROM_SMS}
+    for state, code in (("undelivered", "30006"), ("sent", "")):  # the late "sent" loses
+        assert twilio_post(stack, {**report, "MessageStatus": state, "ErrorCode": code},
+                           route="status")[0] < 300
+    row = messages.get(sent[0]["id"], stack.db_url)
+    assert (row["status"], row["delivery"], row["error_code"]) == (
+        messages.FAILED, "undelivered", "30006")
+    [problem] = delivery.problems(sender, "nl", stack.db_url)
+    assert problem.message_id == row["id"]
+    assert problem.advice == texts.st("delivery_problem.30006", "nl")
 
 
 

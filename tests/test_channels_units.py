@@ -3,6 +3,7 @@ options, opt-out words, the message store, sending with retries, which channels 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -82,6 +83,35 @@ def test_typographic_punctuation_does_not_force_ucs2() -> None:
     assert sms.gsm_friendly("«Привіт»") == "«Привіт»"
     [part] = sms.split_sms("Het “attest” – zo vraag je het aan.")
     assert part.encoding == sms.GSM7
+
+
+def test_a_long_sms_is_one_concatenated_message_up_to_twilios_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMS_MAX_SEGMENTS", raising=False)
+    text = ("Een onthaalouder vangt thuis een kleine groep kinderen op. " * 12).strip()
+    [part] = sms.split_sms(text)  # 707 characters, 5 segments: one message, not 2-3 SMS
+    assert part.text == text and part.segments == sms.segments(text) == 5
+    arabic = "الرعاية المنزلية هي رعاية عند مربية في بيتها. " * 20
+    [part] = sms.split_sms(arabic)
+    assert part.encoding == sms.UCS2 and part.segments > 3
+    parts = sms.split_sms("Zin. " * 500)  # 2500 characters: cut only at Twilio's 1600
+    assert [len(p.text) for p in parts] == [1599, 899]
+    monkeypatch.setenv("SMS_MAX_SEGMENTS", "2")  # a loket that caps the cost still can
+    assert all(p.segments <= 2 for p in sms.split_sms(text))
+
+
+def test_a_numbered_list_is_never_cut() -> None:
+    options = "\n".join(f"{n}. Keuze nummer {n} met wat uitleg erbij." for n in range(1, 7))
+    text = "Eerste zin. Tweede zin met meer woorden. " * 4 + "Kies:\n\n" + options
+    # 411 characters in parts of 306: a cut by length alone would fall inside the list
+    assert text.index("1. Keuze") < 306 < len(text)
+    parts = [p.text for p in sms.split_sms(text, max_segs=2)]
+    assert len(parts) == 2 and parts[1] == options  # the list whole, in one part
+    assert " ".join(parts).split() == text.split()
+    # a list longer than one part is cut between two of its lines, never inside one
+    long_list = "\n".join(f"{n}. " + "optie " * 12 for n in range(1, 9))
+    parts = [p.text for p in sms.split_sms(long_list, max_segs=1)]
+    assert len(parts) >= 2 and all(p.startswith(tuple("123456789")) for p in parts)
 
 
 def test_split_respects_twilio_maximum() -> None:
@@ -505,3 +535,135 @@ def test_a_notice_is_given_once(store: str) -> None:
     assert messages.first_notice("telegram-group:-5", store)
     assert not messages.first_notice("telegram-group:-5", store)
     assert messages.first_notice("telegram-group:-6", store)
+
+
+# --- delivery reports and what did not arrive -------------------------------------------------
+
+
+def _sent(store: str, sender: str, sid: str, text: str = "x", reply_id: str | None = None,
+          delivery: str = "queued") -> int:
+    channel, _, address = sender.partition(":")
+    return messages.record_outbound(channel, sender, address, text, messages.SENT,
+                                    external_id=sid, delivery=delivery,
+                                    reply_id=reply_id or sid, part=1, url=store)
+
+
+@pytest.mark.parametrize(("callbacks", "delivery", "status"), [
+    (["sent", "delivered", "read"], "read", messages.SENT),
+    (["delivered", "sent", "queued"], "delivered", messages.SENT),  # late ones do not undo
+    (["read", "delivered"], "read", messages.SENT),
+    (["sent", "undelivered"], "undelivered", messages.FAILED),
+    (["undelivered", "sent"], "undelivered", messages.FAILED),  # a late "sent" is older
+    (["failed", "delivered"], "delivered", messages.SENT),  # it arrived after all
+    (["delivered", "undelivered"], "delivered", messages.SENT),  # no failure after arrival
+])
+def test_delivery_state_only_moves_forward(any_store: str, callbacks: list[str],
+                                           delivery: str, status: str) -> None:
+    row = _sent(any_store, "whatsapp:+32470000100", f"SM-fwd-{'-'.join(callbacks)}")
+    sid = messages.get(row, any_store)["external_id"]
+    for state in callbacks:
+        code = "30003" if state in messages.DELIVERY_FAILURES else None
+        messages.update_delivery(("sms", "whatsapp"), sid, state, code, any_store)
+    got = messages.get(row, any_store)
+    assert (got["delivery"], got["status"]) == (delivery, status)
+    if status == messages.FAILED:
+        assert got["error_code"] == "30003" and got["reason"] == messages.UNDELIVERED
+    assert not messages.update_delivery(("sms", "whatsapp"), "SM-unknown", "sent", url=any_store)
+
+
+def test_concurrent_callbacks_end_at_the_furthest_state(any_store: str) -> None:
+    row = _sent(any_store, "sms:+32470000101", "SM-race")
+    states = ["sent", "delivered", "queued", "sent", "read", "sending"] * 3
+    barrier = threading.Barrier(len(states))
+
+    def report(state: str) -> None:
+        barrier.wait()
+        messages.update_delivery(("sms",), "SM-race", state, url=any_store)
+
+    threads = [threading.Thread(target=report, args=(s,)) for s in states]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert messages.get(row, any_store)["delivery"] == "read"
+
+
+def test_delivery_problems_say_what_to_do(store: str) -> None:
+    from bot.inbox import texts
+    from connectors import delivery
+
+    sender = "sms:+32470000102"
+    _sent(store, sender, "SM-ok")
+    messages.update_delivery(("sms",), "SM-ok", "delivered", url=store)
+    _sent(store, sender, "SM-lost", text="Er is een plaats vrij")
+    messages.update_delivery(("sms",), "SM-lost", "undelivered", "30005", store)
+    _sent(store, sender, "SM-late")  # failed first, then delivered: no problem any more
+    messages.update_delivery(("sms",), "SM-late", "failed", "30008", store)
+    messages.update_delivery(("sms",), "SM-late", "delivered", url=store)
+    messages.record_outbound("sms", sender, "+32470000102", "deel 1", messages.FAILED,
+                             reason="provider_error", error_code="30007", reply_id="r2",
+                             part=1, url=store)
+    messages.record_outbound("sms", sender, "+32470000102", "deel 2", messages.NOT_SENT,
+                             reason="previous_part_failed", reply_id="r2", part=2, url=store)
+    messages.record_outbound("sms", sender, "+32470000102", "later", messages.NOT_SENT,
+                             reason="opted_out", reply_id="r3", part=1, url=store)
+    found = delivery.problems(sender, "en", store)
+    assert [(p.error_code, p.reason) for p in found] == [
+        ("30005", messages.UNDELIVERED), ("30007", "provider_error"), (None, "opted_out")]
+    assert found[0].text == "Er is een plaats vrij" and found[0].delivery == "undelivered"
+    assert found[0].advice == texts.st("delivery_problem.30005", "en")
+    assert found[2].advice == texts.st("delivery_problem.opted_out", "en")
+    assert delivery.problems(sender, "nl", store)[1].advice == \
+        texts.st("delivery_problem.30007", "nl")
+    assert delivery.problems("sms:+32470000999", url=store) == []
+
+
+def test_every_delivery_advice_exists_for_staff() -> None:
+    from bot.inbox import texts
+    from connectors import delivery
+
+    keys = [delivery.advice_key(c, None) for c in delivery.ADVICE_CODES] + \
+        [delivery.advice_key(None, r) for r in delivery.ADVICE_REASONS] + \
+        [delivery.advice_key("99999", "whatever")]
+    for lang in texts.LANGUAGES:
+        assert all(texts.has(k, lang) for k in keys), lang
+
+
+def test_whatsapp_templates_come_from_configuration(tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    good, other = "HX" + "0" * 32, "HX" + "f" * 32
+    path = tmp_path / "templates.yml"
+    path.write_text(yaml.safe_dump({"staff_reply": {"nl": good, "fr": other},
+                                    "request_update": {"nl": "HX-typo"},
+                                    "marketing": {"nl": good}}))
+    templates = connectors.whatsapp_templates(str(path))
+    assert templates == {"staff_reply": {"nl": good, "fr": other}}
+    assert "no ContentSid" in caplog.text and "unknown purpose" in caplog.text
+    inline = json.dumps({"request_update": {"tr": good}})
+    assert connectors.whatsapp_templates(inline) == {"request_update": {"tr": good}}
+    assert connectors.whatsapp_templates("") == {}
+    assert connectors.whatsapp_templates(str(tmp_path / "missing.yml")) == {}
+    settings = connectors.TwilioSettings("AC", "t", "", "w", "", "", templates)
+    assert settings.template("staff_reply", "fr") == other
+    assert settings.template("staff_reply", "ar") == good  # Dutch, the loket's own language
+    assert settings.template("request_update", "nl") is None
+
+
+def test_a_part_sent_again_later_is_no_problem(store: str) -> None:
+    from connectors import delivery
+
+    sender = "whatsapp:+32470000103"
+    messages.record_outbound("whatsapp", sender, "+32470000103", "nieuws", messages.FAILED,
+                             reason=messages.UNDELIVERED, error_code="63016", reply_id="r9",
+                             part=1, url=store)
+    waiting = messages.record_outbound("whatsapp", sender, "+32470000103", "nieuws",
+                                       messages.QUEUED, reply_id="r9", part=1, url=store)
+    messages.keep_for_answer(waiting, store)
+    [problem] = delivery.problems(sender, url=store)
+    assert problem.error_code == "63016"  # the first record of the reply, with its advice
+    state = messages.conversation_state(sender, "+32470000103", store)
+    assert state.queued and state.awaiting
+    assert messages.release_awaiting(sender, store) == 1
+    messages.settle_outbound(waiting, messages.SENT, external_id="SM-r9", url=store)
+    assert delivery.problems(sender, url=store) == []
+    assert not messages.conversation_state(sender, "+32470000103", store).queued

@@ -361,3 +361,34 @@ def test_the_only_rasa_server_killed_mid_turn_answers_once_after_restart(single)
     assert len(replies) >= expected, replies
     assert _quiet_count(sender, number, quiet=6.0) == expected  # not one twice
     assert sender.twilio.delivered(number)[before:] == sender.twilio.delivered(control)[before:]
+
+
+def test_a_part_twilio_took_just_before_a_kill_9_is_not_sent_again(single) -> None:
+    """``make serve``: the Rasa server is killed while Twilio is taking a reply part (Twilio
+    keeps it; the answer never reaches us). After the restart the turn runs again: that part
+    is not sent a second time (its ``sending`` mark, then Twilio's Message list), the rest of
+    the turn goes out once, in order."""
+    sender, _action_port, _var = single
+    port = urllib.parse.urlsplit(sender.webhook).port
+    control, number = "+32478000011", "+32478000012"
+    sender.family(control, ["hallo"], lambda n: None)
+    expected = sender.twilio.delivered(control)
+    sender.twilio.slow(number, 3.0)  # Twilio answers the first part after the kill
+    assert sender.send(number, "hallo") == 200
+    assert sender.twilio.wait_arrived(number, timeout=60)
+    out = subprocess.run(["pgrep", "-f", f"bot.rasa_server run .*--port {port}"],
+                         capture_output=True, text=True).stdout.split()
+    assert out, "no Rasa server found"
+    for pid in out:
+        os.kill(int(pid), signal.SIGKILL)
+    sender.twilio.slow(number, 0.0)
+    replies = sender.twilio.wait_delivered(number, len(expected), timeout=150)
+    assert len(replies) >= len(expected), replies
+    assert _quiet_count(sender, number, quiet=8.0) == len(expected)  # not one twice
+    assert sender.twilio.delivered(number) == expected
+    with db.session_scope(f"sqlite:///{_var / 'bot.db'}") as session:
+        rows = session.execute(select(ChannelMessage).where(
+            ChannelMessage.sender_id == f"sms:{number}",
+            ChannelMessage.direction == messages.OUT)).scalars().all()
+        assert [r.status for r in rows] == [messages.SENT] * len(expected)
+        assert len({r.external_id for r in rows}) == len(expected)

@@ -347,8 +347,12 @@ async def test_web_chat_sends_and_polls_only_bot_texts(inbox) -> None:
     assert [(m["text"], m["staff"]) for m in polled["messages"]] == [("Dag, ik ben Ann", True)]
     assert "ann" not in str(polled)  # the worker's name stays at the loket
     assert polled["at"] > after
+    # a page opened again (no ``after``): the conversation so far, the family's own too
     fresh = await (await inbox.client.get("/chat/poll", headers=headers)).json()
-    assert fresh["messages"] == [] and fresh["at"] == polled["at"]
+    assert fresh["history"] and fresh["at"] == polled["at"]
+    assert [(m["text"], m["family"], m["staff"]) for m in fresh["messages"]][-2:] == [
+        ("Dag, ik ben Ann", False, True), ("secret family text", True, False)]
+    assert "ann" not in str(fresh)
     # a sender chosen by the caller is ignored: the cookie says whose conversation it is
     await inbox.client.post("/chat/send", json={"sender": "webchat:" + "B" * 24,
                                                 "message": "x"}, headers=headers)

@@ -8,7 +8,9 @@ request with the cookie *and* that token (``X-Chat-Token``), so another site can
 the family's name (a cross-site form or ``text/plain`` post cannot set the header). Messages
 go to the web chat's own channel on the Rasa server (connectors/rest.py), with the Rasa
 token; replies, and staff messages arriving later, are read back from the tracker (only bot
-and staff texts after a given moment).
+and staff texts after a given moment). A page opened again (a reload, a tab the phone
+discarded) first gets the whole conversation so far, the family's own messages included, as
+that cookie and token allow: the id never leaves the server, so no other browser can ask.
 
 Rates (``Limits``): per conversation and per client address (bot/inbox/throttle.py), for
 messages, for new conversations and for polls.
@@ -32,6 +34,7 @@ COOKIE_SECONDS = 30 * 24 * 3600
 TOKEN_HEADER = "X-Chat-Token"
 PREFIX = "webchat:"
 MAX_MESSAGE = 1000
+HISTORY_LIMIT = 200  # messages a reopened page shows
 TEXT_KEYS = ("title", "intro", "label", "send", "error", "you", "bot", "staff", "slow")
 
 
@@ -141,10 +144,48 @@ def _after(value: object) -> float | None:
         return None
 
 
+def history(tracker_state: dict, limit: int = HISTORY_LIMIT) -> tuple[list[dict], float]:
+    """The conversation so far, oldest first: the family's messages (``family``), the bot's
+    and the staff's (``staff``), and the newest timestamp. A button the family tapped shows
+    as its title, not its payload; only the last message keeps its buttons (an older
+    keyboard belongs to a question already answered)."""
+    out: list[dict] = []
+    latest = 0.0
+    offered: dict[str, str] = {}  # payload -> title of the latest buttons
+    for event in tracker_state.get("events") or []:
+        at = float(event.get("timestamp") or 0)
+        latest = max(latest, at)
+        text = event.get("text")
+        if not text:
+            continue
+        if event.get("event") == "bot":
+            data = event.get("data") or {}
+            buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                       for b in data.get("buttons") or [] if isinstance(b, dict)]
+            if buttons:
+                offered = {b["payload"]: b["title"] for b in buttons}
+            out.append({"text": text, "buttons": buttons, "at": at, "family": False,
+                        "staff": bool((event.get("metadata") or {}).get("staff"))})
+        elif event.get("event") == "user":
+            shown = offered.get(text)
+            if shown is None and text.startswith("/"):
+                continue  # a payload the family never typed (no button of ours said it)
+            out.append({"text": shown or text, "buttons": [], "at": at, "family": True,
+                        "staff": False})
+    for message in out[:-1]:
+        message["buttons"] = []
+    return out[-limit:], latest
+
+
 async def _read(sender: str, after: float | None) -> dict:
+    """After ``after``: the bot's and the staff's new messages. Without it (a page just
+    opened, reloaded, or a tab the phone discarded): the whole conversation so far."""
     state = await blocking(relay.tracker, sender)
-    messages, latest = relay.bot_messages(state, after or 0.0)
-    return {"messages": messages if after is not None else [], "at": latest}
+    if after is None:
+        messages, latest = history(state)
+        return {"messages": messages, "at": latest, "history": True}
+    messages, latest = relay.bot_messages(state, after)
+    return {"messages": messages, "at": latest}
 
 
 async def chat_send(request: web.Request) -> web.Response:
@@ -172,8 +213,8 @@ async def chat_send(request: web.Request) -> web.Response:
 
 
 async def chat_poll(request: web.Request) -> web.Response:
-    """Bot and staff messages after ``after``; without it only the newest moment (where a
-    page that was just opened starts listening)."""
+    """Bot and staff messages after ``after``; without it the conversation so far (where a
+    page that was just opened starts, then listens from its newest moment)."""
     chat = _caller(request)
     if not request.app[LIMITS].poll(chat, throttle.client_address(request)):
         raise web.HTTPTooManyRequests()

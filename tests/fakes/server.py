@@ -22,6 +22,7 @@ class Call:
     status: int = 0
     answer: Any = None
     at: float = field(default_factory=time.monotonic)
+    accepted_at: float = 0.0  # wall clock when the provider took it (its message list)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class FakeApi:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.arrived: list[Call] = []  # as they come in, before any scripted delay
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
         self._outage: Scripted | None = None
@@ -62,6 +64,15 @@ class FakeApi:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (a timeout test)
+
+            def do_GET(self) -> None:
+                status, body = fake.get(self.path, dict(self.headers.items()))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, *_args: Any) -> None:  # quiet test output
                 pass
@@ -93,6 +104,9 @@ class FakeApi:
     def handle(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         raise NotImplementedError
 
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+        return 404, {"message": "not found"}
+
     # scripting and waiting -------------------------------------------------------------------
 
     def script(self, key: str, *answers: Scripted) -> None:
@@ -112,6 +126,8 @@ class FakeApi:
     def answer(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         key = self.key(call)
         with self._cond:
+            self.arrived.append(call)
+            self._cond.notify_all()
             scripted = self._scripts[key].popleft() if self._scripts[key] else None
             if self._outage is not None:
                 scripted = self._outage
@@ -129,6 +145,17 @@ class FakeApi:
             self.calls.append(call)
             self._cond.notify_all()
         return status, body, headers
+
+    def wait_arrived(self, key: str, count: int = 1, timeout: float = 20.0) -> bool:
+        """Whether ``count`` calls for ``key`` came in (answered or not yet) in time."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len([c for c in self.arrived if self.key(c) == key]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
 
     def calls_for(self, key: str, predicate: Callable[[Call], bool] | None = None) -> list[Call]:
         with self._cond:

@@ -1,5 +1,7 @@
 // The families' web chat: send a message, show the replies, and every 3 seconds ask for
-// messages that arrive later (a person of the loket answering). Text via textContent only.
+// messages that arrive later (a person of the loket answering). A page opened again (a
+// reload, a tab the phone discarded) first shows the conversation so far: the first poll
+// carries no "after" and the server answers with the whole history. Text via textContent only.
 // The conversation id is the server's (an HttpOnly cookie): this script never sees it. It
 // sends the page's token with every call, which another site cannot do.
 "use strict";
@@ -36,8 +38,10 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function show(messages) {
     for (const m of messages) {
-      if (seen.has(m.at)) { continue; }
-      seen.add(m.at);
+      const key = (m.family ? "f" : "b") + m.at;
+      if (seen.has(key)) { continue; }
+      seen.add(key);
+      if (m.family) { bubble("you", texts.you, m.text); continue; }
       const li = bubble(m.staff ? "staff" : "bot", m.staff ? texts.staff : texts.bot, m.text);
       if (m.buttons && m.buttons.length) {
         const row = document.createElement("div");
@@ -96,7 +100,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const data = await call("/chat/poll?" + query.toString(), {});
       if (busy) { return; }
-      if (after !== null) { show(data.messages); }
+      show(data.messages); // the first answer is the history (see the top)
       after = Math.max(after || 0, data.at);
       problem(false);
     } catch (e) {
