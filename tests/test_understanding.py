@@ -680,3 +680,8 @@ def test_an_exact_birth_date_refines_one_known_from_an_age():
     profile.absorb(said.extract("son fils de 14 mois", "fr", TODAY))
     profile.absorb(said.extract("il est né le 28 septembre 2025", "fr", TODAY))
     assert profile.get("child_birth") == "2025-09-28"
+
+
+def test_per_week_is_no_next_week():
+    # "haftada" (a week) is one letter from "haftaya" (next week)
+    assert not said.says_urgent("şubattan itibaren haftada 3 gün kreş lazım", "tr")
