@@ -685,3 +685,17 @@ def test_an_exact_birth_date_refines_one_known_from_an_age():
 def test_per_week_is_no_next_week():
     # "haftada" (a week) is one letter from "haftaya" (next week)
     assert not said.says_urgent("şubattan itibaren haftada 3 gün kreş lazım", "tr")
+
+
+@pytest.mark.parametrize("lang, text, kind", [
+    ("fr", "mon enfant a 2 ans", "correction"),   # "enfant" one letter from "enfait"
+    ("ar", "حضانة ولا مربية", "negation"),         # "or", not "and no"
+])
+def test_a_real_word_is_never_read_as_a_typo_of_a_cue(lang, text, kind):
+    assert not answers.has_cue(kind, text, lang)
+    assert answers.read_yes_no(text, lang) is None
+
+
+def test_a_real_word_still_counts_where_it_is_a_form_itself():
+    assert answers.has_cue("correction", "en fait non", "fr")
+    assert answers.read_yes_no("غادي نبدا الخدمة", "ar") is None  # "we start", not "never"

@@ -113,13 +113,14 @@ class Pattern:
     def matches(self, token: str) -> int:
         """0: no match; 2: exact (or as a prefix); 1: with one typo."""
         fuzzy = False
-        for variant in _variants(token):
+        real = token in real_words()  # "enfant" is no "en fait" typed wrong
+        for variant in (token,) if real else _variants(token):
             if self.prefix:
                 if variant.startswith(self.text):
                     return 2
             elif variant == self.text:
                 return 2
-            elif (len(self.text) >= FUZZY_MIN and len(variant) >= FUZZY_MIN - 1
+            elif (not real and len(self.text) >= FUZZY_MIN and len(variant) >= FUZZY_MIN - 1
                   and variant[0] == self.text[0] and not variant.isdigit()
                   and _one_edit(variant, self.text)):
                 fuzzy = True
@@ -227,6 +228,18 @@ def _file(lang: str) -> dict[str, Any]:
     if not path.exists():
         return {}
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@cache
+def real_words() -> frozenset[str]:
+    """Words of any of our languages that are one letter or a prefix away from a form but mean
+    something else (``real_words`` in each file): read only as themselves."""
+    out: set[str] = set()
+    for path in sorted(ANSWERS_DIR.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for word in data.get("real_words") or []:
+            out.update(t.text for t in tokenize(str(word)))
+    return frozenset(out)
 
 
 def _langs(lang: str) -> tuple[str, ...]:
