@@ -11,6 +11,8 @@ import logging
 import os
 from pathlib import Path
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
 from bot import db
@@ -18,6 +20,7 @@ from bot.inbox import admin, auth, family, report, views, webchat
 from bot.inbox.texts import st
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PORT = 5080
 logger = logging.getLogger(__name__)
 
@@ -101,6 +104,9 @@ async def root(_request: web.Request) -> web.Response:
 
 def create_app() -> web.Application:
     app = web.Application(middlewares=[security_headers, guard], client_max_size=256 * 1024)
+    # autoescape on for every template: a family's "<script>" is text, whatever the file name
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                         undefined=jinja2.StrictUndefined, trim_blocks=False)
     app[views.SIGNER] = auth.Signer(auth.secret())
     app[webchat.LIMITS] = webchat.Limits()
     # behind a TLS proxy set INBOX_SECURE_COOKIES=1; plain http on loopback cannot use them
