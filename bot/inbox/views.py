@@ -42,6 +42,9 @@ MAX_REPLY = 1600
 FLASH = frozenset({"claimed", "sent", "queued", "family_deleted", "handed_back", "closed",
                    "status_changed", "language_changed", "places_updated", "user_created",
                    "unlocked", "password_set", "deactivated", "reactivated"})
+# the workflow's flash texts are workflow.flash.<key>
+WORKFLOW_FLASH = frozenset({"released", "reassigned", "taken_over", "note_added",
+                            "labels_set"})
 CANNED = ("greeting", "checking", "call_you", "request_registered", "come_by", "goodbye")
 REQUEST_STATUSES = tuple(s for s in STATUSES if s != "draft")
 
@@ -99,7 +102,8 @@ def context(request: web.Request, lang: str, **values: Any) -> dict[str, Any]:
             "t": lambda key, **params: st(key, lang, **params),
             "has": lambda key: has(key, lang), "user": user, "csrf": request.get("csrf"),
             "path": request.path, "nav": _nav(user, lang) if user else [],
-            "flash": flash if flash in FLASH else None,
+            "flash": f"flash.{flash}" if flash in FLASH else
+            f"workflow.flash.{flash}" if flash in WORKFLOW_FLASH else None,
             "scripts": ("/static/inbox.js",), **values}
 
 
@@ -209,25 +213,42 @@ def _reason_label(reason: str, lang: str) -> str:
     return st(f"reason.{reason}", lang) if has(f"reason.{reason}", lang) else reason
 
 
-def queue_items(lang: str) -> list[dict[str, Any]]:
-    with session_scope() as session:
-        return [{
-            "id": h.id, "sender": h.sender_id, "channel": h.channel or "", "language":
-            h.language or "", "urgent": bool(h.urgent), "reason": h.reason,
-            "reason_label": _reason_label(h.reason, lang), "status": h.status,
-            "claimed_by": h.claimed_by or "", "waiting": minutes_since(h.created_at),
-            "since": auth.aware(h.created_at).isoformat() if h.created_at else None,
-        } for h in handoff.queue(session)]
+def _queue_item(h: Handoff, lang: str) -> dict[str, Any]:
+    return {
+        "id": h.id, "sender": h.sender_id, "channel": h.channel or "",
+        "language": h.language or "", "urgent": bool(h.urgent), "reason": h.reason,
+        "reason_label": _reason_label(h.reason, lang), "status": h.status,
+        "claimed_by": h.claimed_by or "", "waiting": minutes_since(h.created_at),
+        "since": auth.aware(h.created_at).isoformat() if h.created_at else None,
+        "labels": handoff.labels_of(h),
+        "closed": when(h.closed_at, lang) if h.closed_at else "",
+    }
+
+
+def queue_items(lang: str, view: str = "all", worker: str = "", query: str = ""
+                ) -> list[dict[str, Any]]:
+    return [_queue_item(h, lang) for h in handoff.listing(view, worker, query)]
+
+
+def _queue_args(request: web.Request) -> tuple[str, str]:
+    view = request.query.get("view", "all")
+    return (view if view in handoff.VIEWS else "all"), request.query.get("q", "")[:100]
 
 
 async def queue_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
-    items = await blocking(queue_items, lang)
-    return render(request, "queue.html", st("queue.title", lang), items=items)
+    view, query = _queue_args(request)
+    items = await blocking(queue_items, lang, view, request["user"]["username"], query)
+    api = "/inbox/api/queue?" + urlencode({"view": view, "q": query} if query else
+                                          {"view": view})
+    return render(request, "queue.html", st("queue.title", lang), items=items, view=view,
+                  views=handoff.VIEWS, query=query, api=api)
 
 
 async def queue_api(request: web.Request) -> web.Response:
-    return web.json_response({"items": await blocking(queue_items, lang_of(request))})
+    view, query = _queue_args(request)
+    return web.json_response({"items": await blocking(
+        queue_items, lang_of(request), view, request["user"]["username"], query)})
 
 
 # --- a conversation ------------------------------------------------------------------------
@@ -273,7 +294,7 @@ def load_conversation(handoff_id: int, worker: str, lang: str) -> dict[str, Any]
                 "status": h.status, "urgent": h.urgent, "reason": h.reason,
                 "claimed_by": h.claimed_by, "created": when(h.created_at, lang),
                 "waiting": minutes_since(h.created_at), "outcome": h.outcome,
-                "requests": requests}
+                "labels": handoff.labels_of(h), "requests": requests}
 
 
 def _channel_notes(contact: dict[str, Any] | None, lang: str) -> list[str]:
@@ -323,13 +344,19 @@ async def conversation_page(request: web.Request, message: str | None = None,
     me = request["user"]
     may_change = me["role"] == "admin" or (conv["status"] == "claimed"
                                            and conv["claimed_by"] == me["username"])
+    notes = await blocking(handoff.notes, conv["sender"])
+    for note in notes:
+        note["when"] = when(note["at"], lang)
+    colleagues = [c for c in await blocking(handoff.colleagues) if c != conv["claimed_by"]]
     return render(request, "conversation.html",
                   st("conversation.title", lang, sender=conv["sender"]), status=status,
                   conv=conv, lines=lines, facts=facts if isinstance(facts, dict) else None,
                   channel_notes=_channel_notes(contact, lang), message=message,
                   may_change=may_change, request_statuses=REQUEST_STATUSES,
                   open_statuses=handoff.OPEN_STATUSES, outcomes=OUTCOMES,
-                  canned=_canned(conv["language"] or "nl", lang), max_reply=MAX_REPLY)
+                  canned=_canned(conv["language"] or "nl", lang), max_reply=MAX_REPLY,
+                  notes=notes, colleagues=colleagues, is_admin=me["role"] == "admin",
+                  max_note=handoff.MAX_NOTE)
 
 
 def _int(text: str) -> int:
@@ -417,26 +444,101 @@ async def reply(request: web.Request) -> web.Response:
 
 
 async def finish(request: web.Request) -> web.Response:
-    """Hand back to the bot (the family is told) or close with an outcome (the bot answers
-    again, without a message)."""
+    """Hand back to the bot (the family is told) or close with an outcome and an optional
+    last message. The first post shows what will happen; only ``confirm=1`` does it."""
     lang = lang_of(request)
     cid = _int(request.match_info["id"])
     form = await request.post()
     how = str(form.get("how", ""))
     outcome = str(form.get("outcome", ""))
+    message = str(form.get("message", "")).strip() if how == "close" else ""
     me = request["user"]["username"]
     try:
-        await blocking(handoff.held, cid, me)
+        state = await blocking(handoff.held, cid, me)
         if how not in ("hand_back", "close") or outcome not in OUTCOMES:
             return await conversation_page(request, st("conversation.outcome_required", lang),
                                            400)
-        step = handoff.hand_back if how == "hand_back" else handoff.close
-        await blocking(step, cid, me, outcome)
+        if len(message) > MAX_REPLY:
+            return await conversation_page(request, st("workflow.message_invalid", lang,
+                                                       max=MAX_REPLY), 400)
+        if str(form.get("confirm", "")) != "1":
+            family_lang = state.language if state.language in i18n.SUPPORTED else \
+                i18n.DEFAULT
+            title = st(f"workflow.confirm_{how}_title", lang)
+            return render(request, "confirm_finish.html", title, cid=cid, how=how,
+                          outcome=outcome, message=message,
+                          family_text=i18n.t("handoff.back", family_lang)
+                          if how == "hand_back" else message)
+        if how == "hand_back":
+            await blocking(handoff.hand_back, cid, me, outcome)
+        else:
+            await blocking(handoff.close, cid, me, outcome, None, message or None)
     except WorkflowError as exc:
         return await _refused(request, exc)
     except RasaError:
         return await conversation_page(request, st("conversation.rasa_down", lang), 502)
     return see_other("/inbox", "handed_back" if how == "hand_back" else "closed")
+
+
+async def release(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    try:
+        await blocking(handoff.release, cid, request["user"]["username"])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    return see_other("/inbox", "released")
+
+
+async def reassign(request: web.Request) -> web.Response:
+    """The holder, or an admin, gives the conversation to a colleague."""
+    cid = _int(request.match_info["id"])
+    form = await request.post()
+    user = request["user"]
+    try:
+        await blocking(lambda: handoff.reassign(cid, user["username"], str(form.get("to", "")),
+                                                admin=user["role"] == "admin"))
+    except WorkflowError as exc:
+        if exc.code == "unknown_colleague":
+            return await conversation_page(
+                request, st("workflow.unknown_colleague", lang_of(request)), 400)
+        return await _refused(request, exc)
+    return see_other(f"/inbox/c/{cid}", "reassigned")
+
+
+async def take_over(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    if request["user"]["role"] != "admin":
+        raise web.HTTPForbidden(text=st("denied.role", lang_of(request)))
+    try:
+        await blocking(handoff.take_over, cid, request["user"]["username"])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    return see_other(f"/inbox/c/{cid}", "taken_over")
+
+
+async def add_note(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    form = await request.post()
+    try:
+        await blocking(handoff.add_note, cid, request["user"]["username"],
+                       str(form.get("text", "")))
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    except ValueError:
+        return await conversation_page(request, st("workflow.note_invalid", lang_of(request),
+                                                   max=handoff.MAX_NOTE), 400)
+    return see_other(f"/inbox/c/{cid}", "note_added")
+
+
+async def set_labels(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    form = await request.post()
+    try:
+        await blocking(handoff.set_labels, cid, request["user"]["username"],
+                       str(form.get("labels", ""))[:500])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    return see_other(f"/inbox/c/{cid}", "labels_set")
 
 
 def _may_change(session: Any, sender_id: str, user: dict[str, Any]) -> bool:
