@@ -45,6 +45,7 @@ def running(serve_stack: Callable[..., Served],
     stack = serve_stack(var, BOT_LOKET_FILE=str(loket_file(var, open_now=True)))
     with db.session_scope(stack.db_url) as session:
         auth.create_user(session, "ann", PASSWORD, role="worker", language="nl")
+        auth.create_user(session, "bert", PASSWORD, role="worker", language="nl")
     db.dispose_engine(stack.db_url)
     return stack, stack.inbox
 
@@ -102,6 +103,10 @@ def test_family_and_worker_in_the_browser(running: tuple[Served, str], tmp_path:
 
             worker.get_by_label("Uitkomst").select_option("answered")
             worker.get_by_role("button", name="Teruggeven aan de digitale assistent").click()
+            # asked first, with the words the family will read
+            expect(worker.locator("h1")).to_have_text("Teruggeven aan de digitale assistent?")
+            expect(worker.locator(".family-text")).to_have_text(i18n.t("handoff.back", "nl"))
+            worker.get_by_role("button", name="Ja, teruggeven").click()
             expect(worker.locator("h1")).to_have_text("Wachtrij")
             expect(messages).to_contain_text(i18n.t("handoff.back", "nl"), timeout=WAIT_MS)
 
@@ -111,3 +116,89 @@ def test_family_and_worker_in_the_browser(running: tuple[Served, str], tmp_path:
         finally:
             family_browser.close()
             worker_browser.close()
+
+
+SHOTS = Path("/tmp/inbox-shots")
+
+
+def _sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/inbox/login")
+    page.get_by_label("Gebruikersnaam").fill(username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+
+
+def test_two_workers_pass_a_conversation_on(running: tuple[Served, str],
+                                            tmp_path: Path) -> None:
+    """Ann takes a family's conversation, Bert (another browser) sees it is hers and cannot
+    answer; she gives it to him; he notes, labels, answers and closes with a last message
+    after a confirmation; the family reads both; it is in the closed view."""
+    sync_playwright, expect = _playwright()
+    _stack, base = running
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            family = browser.new_context(locale="nl-BE").new_page()
+            ann = browser.new_context(locale="nl-BE", viewport={"width": 1280,
+                                                                "height": 900}).new_page()
+            bert = browser.new_context(locale="nl-BE", viewport={"width": 1280,
+                                                                 "height": 900}).new_page()
+            family.goto(f"{base}/chat")
+            messages = family.locator("#messages")
+            _send(family, "ik wil met iemand van het loket spreken")
+            expect(messages).to_contain_text(i18n.t("handoff.open", "nl"), timeout=WAIT_MS)
+
+            _sign_in(ann, base, "ann")
+            _sign_in(bert, base, "bert")
+            expect(ann.locator("h1")).to_have_text("Wachtrij")
+            ann.get_by_role("link", name="Niet toegewezen").click()
+            ann.get_by_role("link", name="Openen").first.click(timeout=WAIT_MS)
+            url = ann.url
+            ann.get_by_role("button", name="Gesprek opnemen").click()
+            expect(ann.locator(".flash.ok")).to_be_visible()
+            ann.screenshot(path=str(SHOTS / "workflow-1-ann-claimed.png"), full_page=True)
+
+            bert.goto(url)
+            expect(bert.locator(".flash").first).to_contain_text("ann heeft dit gesprek al")
+            expect(bert.locator("#reply")).to_have_count(0)
+
+            ann.get_by_label("Geven aan een collega").select_option("bert")
+            ann.get_by_role("button", name="Geven", exact=True).click()
+            expect(ann.locator(".flash.ok")).to_have_text("Het gesprek is aan je collega gegeven.")
+            expect(ann.locator("#reply")).to_have_count(0)
+
+            bert.goto(url)
+            expect(bert.locator("#claim-state")).to_have_text("Opgenomen door bert")
+            bert.get_by_label("Nieuwe notitie").fill("Mama werkt in ploegen, bellen na 15u")
+            bert.get_by_role("button", name="Notitie bewaren").click()
+            expect(bert.locator(".notes")).to_contain_text("bellen na 15u")
+            bert.locator("#labels").fill("ploegwerk, terugbellen")
+            bert.get_by_role("button", name="Labels bewaren").click()
+            expect(bert.locator("#labels")).to_have_value("ploegwerk, terugbellen")
+            reply = "Dag, ik ben Bert. Ik zoek een plaats met flexibele uren."
+            bert.get_by_label("Je antwoord", exact=False).fill(reply)
+            bert.get_by_role("button", name="Versturen").click()
+            expect(messages.locator(".msg.staff")).to_contain_text(reply, timeout=WAIT_MS)
+
+            # no outcome is chosen for the worker: closing without one is refused
+            expect(bert.get_by_label("Uitkomst")).to_have_value("")
+            bert.get_by_label("Uitkomst").select_option("referred")
+            goodbye = "Ik bel je morgen na 15u. Tot dan!"
+            bert.get_by_label("Kort bericht aan het gezin", exact=False).fill(goodbye)
+            bert.screenshot(path=str(SHOTS / "workflow-2-bert-holds.png"), full_page=True)
+            bert.get_by_role("button", name="Afsluiten", exact=True).click()
+            expect(bert.locator("h1")).to_have_text("Dit gesprek afsluiten?")
+            expect(bert.locator(".family-text")).to_have_text(goodbye)
+            bert.screenshot(path=str(SHOTS / "workflow-3-confirm-close.png"), full_page=True)
+            bert.get_by_role("button", name="Ja, afsluiten").click()
+            expect(bert.locator(".flash.ok")).to_have_text("Het gesprek is afgesloten.")
+            expect(messages.locator(".msg.staff").last).to_contain_text(goodbye,
+                                                                        timeout=WAIT_MS)
+
+            ann.goto(f"{base}/inbox?view=closed")
+            expect(ann.locator("#queue tbody")).to_contain_text("terugbellen")
+            ann.screenshot(path=str(SHOTS / "workflow-4-closed-view.png"), full_page=True)
+        finally:
+            browser.close()

@@ -29,12 +29,21 @@ function queueRow(item, labels) {
   } else {
     cell(tr, labels.queueNormal);
   }
-  cell(tr, labels.queueMinutes.replace("{n}", String(item.waiting)));
+  cell(tr, item.closed ? labels.closedAt.replace("{at}", item.closed)
+    : labels.queueMinutes.replace("{n}", String(item.waiting)));
   cell(tr, item.sender);
   cell(tr, item.language);
   cell(tr, item.channel);
   cell(tr, item.reason_label);
   cell(tr, item.claimed_by || labels.queueUnclaimed);
+  const tags = document.createElement("span");
+  for (const name of item.labels || []) {
+    const tag = document.createElement("span");
+    tag.className = "label";
+    tag.textContent = name;
+    tags.append(tag, " ");
+  }
+  cell(tr, tags);
   const link = document.createElement("a");
   link.href = "/inbox/c/" + encodeURIComponent(item.id);
   link.textContent = labels.queueOpen;
