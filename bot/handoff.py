@@ -655,6 +655,15 @@ def listing(view: str, worker: str, query: str = "", url: str | None = None) -> 
         return rows
 
 
+def history(sender_id: str, url: str | None = None) -> list[Handoff]:
+    """Every handoff of this family, newest first (the conversation page's "earlier")."""
+    with db.session_scope(url) as session:
+        rows = list(session.execute(select(Handoff).where(Handoff.sender_id == sender_id)
+                                    .order_by(Handoff.id.desc()).limit(50)).scalars())
+        session.expunge_all()
+        return rows
+
+
 def colleagues(url: str | None = None) -> list[str]:
     """Active accounts, for "give to a colleague"."""
     with db.session_scope(url) as session:
@@ -665,6 +674,6 @@ def colleagues(url: str | None = None) -> list[str]:
 __all__ = ["OUTCOMES", "VIEWS", "AlreadyClaimed", "AuditEntry", "Delivery", "Handoff",
            "HandoffNote", "RasaError", "StaffUser", "State", "WorkflowError", "add_note",
            "append_events", "audit", "claim", "close", "colleagues", "expire_claims", "finish",
-           "hand_back", "held", "listing", "notes", "open_handoff", "pause", "phone_key",
+           "hand_back", "held", "history", "listing", "notes", "open_handoff", "pause", "phone_key",
            "queue", "reassign", "record_staff_message", "release", "request_update", "resume",
            "send", "set_labels", "state", "take", "take_over", "transcript", "transcript_from"]

@@ -202,3 +202,49 @@ def test_two_workers_pass_a_conversation_on(running: tuple[Served, str],
             ann.screenshot(path=str(SHOTS / "workflow-4-closed-view.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_arabic_family_reads_well_and_focus_stays(running: tuple[Served, str]) -> None:
+    """An Arabic family in crisis writes its number: the queue row says web chat, Arabic,
+    urgent, its last words with the number left to right; the live refresh updates the row
+    while the worker's keyboard focus stays on its link; the transcript keeps numbers LTR."""
+    sync_playwright, expect = _playwright()
+    _stack, base = running
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            family = browser.new_context(locale="ar").new_page()
+            worker = browser.new_context(locale="nl-BE", viewport={"width": 1280,
+                                                                   "height": 800}).new_page()
+            family.goto(f"{base}/chat")
+            messages = family.locator("#messages")
+            _send(family, "راجلي كيضربني")
+            expect(messages).to_contain_text(i18n.t("handoff.crisis", "ar")[:20],
+                                             timeout=WAIT_MS)
+            _sign_in(worker, base, "ann")
+            row = worker.locator("#queue tbody tr", has_text="Arabisch").first
+            expect(row).to_contain_text("Webchat", timeout=WAIT_MS)
+            expect(row).to_contain_text("Dringend")
+            link = row.get_by_role("link", name="Openen")
+            link.focus()
+            _send(family, "رقمي 0489 11 22 33 اتصلي بي")
+            expect(row.locator(".last bdi")).to_have_text("0489 11 22 33", timeout=WAIT_MS)
+            # the row changed under the worker's eyes; the focus did not move
+            assert worker.evaluate("document.activeElement.textContent") == "Openen"
+            assert worker.evaluate("document.activeElement.closest('tr').textContent"
+                                   ).count("Arabisch") == 1
+            worker.screenshot(path=str(SHOTS / "readable-1-queue.png"), full_page=True)
+            worker.keyboard.press("Enter")
+            transcript = worker.locator("#transcript")
+            last = transcript.locator(".msg.family .text").last
+            expect(last).to_have_attribute("dir", "auto")
+            expect(last).to_have_attribute("lang", "ar")
+            expect(last.locator("bdi[dir=ltr]")).to_have_text("0489 11 22 33")
+            # the number reads as it was written, not "33 22 11 0489" or "…+"
+            box = last.locator("bdi").bounding_box()
+            assert box is not None and box["width"] > 0
+            worker.screenshot(path=str(SHOTS / "readable-2-conversation.png"), full_page=True)
+        finally:
+            browser.close()

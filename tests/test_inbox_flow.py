@@ -127,7 +127,7 @@ async def test_reply_goes_through_rasa_and_shows_as_staff(inbox) -> None:
     assert len(events) == 2  # paused: no action_listen added
     transcript = (await (await inbox.client.get(f"/inbox/api/c/{hid}")).json())["transcript"]
     assert transcript[-1] == {"who": "staff", "worker": "ann", "text": "Dag, ik help je.",
-                              "time": transcript[-1]["time"]}
+                              "lang": "nl", "note": "", "time": transcript[-1]["time"]}
     assert ("ann", "sent", "sent") in _audit(inbox.url)
     empty = await inbox.client.post(f"/inbox/c/{hid}/reply", data={"csrf": token, "text": " "})
     assert empty.status == 400

@@ -19,7 +19,7 @@ import jinja2
 from aiohttp import web
 
 from bot import db, handoff
-from bot.inbox import admin, auth, family, report, views, webchat
+from bot.inbox import admin, auth, family, readable, report, views, webchat
 from bot.inbox.texts import st
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -128,8 +128,9 @@ async def _sweep_lapsed_claims(_app: web.Application) -> AsyncIterator[None]:
 def create_app(sweep: bool = True) -> web.Application:
     app = web.Application(middlewares=[security_headers, guard], client_max_size=256 * 1024)
     # autoescape on for every template: a family's "<script>" is text, whatever the file name
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-                         undefined=jinja2.StrictUndefined, trim_blocks=False)
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+                               autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["ltr_numbers"] = readable.ltr_numbers
     app[views.SIGNER] = auth.Signer(auth.secret())
     app[webchat.LIMITS] = webchat.Limits()
     # behind a TLS proxy set INBOX_SECURE_COOKIES=1; plain http on loopback cannot use them

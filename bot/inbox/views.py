@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot import handoff, i18n, messages
 from bot.db import session_scope
 from bot.handoff import OUTCOMES, Handoff, RasaError, WorkflowError
-from bot.inbox import auth, throttle
+from bot.inbox import auth, readable, throttle
 from bot.inbox.html import Markup, join
 from bot.inbox.texts import has, language, st
 from bot.intake import store as intake_store
@@ -213,21 +213,42 @@ def _reason_label(reason: str, lang: str) -> str:
     return st(f"reason.{reason}", lang) if has(f"reason.{reason}", lang) else reason
 
 
-def _queue_item(h: Handoff, lang: str) -> dict[str, Any]:
+PREVIEWS = readable.PreviewCache()
+MAX_PREVIEWS = 50  # rows of a queue view that show the family's last words
+
+
+def _waited(h: Handoff) -> int:
+    """Minutes the family waited for a person: the clock stops once someone claims."""
+    created, claimed = auth.aware(h.created_at), auth.aware(h.claimed_at)
+    if created and claimed and h.status == "claimed":
+        return max(int((claimed - created).total_seconds() // 60), 0)
+    return minutes_since(h.created_at)
+
+
+def _queue_item(h: Handoff, lang: str, preview: bool) -> dict[str, Any]:
+    lines = PREVIEWS.lines(h.sender_id, handoff.transcript) if preview else None
     return {
         "id": h.id, "sender": h.sender_id, "channel": h.channel or "",
-        "language": h.language or "", "urgent": bool(h.urgent), "reason": h.reason,
+        "channel_name": readable.channel_name(h.sender_id, h.channel, lang),
+        "language": h.language or "",
+        "language_name": readable.language_name(h.language, lang),
+        "urgent": bool(h.urgent), "reason": h.reason,
         "reason_label": _reason_label(h.reason, lang), "status": h.status,
-        "claimed_by": h.claimed_by or "", "waiting": minutes_since(h.created_at),
+        "claimed_by": h.claimed_by or "", "waiting": _waited(h),
+        "waiting_text": st("readable.waited" if h.status == "claimed" else "queue.minutes",
+                           lang, n=_waited(h)),
         "since": auth.aware(h.created_at).isoformat() if h.created_at else None,
         "labels": handoff.labels_of(h),
         "closed": when(h.closed_at, lang) if h.closed_at else "",
+        "last": readable.preview(lines, lang) if lines else "",
     }
 
 
 def queue_items(lang: str, view: str = "all", worker: str = "", query: str = ""
                 ) -> list[dict[str, Any]]:
-    return [_queue_item(h, lang) for h in handoff.listing(view, worker, query)]
+    rows = handoff.listing(view, worker, query)
+    return [_queue_item(h, lang, view != "closed" and i < MAX_PREVIEWS)
+            for i, h in enumerate(rows)]
 
 
 def _queue_args(request: web.Request) -> tuple[str, str]:
@@ -293,7 +314,7 @@ def load_conversation(handoff_id: int, worker: str, lang: str) -> dict[str, Any]
         return {"id": h.id, "sender": h.sender_id, "channel": h.channel, "language": h.language,
                 "status": h.status, "urgent": h.urgent, "reason": h.reason,
                 "claimed_by": h.claimed_by, "created": when(h.created_at, lang),
-                "waiting": minutes_since(h.created_at), "outcome": h.outcome,
+                "waiting": _waited(h), "outcome": h.outcome,
                 "labels": handoff.labels_of(h), "requests": requests}
 
 
@@ -308,13 +329,15 @@ def _channel_notes(contact: dict[str, Any] | None, lang: str) -> list[str]:
     return notes
 
 
-def load_transcript(sender: str, lang: str) -> tuple[list[dict[str, Any]] | None, Any]:
+def load_transcript(sender: str, lang: str, conversation_language: str | None = None
+                    ) -> tuple[list[dict[str, Any]] | None, Any]:
     """(transcript, eligibility facts); (None, None) when Rasa cannot be reached."""
     try:
         state = handoff.rasa_api.tracker(sender)
     except RasaError:
         return None, None
     lines, facts = handoff.transcript_from(state), handoff.rasa_api.slot(state, "facts")
+    lines = readable.readable(lines, conversation_language, lang)
     for line in lines:
         at = line.get("at")
         line["time"] = when(datetime.fromtimestamp(at, timezone.utc), lang) if at else ""
@@ -339,8 +362,13 @@ async def conversation_page(request: web.Request, message: str | None = None,
     conv = await blocking(load_conversation, cid, request["user"]["username"], lang)
     if conv is None:
         raise web.HTTPNotFound()
-    lines, facts = await blocking(load_transcript, conv["sender"], lang)
+    lines, facts = await blocking(load_transcript, conv["sender"], lang, conv["language"])
     contact = await blocking(messages.contact, conv["sender"])
+    earlier = [{"id": h.id, "date": when(h.created_at, lang),
+                "status": st(f"handoff_status.{h.status}", lang),
+                "outcome": st(f"outcome.{h.outcome}", lang) if h.outcome else "-",
+                "worker": h.claimed_by or "-"}
+               for h in await blocking(handoff.history, conv["sender"]) if h.id != conv["id"]]
     me = request["user"]
     may_change = me["role"] == "admin" or (conv["status"] == "claimed"
                                            and conv["claimed_by"] == me["username"])
@@ -356,6 +384,9 @@ async def conversation_page(request: web.Request, message: str | None = None,
                   open_statuses=handoff.OPEN_STATUSES, outcomes=OUTCOMES,
                   canned=_canned(conv["language"] or "nl", lang), max_reply=MAX_REPLY,
                   notes=notes, colleagues=colleagues, is_admin=me["role"] == "admin",
+                  earlier=earlier,
+                  channel_name=readable.channel_name(conv["sender"], conv["channel"], lang),
+                  language_name=readable.language_name(conv["language"], lang),
                   max_note=handoff.MAX_NOTE)
 
 
@@ -376,7 +407,7 @@ async def conversation_api(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     start = request.query.get("from", "0")
     start_at = int(start) if start.isdigit() else 0
-    lines, _facts = await blocking(load_transcript, state.sender, lang)
+    lines, _facts = await blocking(load_transcript, state.sender, lang, state.language)
     shown = None if lines is None else lines[start_at:]
     if shown:
         await blocking(handoff.record, request["user"]["username"], "transcript_read",
@@ -387,8 +418,9 @@ async def conversation_api(request: web.Request) -> web.Response:
         if state.claimed_by else st("conversation.unclaimed", lang),
         "from": start_at,
         "transcript": None if shown is None else [
-            {"who": x["who"], "worker": x.get("worker"), "text": x.get("text") or "",
-             "time": x.get("time", "")} for x in shown]})
+            {"who": x["who"], "worker": x.get("worker"), "text": x["shown"],
+             "lang": x["lang"], "note": x["note_text"], "time": x.get("time", "")}
+            for x in shown]})
 
 
 def _refusal(exc: WorkflowError, lang: str) -> str:

@@ -1,8 +1,11 @@
 // The inbox's live parts: the queue and the transcript refresh every 3 seconds, and canned
 // replies are inserted into the reply box. Text is set with textContent only (never HTML).
+// Nothing here moves the keyboard focus: rows are updated in place, never rebuilt.
 "use strict";
 
 const EVERY_MS = 3000;
+// a phone number or another long run of digits: kept left to right inside Arabic text
+const NUMBER = /\+?\d[\d .\-/]{5,}\d/g;
 
 async function getJson(url) {
   const response = await fetch(url, { credentials: "same-origin",
@@ -12,30 +15,37 @@ async function getJson(url) {
   return response.json();
 }
 
-function cell(row, content) {
-  const td = document.createElement("td");
-  if (content instanceof Node) { td.appendChild(content); } else { td.textContent = content; }
-  row.appendChild(td);
+// text with each number in <bdi dir="ltr">, as the server's ltr_numbers filter does
+function withNumbers(parent, text) {
+  let last = 0;
+  for (const match of text.matchAll(NUMBER)) {
+    parent.append(text.slice(last, match.index));
+    const bdi = document.createElement("bdi");
+    bdi.dir = "ltr";
+    bdi.textContent = match[0];
+    parent.append(bdi);
+    last = match.index + match[0].length;
+  }
+  parent.append(text.slice(last));
+  return parent;
 }
 
-function queueRow(item, labels) {
-  const tr = document.createElement("tr");
+function queueCells(item, labels) {
+  const cells = [];
   if (item.urgent) {
-    tr.className = "urgent-row";
     const strong = document.createElement("strong");
     strong.className = "urgent";
     strong.textContent = labels.queueUrgent;
-    cell(tr, strong);
+    cells.push(strong);
   } else {
-    cell(tr, labels.queueNormal);
+    cells.push(labels.queueNormal);
   }
-  cell(tr, item.closed ? labels.closedAt.replace("{at}", item.closed)
-    : labels.queueMinutes.replace("{n}", String(item.waiting)));
-  cell(tr, item.sender);
-  cell(tr, item.language);
-  cell(tr, item.channel);
-  cell(tr, item.reason_label);
-  cell(tr, item.claimed_by || labels.queueUnclaimed);
+  cells.push(item.closed ? labels.closedAt.replace("{at}", item.closed) : item.waiting_text);
+  const sender = document.createElement("bdi");
+  sender.dir = "ltr";
+  sender.textContent = item.sender;
+  cells.push(sender, item.language_name, item.channel_name, item.reason_label,
+             item.claimed_by || labels.queueUnclaimed);
   const tags = document.createElement("span");
   for (const name of item.labels || []) {
     const tag = document.createElement("span");
@@ -43,23 +53,65 @@ function queueRow(item, labels) {
     tag.textContent = name;
     tags.append(tag, " ");
   }
-  cell(tr, tags);
+  cells.push(tags);
+  const last = document.createElement("span");
+  last.className = "last";
+  last.dir = "auto";
+  if (item.language) { last.lang = item.language; }
+  cells.push(withNumbers(last, item.last || ""));
   const link = document.createElement("a");
   link.href = "/inbox/c/" + encodeURIComponent(item.id);
   link.textContent = labels.queueOpen;
-  cell(tr, link);
-  return tr;
+  cells.push(link);
+  return cells;
+}
+
+function fillRow(tr, item, labels) {
+  tr.dataset.id = String(item.id);
+  tr.className = item.urgent ? "urgent-row" : "";
+  const cells = queueCells(item, labels);
+  while (tr.children.length < cells.length) { tr.appendChild(document.createElement("td")); }
+  cells.forEach((content, i) => {
+    const td = tr.children[i];
+    if (content instanceof HTMLAnchorElement) {
+      // the link stays the same element, so a worker's focus on it stays too
+      const old = td.querySelector("a");
+      if (old && old.getAttribute("href") === content.getAttribute("href")) { return; }
+    }
+    const fresh = document.createElement("td");
+    if (content instanceof Node) { fresh.appendChild(content); } else {
+      fresh.textContent = content;
+    }
+    if (td.innerHTML !== fresh.innerHTML) { td.replaceChildren(...fresh.childNodes); }
+  });
 }
 
 function liveQueue(table) {
   const body = table.querySelector("tbody");
   const empty = document.getElementById("queue-empty");
+  // rows already on the page, by handoff id
+  for (const tr of body.rows) {
+    const link = tr.querySelector("a[href^='/inbox/c/']");
+    if (link) { tr.dataset.id = link.getAttribute("href").split("/").pop(); }
+  }
   const refresh = async () => {
     const data = await getJson(table.dataset.api);
     if (!data) { return; }
-    const rows = data.items.map((item) => queueRow(item, table.dataset));
-    body.replaceChildren(...rows);
-    if (empty) { empty.hidden = rows.length > 0; }
+    const byId = new Map([...body.rows].map((tr) => [tr.dataset.id, tr]));
+    const wanted = data.items.map((item) => {
+      const tr = byId.get(String(item.id)) || document.createElement("tr");
+      fillRow(tr, item, table.dataset);
+      return tr;
+    });
+    for (const tr of body.rows) {
+      if (!wanted.includes(tr)) { tr.remove(); }
+    }
+    // reorder only when the order changed: moving a row would drop the focus in it
+    const order = (rows) => rows.map((tr) => tr.dataset.id).join(",");
+    if (order([...body.rows]) !== order(wanted)) {
+      wanted.forEach((tr) => body.appendChild(tr));
+    }
+    if (empty) { empty.hidden = wanted.length > 0; }
   };
   setInterval(refresh, EVERY_MS);
 }
@@ -77,10 +129,18 @@ function transcriptItem(line, labels) {
   const at = document.createElement("time");
   at.className = "at";
   at.textContent = line.time;
+  li.append(who, " ", at);
+  if (line.note) {
+    const note = document.createElement("span");
+    note.className = "note";
+    note.textContent = line.note;
+    li.append(" ", note);
+  }
   const text = document.createElement("div");
   text.className = "text";
-  text.textContent = line.text;
-  li.append(who, " ", at, text);
+  text.dir = "auto";
+  if (line.lang) { text.lang = line.lang; }
+  li.append(withNumbers(text, line.text));
   return li;
 }
 
@@ -95,10 +155,13 @@ function liveTranscript(list) {
       state.textContent = data.claim_text;
     }
     if (!data.transcript || data.from !== list.children.length) { return; }
+    // follow new messages unless the worker scrolled up to read
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     // append only what is new: a screen reader then reads just the new messages
     for (const line of data.transcript) {
       list.appendChild(transcriptItem(line, list.dataset));
     }
+    if (atEnd && data.transcript.length) { list.scrollTop = list.scrollHeight; }
   };
   setInterval(refresh, EVERY_MS);
 }
@@ -111,7 +174,7 @@ function cannedReplies() {
   button.addEventListener("click", () => {
     if (!select.value) { return; }
     box.value = box.value ? box.value.trimEnd() + "\n" + select.value : select.value;
-    box.focus();
+    box.focus();  // the worker asked for it by clicking
   });
 }
 
@@ -121,7 +184,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const transcript = document.getElementById("transcript");
   if (transcript) {
     liveTranscript(transcript);
-    transcript.lastElementChild?.scrollIntoView({ block: "nearest" });
+    transcript.scrollTop = transcript.scrollHeight;  // scrolls the list, not the focus
   }
   cannedReplies();
 });
