@@ -248,3 +248,58 @@ def test_arabic_family_reads_well_and_focus_stays(running: tuple[Served, str]) -
             worker.screenshot(path=str(SHOTS / "readable-2-conversation.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_live_queue_badge_and_transcript(running: tuple[Served, str]) -> None:
+    """Without reloading: a new family shows in two workers' queues within 2 s and in the
+    title badge; Ann's claim shows on Bert's page; the family's next message shows in Ann's
+    transcript within 2 s while she types, and her focus and text stay."""
+    import os
+    import time
+
+    sync_playwright, expect = _playwright()
+    stack, base = running
+    # the family on the REST channel: the web chat allows 3 new conversations a minute from
+    # one address, and the tests before this one opened them
+    sender = "e2e-live-" + os.urandom(3).hex()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            ann = browser.new_context(locale="nl-BE").new_page()
+            bert = browser.new_context(locale="nl-BE").new_page()
+            for page, name in ((ann, "ann"), (bert, "bert")):
+                _sign_in(page, base, name)
+                expect(page.locator("h1")).to_have_text("Wachtrij")
+                page.wait_for_function("document.body.dataset.waiting !== undefined")
+            before = int(ann.evaluate("document.body.dataset.waiting"))
+            rows = ann.locator("#queue tbody tr").count()
+
+            stack.say(sender, "hallo")
+            replies = stack.say(sender, "ik wil met iemand van het loket spreken")
+            assert replies[-1]["text"] == i18n.t("handoff.open", "nl")
+            seen = time.monotonic()
+            expect(ann.locator("#queue tbody tr")).to_have_count(rows + 1, timeout=2000)
+            expect(bert.locator("#queue tbody tr")).to_have_count(rows + 1, timeout=2000)
+            delay = time.monotonic() - seen
+            print(f"new handoff on both pages {delay:.2f} s after the family's reply")
+            expect(ann).to_have_title(re.compile(rf"^\({before + 1}\) Wachtrij"))
+
+            row = ann.locator("#queue tbody tr", has_text="ik wil met iemand").first
+            row.get_by_role("link", name="Openen").click()
+            ann.get_by_role("button", name="Gesprek opnemen").click()
+            expect(bert.locator("#queue tbody tr", has_text="ik wil met iemand")
+                   ).to_contain_text("ann", timeout=2000)
+
+            box = ann.get_by_label("Je antwoord", exact=False)
+            box.click()
+            box.type("Dag, ik ")
+            sent = time.monotonic()
+            assert stack.say(sender, "hebben jullie plaats in mei?") == []  # paused
+            expect(ann.locator("#transcript")).to_contain_text("plaats in mei", timeout=2000)
+            print(f"family message in the transcript {time.monotonic() - sent:.2f} s after "
+                  "it was sent")
+            assert ann.evaluate("document.activeElement.id") == "reply"
+            expect(box).to_have_value("Dag, ik ")
+        finally:
+            browser.close()

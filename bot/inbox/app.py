@@ -19,7 +19,7 @@ import jinja2
 from aiohttp import web
 
 from bot import db, handoff
-from bot.inbox import admin, auth, family, readable, report, views, webchat
+from bot.inbox import admin, auth, family, live, readable, report, views, webchat
 from bot.inbox.texts import st
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -125,7 +125,7 @@ async def _sweep_lapsed_claims(_app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(sweep: bool = True) -> web.Application:
+def create_app(background: bool = True) -> web.Application:
     app = web.Application(middlewares=[security_headers, guard], client_max_size=256 * 1024)
     # autoescape on for every template: a family's "<script>" is text, whatever the file name
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -135,8 +135,10 @@ def create_app(sweep: bool = True) -> web.Application:
     app[webchat.LIMITS] = webchat.Limits()
     # behind a TLS proxy set INBOX_SECURE_COOKIES=1; plain http on loopback cannot use them
     app[views.SECURE_COOKIES] = os.environ.get("INBOX_SECURE_COOKIES") == "1"
-    if sweep:
+    app[live.HUB] = live.Hub()
+    if background:  # the lapsed-claims sweep and the live watcher
         app.cleanup_ctx.append(_sweep_lapsed_claims)
+        app.cleanup_ctx.append(live.watch)
     r = app.router
     r.add_get("/", root)
     r.add_get("/health", health)
@@ -146,6 +148,7 @@ def create_app(sweep: bool = True) -> web.Application:
     r.add_post("/inbox/language", views.set_language)
     r.add_get("/inbox", views.queue_page)
     r.add_get("/inbox/api/queue", views.queue_api)
+    r.add_get("/inbox/api/events", live.events)
     r.add_get(r"/inbox/c/{id}", views.conversation_page)
     r.add_get(r"/inbox/api/c/{id}", views.conversation_api)
     r.add_post(r"/inbox/c/{id}/claim", views.claim)

@@ -109,23 +109,25 @@ def preview(lines: list[dict[str, Any]], lang: str) -> str:
 
 
 class PreviewCache:
-    """The last family message per conversation, kept a few seconds: the live queue of
-    every worker asks for it every few seconds, Rasa need not answer each time."""
+    """The transcript per conversation for the queue's last words, kept while the tracker's
+    newest event is the same (``version``, from the live watcher) or, without one, a few
+    seconds: every worker's live queue asks for it, Rasa need not answer each time."""
 
     def __init__(self, seconds: float = 5.0) -> None:
         self.seconds = seconds
-        self._rows: dict[str, tuple[float, list[dict[str, Any]] | None]] = {}
+        self._rows: dict[str, tuple[float, Any, list[dict[str, Any]] | None]] = {}
 
-    def lines(self, sender: str, fetch) -> list[dict[str, Any]] | None:
+    def lines(self, sender: str, fetch, version: Any = None) -> list[dict[str, Any]] | None:
         now = time.monotonic()
         hit = self._rows.get(sender)
-        if hit and now - hit[0] < self.seconds:
-            return hit[1]
+        if hit and (hit[1] == version if version is not None else
+                    now - hit[0] < self.seconds):
+            return hit[2]
         try:
             rows = fetch(sender)
-        except Exception:  # Rasa down: the queue still shows, without previews
+        except Exception:  # Rasa down: the queue still shows, without last words
             rows = None
         if len(self._rows) > 2000:
             self._rows.clear()
-        self._rows[sender] = (now, rows)
+        self._rows[sender] = (now, version, rows)
         return rows

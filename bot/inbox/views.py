@@ -225,8 +225,10 @@ def _waited(h: Handoff) -> int:
     return minutes_since(h.created_at)
 
 
-def _queue_item(h: Handoff, lang: str, preview: bool) -> dict[str, Any]:
-    lines = PREVIEWS.lines(h.sender_id, handoff.transcript) if preview else None
+def _queue_item(h: Handoff, lang: str, preview: bool, latest: dict[str, int]
+                ) -> dict[str, Any]:
+    lines = PREVIEWS.lines(h.sender_id, handoff.transcript,
+                           latest.get(h.sender_id)) if preview else None
     return {
         "id": h.id, "sender": h.sender_id, "channel": h.channel or "",
         "channel_name": readable.channel_name(h.sender_id, h.channel, lang),
@@ -244,10 +246,10 @@ def _queue_item(h: Handoff, lang: str, preview: bool) -> dict[str, Any]:
     }
 
 
-def queue_items(lang: str, view: str = "all", worker: str = "", query: str = ""
-                ) -> list[dict[str, Any]]:
+def queue_items(lang: str, view: str = "all", worker: str = "", query: str = "",
+                latest: dict[str, int] | None = None) -> list[dict[str, Any]]:
     rows = handoff.listing(view, worker, query)
-    return [_queue_item(h, lang, view != "closed" and i < MAX_PREVIEWS)
+    return [_queue_item(h, lang, view != "closed" and i < MAX_PREVIEWS, latest or {})
             for i, h in enumerate(rows)]
 
 
@@ -259,7 +261,8 @@ def _queue_args(request: web.Request) -> tuple[str, str]:
 async def queue_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     view, query = _queue_args(request)
-    items = await blocking(queue_items, lang, view, request["user"]["username"], query)
+    items = await blocking(queue_items, lang, view, request["user"]["username"], query,
+                           _latest(request))
     api = "/inbox/api/queue?" + urlencode({"view": view, "q": query} if query else
                                           {"view": view})
     return render(request, "queue.html", st("queue.title", lang), items=items, view=view,
@@ -269,7 +272,16 @@ async def queue_page(request: web.Request) -> web.Response:
 async def queue_api(request: web.Request) -> web.Response:
     view, query = _queue_args(request)
     return web.json_response({"items": await blocking(
-        queue_items, lang_of(request), view, request["user"]["username"], query)})
+        queue_items, lang_of(request), view, request["user"]["username"], query,
+        _latest(request))})
+
+
+def _latest(request: web.Request) -> dict[str, int]:
+    """The live watcher's newest tracker event per conversation (bot/inbox/live.py)."""
+    from bot.inbox import live
+
+    hub = request.app.get(live.HUB)
+    return dict(hub.latest) if hub is not None else {}
 
 
 # --- a conversation ------------------------------------------------------------------------

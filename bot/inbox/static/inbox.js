@@ -1,9 +1,13 @@
-// The inbox's live parts: the queue and the transcript refresh every 3 seconds, and canned
-// replies are inserted into the reply box. Text is set with textContent only (never HTML).
-// Nothing here moves the keyboard focus: rows are updated in place, never rebuilt.
+// The inbox's live parts: server-sent events (/inbox/api/events) say when the queue or a
+// conversation changed, and the page fetches just that; while the stream is not open the
+// queue and the transcript poll every 3 seconds. Waiting families show as a title badge, a
+// short sound and (if the worker allows) a browser notification. Canned replies go into the
+// reply box. Text is set with textContent only (never HTML). Nothing here moves the keyboard
+// focus: rows are updated in place, never rebuilt.
 "use strict";
 
 const EVERY_MS = 3000;
+const SAFETY_MS = 30000;  // even with the stream open, look now and then
 // a phone number or another long run of digits: kept left to right inside Arabic text
 const NUMBER = /\+?\d[\d .\-/]{5,}\d/g;
 
@@ -86,6 +90,84 @@ function fillRow(tr, item, labels) {
   });
 }
 
+// --- the event stream, the badge, the sound, the notification ---------------------------
+
+const stream = { source: null, handlers: { queue: [], conversation: [] } };
+
+function streamOpen() {
+  return stream.source !== null && stream.source.readyState === EventSource.OPEN;
+}
+
+let audio = null;
+function unlockSound() {
+  // browsers allow sound only after the worker did something on the page
+  if (!audio && window.AudioContext) { audio = new AudioContext(); }
+}
+
+function beep() {
+  if (!audio || audio.state !== "running") { return; }
+  const tone = audio.createOscillator();
+  const gain = audio.createGain();
+  tone.frequency.value = 880;
+  gain.gain.setValueAtTime(0.15, audio.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+  tone.connect(gain).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.4);
+}
+
+let knownWaiting = null;
+function showWaiting(count) {
+  const title = document.title.replace(/^\(\d+\) /, "");
+  document.title = count > 0 ? "(" + String(count) + ") " + title : title;
+  document.body.dataset.waiting = String(count);
+  if (knownWaiting !== null && count > knownWaiting) {
+    beep();
+    if (window.Notification && Notification.permission === "granted" && document.hidden) {
+      new Notification(document.body.dataset.notifyText || "", { tag: "loket-waiting" });
+    }
+  }
+  knownWaiting = count;
+}
+
+function notifications() {
+  const button = document.getElementById("notify");
+  if (!button || !window.Notification || Notification.permission !== "default") { return; }
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    await Notification.requestPermission();
+    button.hidden = Notification.permission !== "default";
+  });
+}
+
+function liveEvents() {
+  const url = document.body.dataset.events;
+  if (!url || !window.EventSource) { return; }
+  stream.source = new EventSource(url);
+  const waiting = (event) => showWaiting(JSON.parse(event.data).waiting);
+  stream.source.addEventListener("hello", waiting);
+  stream.source.addEventListener("queue", (event) => {
+    waiting(event);
+    stream.handlers.queue.forEach((fn) => fn());
+  });
+  stream.source.addEventListener("conversation", (event) => {
+    const id = String(JSON.parse(event.data).id);
+    stream.handlers.conversation.forEach((fn) => fn(id));
+  });
+}
+
+// refresh now on an event; poll while the stream is down; look now and then regardless
+function keepFresh(refresh) {
+  let last = Date.now();
+  const run = () => { last = Date.now(); return refresh(); };
+  setInterval(() => {
+    if (!streamOpen() || Date.now() - last > SAFETY_MS) { run(); }
+  }, EVERY_MS);
+  return run;
+}
+
+// --- the queue and the transcript ---------------------------------------------------------
+
 function liveQueue(table) {
   const body = table.querySelector("tbody");
   const empty = document.getElementById("queue-empty");
@@ -113,7 +195,7 @@ function liveQueue(table) {
     }
     if (empty) { empty.hidden = wanted.length > 0; }
   };
-  setInterval(refresh, EVERY_MS);
+  stream.handlers.queue.push(keepFresh(refresh));
 }
 
 function transcriptItem(line, labels) {
@@ -163,7 +245,9 @@ function liveTranscript(list) {
     }
     if (atEnd && data.transcript.length) { list.scrollTop = list.scrollHeight; }
   };
-  setInterval(refresh, EVERY_MS);
+  const run = keepFresh(refresh);
+  const mine = list.dataset.api.split("/").pop();
+  stream.handlers.conversation.push((id) => { if (id === mine) { run(); } });
 }
 
 function cannedReplies() {
@@ -179,6 +263,10 @@ function cannedReplies() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.addEventListener("pointerdown", unlockSound, { once: true });
+  document.addEventListener("keydown", unlockSound, { once: true });
+  liveEvents();
+  notifications();
   const queue = document.getElementById("queue");
   if (queue) { liveQueue(queue); }
   const transcript = document.getElementById("transcript");
