@@ -46,6 +46,7 @@ def running(serve_stack: Callable[..., Served],
     with db.session_scope(stack.db_url) as session:
         auth.create_user(session, "ann", PASSWORD, role="worker", language="nl")
         auth.create_user(session, "bert", PASSWORD, role="worker", language="nl")
+        auth.create_user(session, "chef", PASSWORD, role="admin", language="nl")
     db.dispose_engine(stack.db_url)
     return stack, stack.inbox
 
@@ -301,5 +302,55 @@ def test_live_queue_badge_and_transcript(running: tuple[Served, str]) -> None:
                   "it was sent")
             assert ann.evaluate("document.activeElement.id") == "reply"
             expect(box).to_have_value("Dag, ik ")
+        finally:
+            browser.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_staff_pages_fit_a_phone(running: tuple[Served, str]) -> None:
+    """At 390 px wide no staff page is wider than the screen (tables scroll inside
+    themselves, the queue is one card per conversation), and a worker can claim and answer."""
+    import os
+
+    sync_playwright, expect = _playwright()
+    stack, base = running
+    SHOTS.mkdir(exist_ok=True)
+    sender = "e2e-phone-" + os.urandom(3).hex()
+    stack.say(sender, "hallo")
+    stack.say(sender, "ik wil met iemand van het loket spreken")
+    stack.say(sender, "mijn nummer is 0489 11 22 33, bel me gerust na 15u")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            phone = browser.new_context(locale="nl-BE", viewport=PHONE, is_mobile=True,
+                                        has_touch=True).new_page()
+            phone.goto(f"{base}/inbox/login")
+            phone.screenshot(path=str(SHOTS / "phone-0-login.png"))
+            _sign_in(phone, base, "chef")
+            expect(phone.locator("h1")).to_have_text("Wachtrij")
+            card = phone.locator("#queue tbody tr", has_text="bel me gerust").first
+            expect(card).to_be_visible(timeout=WAIT_MS)
+            phone.screenshot(path=str(SHOTS / "phone-1-queue.png"), full_page=True)
+            card.get_by_role("link", name="Openen").click()
+            phone.get_by_role("button", name="Gesprek opnemen").click()
+            expect(phone.locator(".flash.ok")).to_be_visible()
+            phone.screenshot(path=str(SHOTS / "phone-2-conversation.png"), full_page=True)
+            conversation = phone.url
+            for path in ("/inbox", "/inbox?view=closed", conversation, "/inbox/report",
+                         "/inbox/admin/places", "/inbox/admin/users", "/inbox/admin/audit",
+                         "/inbox/admin/family"):
+                phone.goto(path if path.startswith("http") else base + path)
+                width = phone.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], (path, width)
+            phone.goto(conversation)
+            phone.get_by_label("Je antwoord", exact=False).fill("Dag, ik bel je om 15u.")
+            phone.get_by_role("button", name="Versturen").click()
+            expect(phone.locator(".flash.ok")).to_have_text("Je bericht is verstuurd.")
+            said = [e.get("text") for e in stack.tracker(sender)["events"]
+                    if e.get("event") == "bot"]
+            assert said[-1] == "Dag, ik bel je om 15u."
         finally:
             browser.close()

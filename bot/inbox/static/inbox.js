@@ -74,7 +74,13 @@ function fillRow(tr, item, labels) {
   tr.dataset.id = String(item.id);
   tr.className = item.urgent ? "urgent-row" : "";
   const cells = queueCells(item, labels);
-  while (tr.children.length < cells.length) { tr.appendChild(document.createElement("td")); }
+  // a new row's cells name their column, as the server's do (the phone layout shows them)
+  const heads = [...document.querySelectorAll("#queue thead th")].map((th) => th.textContent);
+  while (tr.children.length < cells.length) {
+    const td = document.createElement("td");
+    td.dataset.label = heads[tr.children.length] || "";
+    tr.appendChild(td);
+  }
   cells.forEach((content, i) => {
     const td = tr.children[i];
     if (content instanceof HTMLAnchorElement) {
