@@ -70,6 +70,8 @@ class Handoff(Base):
     closed_at = Column(DateTime(timezone=True), nullable=True)
     # the holder's last message to the family: a claim with none for N minutes lapses
     last_staff_at = Column(DateTime(timezone=True), nullable=True)
+    # when a person first took it: the report's waiting time (a later claim does not count)
+    first_claimed_at = Column(DateTime(timezone=True), nullable=True)
     labels = Column(Text, nullable=True)  # comma-separated, lower case (normalise_labels)
 
 
@@ -151,10 +153,12 @@ class AlreadyClaimed(Exception):
 def claim(session: Session, handoff_id: int, worker: str) -> Handoff:
     """One worker at a time: a conditional update, so two workers clicking at once cannot both
     win."""
+    now = utcnow()
     result = session.execute(
         update(Handoff)
         .where(Handoff.id == handoff_id, Handoff.status == "waiting")
-        .values(status="claimed", claimed_by=worker, claimed_at=utcnow()))
+        .values(status="claimed", claimed_by=worker, claimed_at=now,
+                first_claimed_at=func.coalesce(Handoff.first_claimed_at, now)))
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
         raise KeyError(handoff_id)
@@ -671,9 +675,60 @@ def colleagues(url: str | None = None) -> list[str]:
                                     .order_by(StaffUser.username)).scalars())
 
 
+# --- figures for the report --------------------------------------------------------------
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile (p50 = the median a person would count), None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(int(-(-share * len(ordered) // 1)), 1)  # ceil(share * n), at least the first
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def figures(since: str = "", until: str = "", url: str | None = None) -> dict[str, Any]:
+    """Handoffs opened in the months ``since``..``until`` (YYYY-MM, inclusive, empty: open):
+    how many, how long families waited for a first claim (p50, p90 in minutes), still
+    waiting, the outcomes, and per worker the conversations finished and replies sent."""
+    def month_of(moment: datetime | None) -> str:
+        return moment.strftime("%Y-%m") if moment else ""
+
+    def in_period(moment: datetime | None) -> bool:
+        month = month_of(moment)
+        return bool(month) and (not since or month >= since) and (not until or month <= until)
+
+    waits: list[float] = []
+    outcomes: dict[str, int] = {}
+    workers: dict[str, dict[str, int]] = {}
+    count = still_waiting = 0
+    with db.session_scope(url) as session:
+        for h in session.execute(select(Handoff)).scalars():
+            if not in_period(_aware(h.created_at)):
+                continue
+            count += 1
+            first = _aware(h.first_claimed_at)
+            if first is not None:
+                waits.append((first - _aware(h.created_at)).total_seconds() / 60)
+            elif h.status == "waiting":
+                still_waiting += 1
+            if h.status in CLOSED_STATUSES:
+                outcomes[h.outcome or "none"] = outcomes.get(h.outcome or "none", 0) + 1
+        for e in session.execute(select(AuditEntry).where(
+                AuditEntry.action.in_(("sent", "handed_back", "closed")))).scalars():
+            if not e.worker or not in_period(_aware(e.at)):
+                continue
+            row = workers.setdefault(e.worker, {"finished": 0, "replies": 0})
+            row["replies" if e.action == "sent" else "finished"] += 1
+    return {"handoffs": count, "claimed": len(waits), "still_waiting": still_waiting,
+            "wait_p50": percentile(waits, 0.5), "wait_p90": percentile(waits, 0.9),
+            "outcomes": dict(sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "workers": dict(sorted(workers.items()))}
+
+
 __all__ = ["OUTCOMES", "VIEWS", "AlreadyClaimed", "AuditEntry", "Delivery", "Handoff",
            "HandoffNote", "RasaError", "StaffUser", "State", "WorkflowError", "add_note",
-           "append_events", "audit", "claim", "close", "colleagues", "expire_claims", "finish",
+           "append_events", "audit", "claim", "close", "colleagues", "expire_claims", "figures",
+           "finish",
            "hand_back", "held", "history", "listing", "notes", "open_handoff", "pause", "phone_key",
            "queue", "reassign", "record_staff_message", "release", "request_update", "resume",
            "send", "set_labels", "state", "take", "take_over", "transcript", "transcript_from"]

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
+from bot import handoff
 from bot.db import session_scope
 from bot.inbox.html import bar_chart, el, join, table
 from bot.inbox.texts import has, st
@@ -177,8 +178,38 @@ async def report_page(request: web.Request) -> web.Response:
                            class_="report"))
     summary = el("p", st("report.summary", lang, requests=data["requests"],
                          unmet=data["unmet"]))
+    figures = await blocking(handoff.figures, since, until)
     return layout(request, st("report.title", lang), el("p", st("report.help", lang)), form,
-                  summary, el("p", csv_link), join(sections))
+                  summary, el("p", csv_link), join(sections), handoff_section(figures, lang))
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def handoff_section(f: dict[str, Any], lang: str) -> Any:
+    """How families who asked for a person were served: waiting time to the first claim
+    (p50, p90), outcomes, per worker."""
+    def outcome(name: str) -> str:
+        return st(f"outcome.{name}", lang) if has(f"outcome.{name}", lang) else \
+            st("report_handoffs.none", lang)
+
+    wait = (el("ul", el("li", st("report_handoffs.p50", lang, minutes=_minutes(f["wait_p50"]))),
+               el("li", st("report_handoffs.p90", lang, minutes=_minutes(f["wait_p90"]))))
+            if f["claimed"] else el("p", st("report_handoffs.no_wait", lang)))
+    return el("section",
+              el("h2", st("report_handoffs.title", lang)),
+              el("p", st("report_handoffs.summary", lang, handoffs=f["handoffs"],
+                         claimed=f["claimed"], waiting=f["still_waiting"])),
+              el("h3", st("report_handoffs.wait", lang)), wait,
+              table([st("report_handoffs.outcome", lang), st("report_handoffs.count", lang)],
+                    [[outcome(k), v] for k, v in f["outcomes"].items()],
+                    caption=st("report_handoffs.outcomes", lang)),
+              table([st("report_handoffs.worker", lang), st("report_handoffs.finished", lang),
+                     st("report_handoffs.replies", lang)],
+                    [[w, row["finished"], row["replies"]] for w, row in f["workers"].items()],
+                    caption=st("report_handoffs.per_worker", lang)),
+              class_="report", id="handoff-figures")
 
 
 def _cell(value: str) -> str:
