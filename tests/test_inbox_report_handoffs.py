@@ -75,3 +75,23 @@ async def test_a_second_claim_keeps_the_first_wait_and_the_page_shows_it(inbox) 
     assert f["claimed"] == 1 and 11.5 < f["wait_p50"] < 12.5
     page = await (await inbox.client.get("/inbox/report")).text()
     assert 'id="handoff-figures"' in page and "De helft binnen 12 min" in page
+
+
+async def test_the_excel_csv_opens_right_in_belgian_excel(inbox) -> None:
+    from bot.intake import store
+
+    with db.session_scope(inbox.url) as s:
+        r = store.start_draft(s, "web-excel", channel="rest", role="parent", language="nl")
+        store.save_answer(s, r, "reason", "training")
+        store.save_answer(s, r, "care_type", "groepsopvang")
+        store.save_answer(s, r, "location", {"municipality": "Sint-Niklaas"})
+        store.confirm(s, r)
+    await inbox.login("ann")
+    response = await inbox.client.get("/inbox/report-excel.csv")
+    raw = await response.read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].count(";") == 4 and "," not in lines[0]
+    assert "Opvangvorm;Groepsopvang;1;0;0" in lines  # labels, not codes
+    assert "Reden;Opleiding;1;0;" in lines
+    assert any(line.startswith("Gemeente;Sint-Niklaas;1;") for line in lines)

@@ -1,4 +1,5 @@
-"""Admin pages: free places (optimistic version check), staff accounts, the audit log."""
+"""Admin pages: free places (optimistic version check), staff accounts, the audit log.
+The HTML is in templates/places.html, users.html, audit.html."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from sqlalchemy import func, or_, select
 from bot.db import session_scope
 from bot.handoff import AuditEntry, StaffUser, audit
 from bot.inbox import auth
-from bot.inbox.html import el, hidden, join, post_form, table
-from bot.inbox.texts import has, st
-from bot.inbox.views import blocking, error_note, lang_of, layout, see_other, when
+from bot.inbox.texts import st
+from bot.inbox.views import blocking, lang_of, render, see_other, when
 from bot.places.models import Availability, CareLocation
 from bot.places.store import ConcurrentUpdateError, UnknownAvailabilityError, update_free_places
 
@@ -52,47 +52,14 @@ async def places_page(request: web.Request, message: str | None = None,
     page = max(int(str(source.get("page", "0"))) if str(source.get("page", "0")).isdigit()
                else 0, 0)
     data = await blocking(_places, municipality, page, date.today())
-    csrf = request["csrf"]
-    filter_form = el("form",
-                     el("label", st("places.municipality", lang), for_="municipality"), " ",
-                     el("select", el("option", st("places.all", lang), value=""),
-                        [el("option", m, value=m, selected=m == municipality)
-                         for m in data["municipalities"]], name="municipality",
-                        id="municipality"), " ",
-                     el("button", st("places.filter", lang), type="submit"),
-                     method="get", action="/inbox/admin/places", class_="inline")
-    rows = []
-    for r in data["rows"]:
-        label = st("places.input_label", lang, name=r["name"], start=r["from"])
-        care_type = (st(f"care_type.{r['care_type']}", lang)
-                     if has(f"care_type.{r['care_type']}", lang) else r["care_type"])
-        rows.append([r["name"], r["municipality"], care_type,
-                     st(f"places.kind.{r['kind']}", lang), r["from"], r["to"] or "—",
-                     post_form(f"/inbox/admin/places/{r['id']}", csrf,
-                               hidden("version", r["version"]),
-                               hidden("municipality", municipality), hidden("page", page),
-                               el("input", type="number", name="places", min="0", max="999",
-                                  value=r["places"], aria_label=label, class_="num",
-                                  required=True), " ",
-                               el("button", st("places.save", lang), type="submit"),
-                               class_="inline"),
-                     r["updated_by"]])
-    headers = [st(f"places.col.{c}", lang) for c in
-               ("name", "municipality", "care_type", "kind", "from", "to", "places",
-                "updated_by")]
-    pages = []
-    if page > 0:
-        pages.append(el("a", st("places.previous", lang), href="/inbox/admin/places?"
-                        + urlencode({"municipality": municipality, "page": page - 1})))
-    if (page + 1) * PAGE < data["total"]:
-        pages.append(el("a", st("places.next", lang), href="/inbox/admin/places?"
-                        + urlencode({"municipality": municipality, "page": page + 1})))
-    return layout(request, st("places.title", lang),
-                  error_note(message) if message else None,
-                  el("p", st("places.help", lang)), filter_form,
-                  table(headers, rows, caption=st("places.caption", lang, n=data["total"])),
-                  el("nav", pages, class_="pages", aria_label=st("places.pages", lang)),
-                  status=status)
+
+    def link(to: int) -> str:
+        return "/inbox/admin/places?" + urlencode({"municipality": municipality, "page": to})
+
+    return render(request, "places.html", st("places.title", lang), status=status,
+                  message=message, municipality=municipality, page=page, **data,
+                  previous=link(page - 1) if page > 0 else None,
+                  next=link(page + 1) if (page + 1) * PAGE < data["total"] else None)
 
 
 def _update(availability_id: int, places: int, version: int, worker: str) -> tuple[str, Any]:
@@ -155,53 +122,10 @@ def _users(lang: str) -> list[dict[str, Any]]:
 async def users_page(request: web.Request, message: str | None = None,
                      status: int = 200) -> web.Response:
     lang = lang_of(request)
-    csrf = request["csrf"]
     users = await blocking(_users, lang)
-    rows = [[u["username"], st(f"role.{u['role']}", lang), u["language"],
-             u["locked"] or "—",
-             post_form(f"/inbox/admin/users/{u['id']}/unlock", csrf,
-                       el("button", st("users.unlock", lang), type="submit"))
-             if u["locked"] or u["failed"] else "",
-             post_form(f"/inbox/admin/users/{u['id']}/password", csrf,
-                       el("input", type="password", name="password", autocomplete="new-password",
-                          minlength=auth.MIN_PASSWORD, required=True,
-                          aria_label=st("users.new_password_for", lang, user=u["username"])),
-                       " ", el("button", st("users.set_password", lang), type="submit"),
-                       class_="inline"),
-             _active_form(u, csrf, lang, request["user"]["username"])] for u in users]
-    headers = [st(f"users.col.{c}", lang) for c in
-               ("username", "role", "language", "locked", "unlock", "password", "active")]
-    create = post_form(
-        "/inbox/admin/users", csrf,
-        el("h2", st("users.create", lang)),
-        el("p", el("label", st("users.username", lang), for_="new-username"), " ",
-           el("input", id="new-username", name="username", required=True,
-              autocomplete="off")),
-        el("p", el("label", st("users.password", lang, n=auth.MIN_PASSWORD),
-                   for_="new-password"), " ",
-           el("input", id="new-password", name="password", type="password", required=True,
-              minlength=auth.MIN_PASSWORD, autocomplete="new-password")),
-        el("p", el("label", st("users.role", lang), for_="new-role"), " ",
-           el("select", [el("option", st(f"role.{r}", lang), value=r) for r in auth.ROLES],
-              name="role", id="new-role"), " ",
-           el("label", st("users.language", lang), for_="new-language"), " ",
-           el("select", el("option", "Nederlands", value="nl"),
-              el("option", "English", value="en"), name="language", id="new-language")),
-        el("p", el("button", st("users.create_submit", lang), type="submit")))
-    return layout(request, st("users.title", lang), error_note(message) if message else None,
-                  table(headers, rows, caption=st("users.caption", lang)), create,
-                  status=status)
-
-
-def _active_form(user: dict[str, Any], csrf: str, lang: str, me: str) -> Any:
-    if user["username"] == me:  # an admin does not lock themselves out
-        return st("users.active_yes", lang)
-    return join(st("users.active_yes" if user["active"] else "users.active_no", lang), " ",
-                post_form(f"/inbox/admin/users/{user['id']}/active", csrf,
-                          hidden("active", "0" if user["active"] else "1"),
-                          el("button", st("users.deactivate" if user["active"]
-                                          else "users.reactivate", lang), type="submit"),
-                          class_="inline"))
+    return render(request, "users.html", st("users.title", lang), status=status,
+                  message=message, users=users, roles=auth.ROLES,
+                  min_password=auth.MIN_PASSWORD)
 
 
 async def users_active(request: web.Request) -> web.Response:
@@ -317,16 +241,5 @@ async def audit_page(request: web.Request) -> web.Response:
     action = request.query.get("action", "")[:32]
     worker = request.query.get("worker", "")[:64]
     rows, actions = await blocking(_audit_rows, action, worker, lang)
-    form = el("form",
-              el("label", st("audit.action", lang), for_="audit-action"), " ",
-              el("select", el("option", st("audit.all", lang), value=""),
-                 [el("option", a, value=a, selected=a == action) for a in actions],
-                 name="action", id="audit-action"), " ",
-              el("label", st("audit.worker", lang), for_="audit-worker"), " ",
-              el("input", name="worker", id="audit-worker", value=worker), " ",
-              el("button", st("audit.filter", lang), type="submit"),
-              method="get", action="/inbox/admin/audit", class_="inline")
-    headers = [st(f"audit.col.{c}", lang) for c in ("at", "worker", "action", "target",
-                                                    "detail")]
-    return layout(request, st("audit.title", lang), form,
-                  table(headers, rows, caption=st("audit.caption", lang)))
+    return render(request, "audit.html", st("audit.title", lang), rows=rows, actions=actions,
+                  action=action, worker=worker)

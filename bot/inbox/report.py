@@ -1,5 +1,7 @@
 """The report for the municipality: care requests and unmet needs per month, municipality,
-age group, care type and reason, next to today's free places. Counts only, no person."""
+age group, care type and reason, next to today's free places, and how families who asked for
+a person were served (``bot.handoff.figures``). Counts only, no person. The page is
+templates/report.html."""
 
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from sqlalchemy import func, or_, select
 
 from bot import handoff
 from bot.db import session_scope
-from bot.inbox.html import bar_chart, el, join, table
+from bot.inbox.html import bar_chart
 from bot.inbox.texts import has, st
-from bot.inbox.views import blocking, lang_of, layout
+from bot.inbox.views import blocking, lang_of, render
 from bot.intake.models import CareRequest
 from bot.places.models import Availability, CareLocation, UnmetNeed
 from bot.places.search import age_in_months
@@ -147,15 +149,6 @@ async def report_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     since, until = _period(request)
     data = await blocking(build, since, until)
-    form = el("form",
-              el("label", st("report.from", lang), for_="from"), " ",
-              el("input", type="month", id="from", name="from", value=since), " ",
-              el("label", st("report.to", lang), for_="to"), " ",
-              el("input", type="month", id="to", name="to", value=until), " ",
-              el("button", st("report.show", lang), type="submit"),
-              method="get", action="/inbox/report", class_="inline")
-    csv_link = el("a", st("report.csv", lang),
-                  href=f"/inbox/report.csv?from={since}&to={until}", download="report.csv")
     sections = []
     series = [st("report.requests", lang), st("report.unmet", lang)]
     for dim in DIMENSIONS:
@@ -167,49 +160,22 @@ async def report_page(request: web.Request) -> web.Response:
         chart_rows = [(label(dim, v, lang), [float(a), float(b)] + ([float(c or 0)]
                                                                   if has_free else []))
                       for v, a, b, c in rows]
-        sections.append(el("section",
-                           el("h2", st(f"report.by.{dim}", lang)),
-                           bar_chart(chart_rows, title=st(f"report.by.{dim}", lang),
-                                     series=series + ([st("report.free_places", lang)]
-                                                      if has_free else [])),
-                           table(headers, [[label(dim, v, lang), a, b] +
-                                           ([c if c is not None else "—"] if has_free else [])
-                                           for v, a, b, c in rows]),
-                           class_="report"))
-    summary = el("p", st("report.summary", lang, requests=data["requests"],
-                         unmet=data["unmet"]))
+        title = st(f"report.by.{dim}", lang)
+        sections.append({
+            "title": title, "headers": headers,
+            # the chart is inline SVG built (and escaped) by bot/inbox/html.py
+            "chart": bar_chart(chart_rows, title=title, series=series + (
+                [st("report.free_places", lang)] if has_free else [])),
+            "rows": [[label(dim, v, lang), a, b] + ([c if c is not None else "—"]
+                                                    if has_free else [])
+                     for v, a, b, c in rows]})
     figures = await blocking(handoff.figures, since, until)
-    return layout(request, st("report.title", lang), el("p", st("report.help", lang)), form,
-                  summary, el("p", csv_link), join(sections), handoff_section(figures, lang))
+    return render(request, "report.html", st("report.title", lang), since=since, until=until,
+                  data=data, sections=sections, figures=figures, minutes=_minutes)
 
 
 def _minutes(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
-
-
-def handoff_section(f: dict[str, Any], lang: str) -> Any:
-    """How families who asked for a person were served: waiting time to the first claim
-    (p50, p90), outcomes, per worker."""
-    def outcome(name: str) -> str:
-        return st(f"outcome.{name}", lang) if has(f"outcome.{name}", lang) else \
-            st("report_handoffs.none", lang)
-
-    wait = (el("ul", el("li", st("report_handoffs.p50", lang, minutes=_minutes(f["wait_p50"]))),
-               el("li", st("report_handoffs.p90", lang, minutes=_minutes(f["wait_p90"]))))
-            if f["claimed"] else el("p", st("report_handoffs.no_wait", lang)))
-    return el("section",
-              el("h2", st("report_handoffs.title", lang)),
-              el("p", st("report_handoffs.summary", lang, handoffs=f["handoffs"],
-                         claimed=f["claimed"], waiting=f["still_waiting"])),
-              el("h3", st("report_handoffs.wait", lang)), wait,
-              table([st("report_handoffs.outcome", lang), st("report_handoffs.count", lang)],
-                    [[outcome(k), v] for k, v in f["outcomes"].items()],
-                    caption=st("report_handoffs.outcomes", lang)),
-              table([st("report_handoffs.worker", lang), st("report_handoffs.finished", lang),
-                     st("report_handoffs.replies", lang)],
-                    [[w, row["finished"], row["replies"]] for w, row in f["workers"].items()],
-                    caption=st("report_handoffs.per_worker", lang)),
-              class_="report", id="handoff-figures")
 
 
 def _cell(value: str) -> str:
@@ -228,3 +194,24 @@ async def report_csv(request: web.Request) -> web.Response:
             writer.writerow([dim, _cell(value), req, need, "" if free is None else free])
     return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": 'attachment; filename="report.csv"'})
+
+
+async def report_excel(request: web.Request) -> web.Response:
+    """The same figures for a spreadsheet as Belgian Excel opens a CSV by double-click:
+    ``;`` between columns, a UTF-8 byte order mark (else "é" comes out garbled), labels in
+    the worker's language instead of codes. ``report.csv`` stays the machine-readable one."""
+    lang = lang_of(request)
+    since, until = _period(request)
+    data = await blocking(build, since, until)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([st("report_excel.dimension", lang), st("report_excel.value", lang),
+                     st("report.requests", lang), st("report.unmet", lang),
+                     st("report.free_places", lang)])
+    for dim in DIMENSIONS:
+        for value, req, need, free in data["dimensions"][dim]:
+            writer.writerow([st(f"report.dim.{dim}", lang), _cell(label(dim, value, lang)),
+                             req, need, "" if free is None else free])
+    return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
+                        content_type="text/csv", charset="utf-8", headers={
+                            "Content-Disposition": 'attachment; filename="rapport.csv"'})

@@ -117,7 +117,8 @@ def render(request: web.Request, template: str, title: str, status: int = 200,
 
 def layout(request: web.Request, title: str, *body: Any, status: int = 200,
            scripts: tuple[str, ...] = ("/static/inbox.js",)) -> web.Response:
-    """A page whose body is built with ``bot.inbox.html`` (escaped there), in the layout."""
+    """A page whose body is built with ``bot.inbox.html`` (escaped there), in the layout.
+    The staff pages are templates now; this stays for code built the old way."""
     return render(request, "base.html", title, status=status, body=join(*body),
                   scripts=scripts)
 
