@@ -3,6 +3,8 @@ The HTML is in templates/places.html, users.html, audit.html."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +17,7 @@ from bot.handoff import AuditEntry, StaffUser, audit
 from bot.inbox import auth
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other, when
+from bot.places import csv_io
 from bot.places.models import Availability, CareLocation
 from bot.places.store import ConcurrentUpdateError, UnknownAvailabilityError, update_free_places
 
@@ -45,9 +48,11 @@ def _places(municipality: str, page: int, today: date) -> dict[str, Any]:
 
 
 async def places_page(request: web.Request, message: str | None = None,
-                      status: int = 200) -> web.Response:
+                      status: int = 200, import_errors: list[dict[str, Any]] | None = None,
+                      import_result: dict[str, int] | None = None) -> web.Response:
     lang = lang_of(request)
-    source = request.query if message is None else await request.post()
+    posted = message is not None or import_result is not None
+    source = await request.post() if posted else request.query
     municipality = str(source.get("municipality", ""))[:80]
     page = max(int(str(source.get("page", "0"))) if str(source.get("page", "0")).isdigit()
                else 0, 0)
@@ -58,6 +63,8 @@ async def places_page(request: web.Request, message: str | None = None,
 
     return render(request, "places.html", st("places.title", lang), status=status,
                   message=message, municipality=municipality, page=page, **data,
+                  import_errors=import_errors or [], import_result=import_result,
+                  max_import_kb=MAX_IMPORT // 1024,
                   previous=link(page - 1) if page > 0 else None,
                   next=link(page + 1) if (page + 1) * PAGE < data["total"] else None)
 
@@ -104,6 +111,52 @@ async def places_update(request: web.Request) -> web.Response:
     return see_other("/inbox/admin/places?" + urlencode(
         {"municipality": municipality, "page": page if page.isdigit() else "0"}),
         "places_updated")
+
+
+MAX_IMPORT = 200 * 1024  # bytes: a loket's whole region is a few hundred lines
+
+
+def _import(text: str, worker: str) -> tuple[dict[str, int] | None, list[dict[str, Any]]]:
+    """(what the import changed, None on errors) and the errors, line by line. One
+    transaction: a single bad line and nothing is written (bot/places/csv_io.py)."""
+    try:
+        with session_scope() as session:
+            result = csv_io.import_csv(session, io.StringIO(text))
+            audit(session, worker, "places_imported", None,
+                  ", ".join(f"{k}={v}" for k, v in result.as_dict().items() if v))
+            return result.as_dict(), []
+    except csv_io.CsvImportError as exc:
+        return None, [e.as_dict() for e in exc.errors]
+
+
+def _commas(text: str) -> str:
+    """Belgian Excel saves "CSV" with semicolons; the importer reads commas."""
+    header = text.split("\n", 1)[0]
+    if header.count(";") <= header.count(","):
+        return text
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(csv.reader(io.StringIO(text), delimiter=";"))
+    return out.getvalue()
+
+
+async def places_import(request: web.Request) -> web.Response:
+    """A CSV of locations and availability (data/places/README.md) uploaded on the page."""
+    lang = lang_of(request)
+    form = await request.post()
+    upload = form.get("file")
+    raw = upload.file.read(MAX_IMPORT + 1) if isinstance(upload, web.FileField) else b""
+    if not raw or len(raw) > MAX_IMPORT:
+        return await places_page(request, st("places_import.empty", lang,
+                                             kb=MAX_IMPORT // 1024), 400)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Excel's "CSV" without UTF-8 is Windows-1252
+        text = raw.decode("cp1252", errors="replace")
+    result, errors = await blocking(_import, _commas(text), request["user"]["username"])
+    if errors:
+        return await places_page(request, st("places_import.failed", lang, n=len(errors)),
+                                 400, import_errors=errors)
+    return await places_page(request, None, 200, import_result=result)
 
 
 # --- staff accounts ------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Free places imported from a CSV on the admin page: every line checked first, errors shown
+line by line in the worker's language and nothing saved; a good file (also Excel's
+semicolons) is imported and audited; workers cannot."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import FormData
+from sqlalchemy import select
+from test_inbox_helpers import csrf_of, running_inbox
+
+from bot import db
+from bot.handoff import AuditEntry
+from bot.inbox.texts import st
+from bot.places.models import Availability, CareLocation
+from bot.settings import ROOT
+
+DEMO = (ROOT / "data" / "places" / "demo.csv").read_text(encoding="utf-8")
+
+
+@pytest.fixture()
+async def inbox(tmp_path, monkeypatch):
+    async with running_inbox(tmp_path, monkeypatch) as running:
+        yield running
+
+
+async def _upload(inbox, client, text: str, name: str = "plaatsen.csv"):
+    token = csrf_of(await (await client.get("/inbox/admin/places")).text())
+    form = FormData()
+    form.add_field("csrf", token)
+    form.add_field("file", text.encode("utf-8"), filename=name, content_type="text/csv")
+    return await client.post("/inbox/admin/places/import", data=form)
+
+
+def _counts(url: str) -> tuple[int, int]:
+    with db.session_scope(url) as s:
+        return (len(s.execute(select(CareLocation)).scalars().all()),
+                len(s.execute(select(Availability)).scalars().all()))
+
+
+async def test_a_bad_line_is_reported_and_nothing_is_saved(inbox) -> None:
+    lines = DEMO.splitlines()
+    bad = lines[1].replace(",groepsopvang,", ",kinderopvangding,")
+    text = "\n".join([lines[0], lines[2], bad, lines[3]]) + "\n"
+    await inbox.login("admin")
+    response = await _upload(inbox, inbox.client, text)
+    page = await response.text()
+    assert response.status == 400
+    assert st("places_import.failed", "nl", n=1) in page
+    assert "<td>3</td><td>care_type</td>" in page  # the file's line 3
+    assert st("places_import.code.unknown_care_type", "nl") in page
+    assert "kinderopvangding" in page
+    assert _counts(inbox.url) == (0, 0)
+
+
+async def test_a_good_file_also_with_semicolons_is_imported_and_audited(inbox) -> None:
+    await inbox.login("admin")
+    response = await _upload(inbox, inbox.client, DEMO)
+    page = await response.text()
+    assert response.status == 200 and st("places_import.done", "nl") in page
+    locations, periods = _counts(inbox.url)
+    assert locations > 5 and periods > 5
+    with db.session_scope(inbox.url) as s:
+        (entry,) = s.execute(select(AuditEntry).where(
+            AuditEntry.action == "places_imported")).scalars().all()
+        assert entry.worker == "admin" and f"locations_created={locations}" in entry.detail
+    # the same file from Belgian Excel: semicolons; nothing new, nothing lost
+    excel = "\n".join(";".join(f'"{c}"' if ";" in c else c for c in line.split(","))
+                      for line in DEMO.splitlines())
+    again = await _upload(inbox, inbox.client, excel)
+    assert again.status == 200, await again.text()
+    assert _counts(inbox.url) == (locations, periods)
+
+
+async def test_a_worker_cannot_import(inbox) -> None:
+    await inbox.login("ann")
+    page = await inbox.client.get("/inbox")
+    form = FormData()
+    form.add_field("csrf", csrf_of(await page.text()))
+    form.add_field("file", DEMO.encode(), filename="x.csv", content_type="text/csv")
+    response = await inbox.client.post("/inbox/admin/places/import", data=form)
+    assert response.status == 403
+    assert _counts(inbox.url) == (0, 0)
