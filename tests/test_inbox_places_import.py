@@ -81,3 +81,34 @@ async def test_a_worker_cannot_import(inbox) -> None:
     response = await inbox.client.post("/inbox/admin/places/import", data=form)
     assert response.status == 403
     assert _counts(inbox.url) == (0, 0)
+
+
+async def test_a_period_is_added_on_the_page_with_checks_per_field(inbox) -> None:
+    await inbox.login("admin")
+    await _upload(inbox, inbox.client, DEMO)
+    with db.session_scope(inbox.url) as s:
+        location = s.execute(select(CareLocation).order_by(CareLocation.id)).scalars().first()
+        lid, before = location.id, len(location.availability)
+    page = await (await inbox.client.get("/inbox/admin/places")).text()
+    assert f'<option value="{lid}">' in page
+    token = csrf_of(page)
+    bad = await inbox.client.post("/inbox/admin/places/add", data={
+        "csrf": token, "location": str(lid), "from": "2026-05-01", "to": "2026-04-01",
+        "weekdays": "xyz", "places": "1000", "kind": "regular"})
+    text = await bad.text()
+    assert bad.status == 400
+    for key in ("to_before_from", "weekdays", "places"):
+        assert st(f"places_add.error.{key}", "nl") in text, key
+    assert st("places_add.error.from", "nl") not in text
+    assert 'value="xyz"' in text  # what she typed stays
+    good = await inbox.client.post("/inbox/admin/places/add", data={
+        "csrf": token, "location": str(lid), "from": "01/05/2026", "to": "",
+        "weekdays": "ma wo vr", "places": "3", "kind": "occasional"}, allow_redirects=False)
+    assert good.status == 303
+    with db.session_scope(inbox.url) as s:
+        rows = s.get(CareLocation, lid).availability
+        assert len(rows) == before + 1
+        new = max(rows, key=lambda a: a.id)
+        assert (new.places, new.kind, new.weekdays, new.date_to, new.updated_by) == (
+            3, "occasional", 0b10101, None, "admin")
+        assert str(new.date_from) == "2026-05-01"

@@ -18,7 +18,7 @@ from bot.inbox import auth
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other, when
 from bot.places import csv_io
-from bot.places.models import Availability, CareLocation
+from bot.places.models import KINDS, Availability, CareLocation
 from bot.places.store import ConcurrentUpdateError, UnknownAvailabilityError, update_free_places
 
 PAGE = 40
@@ -49,7 +49,9 @@ def _places(municipality: str, page: int, today: date) -> dict[str, Any]:
 
 async def places_page(request: web.Request, message: str | None = None,
                       status: int = 200, import_errors: list[dict[str, Any]] | None = None,
-                      import_result: dict[str, int] | None = None) -> web.Response:
+                      import_result: dict[str, int] | None = None,
+                      add_errors: list[str] | None = None,
+                      add_form: dict[str, Any] | None = None) -> web.Response:
     lang = lang_of(request)
     posted = message is not None or import_result is not None
     source = await request.post() if posted else request.query
@@ -57,6 +59,7 @@ async def places_page(request: web.Request, message: str | None = None,
     page = max(int(str(source.get("page", "0"))) if str(source.get("page", "0")).isdigit()
                else 0, 0)
     data = await blocking(_places, municipality, page, date.today())
+    locations = await blocking(_locations)
 
     def link(to: int) -> str:
         return "/inbox/admin/places?" + urlencode({"municipality": municipality, "page": to})
@@ -64,7 +67,8 @@ async def places_page(request: web.Request, message: str | None = None,
     return render(request, "places.html", st("places.title", lang), status=status,
                   message=message, municipality=municipality, page=page, **data,
                   import_errors=import_errors or [], import_result=import_result,
-                  max_import_kb=MAX_IMPORT // 1024,
+                  max_import_kb=MAX_IMPORT // 1024, locations=locations, kinds=KINDS,
+                  add_errors=add_errors or [], add_form=add_form or {},
                   previous=link(page - 1) if page > 0 else None,
                   next=link(page + 1) if (page + 1) * PAGE < data["total"] else None)
 
@@ -111,6 +115,77 @@ async def places_update(request: web.Request) -> web.Response:
     return see_other("/inbox/admin/places?" + urlencode(
         {"municipality": municipality, "page": page if page.isdigit() else "0"}),
         "places_updated")
+
+
+def _locations() -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return [{"id": loc.id, "name": loc.name, "municipality": loc.municipality}
+                for loc in session.execute(select(CareLocation).where(
+                    CareLocation.active.is_(True)).order_by(CareLocation.municipality,
+                                                           CareLocation.name)).scalars()]
+
+
+def check_period(form: Any, today: date) -> tuple[dict[str, Any], list[str]]:
+    """A new availability period from the page's form, and what is wrong with it (the
+    staff text keys of the fields): the importer's date and weekday rules."""
+    errors: list[str] = []
+    value: dict[str, Any] = {}
+    try:
+        value["location_id"] = int(str(form.get("location", "")))
+    except ValueError:
+        errors.append("location")
+    try:
+        value["date_from"] = csv_io.parse_date(str(form.get("from", "")), today)
+    except ValueError:
+        errors.append("from")
+    to = str(form.get("to", "")).strip()
+    try:
+        value["date_to"] = csv_io.parse_date(to, today) if to else None
+    except ValueError:
+        errors.append("to")
+    if value.get("date_to") and value.get("date_from") and value["date_to"] < value["date_from"]:
+        errors.append("to_before_from")
+    try:
+        value["weekdays"] = csv_io.parse_weekdays(str(form.get("weekdays", "")))
+    except ValueError:
+        errors.append("weekdays")
+    places = str(form.get("places", "")).strip()
+    if places.isdigit() and 0 <= int(places) <= 999:
+        value["places"] = int(places)
+    else:
+        errors.append("places")
+    kind = str(form.get("kind", ""))
+    if kind in KINDS:
+        value["kind"] = kind
+    else:
+        errors.append("kind")
+    return value, errors
+
+
+def _add_period(value: dict[str, Any], worker: str) -> bool:
+    with session_scope() as session:
+        location = session.get(CareLocation, value["location_id"])
+        if location is None:
+            return False
+        row = Availability(**value, updated_by=worker)
+        session.add(row)
+        session.flush()
+        audit(session, worker, "places_added", f"availability:{row.id}",
+              f"{location.name}: {row.places} from {row.date_from.isoformat()}")
+        return True
+
+
+async def places_add(request: web.Request) -> web.Response:
+    """A new period of free places for a location, checked field by field."""
+    lang = lang_of(request)
+    form = await request.post()
+    value, errors = check_period(form, date.today())
+    if not errors and not await blocking(_add_period, value, request["user"]["username"]):
+        errors = ["location"]
+    if errors:
+        return await places_page(request, st("places_add.invalid", lang), 400,
+                                 add_errors=errors, add_form=dict(form))
+    return see_other("/inbox/admin/places", "places_updated")
 
 
 MAX_IMPORT = 200 * 1024  # bytes: a loket's whole region is a few hundred lines
