@@ -354,3 +354,28 @@ def test_staff_pages_fit_a_phone(running: tuple[Served, str]) -> None:
             assert said[-1] == "Dag, ik bel je om 15u."
         finally:
             browser.close()
+
+
+def test_report_on_screen_and_in_print(running: tuple[Served, str]) -> None:
+    """The report with its handoff figures and cross-table; printed without menus or forms
+    and with the charts."""
+    sync_playwright, expect = _playwright()
+    _stack, base = running
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            page = browser.new_context(locale="nl-BE").new_page()
+            _sign_in(page, base, "chef")
+            page.goto(f"{base}/inbox/report")
+            expect(page.locator("#handoff-figures")).to_contain_text("Gesprekken met een")
+            expect(page.locator("#cross h2")).to_be_visible()
+            page.screenshot(path=str(SHOTS / "report-1-screen.png"), full_page=True)
+            page.emulate_media(media="print")
+            expect(page.locator("header")).to_be_hidden()
+            expect(page.locator("main form").first).to_be_hidden()
+            expect(page.locator("svg.chart").first).to_be_visible()
+            page.screenshot(path=str(SHOTS / "report-2-print.png"), full_page=True)
+        finally:
+            browser.close()

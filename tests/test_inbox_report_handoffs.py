@@ -95,3 +95,33 @@ async def test_the_excel_csv_opens_right_in_belgian_excel(inbox) -> None:
     assert "Opvangvorm;Groepsopvang;1;0;0" in lines  # labels, not codes
     assert "Reden;Opleiding;1;0;" in lines
     assert any(line.startswith("Gemeente;Sint-Niklaas;1;") for line in lines)
+
+
+async def test_cross_table_by_municipality_care_type_reason_and_month(inbox) -> None:
+    from bot.inbox import report
+    from bot.intake import store
+    from bot.places.unmet import record_unmet_need
+
+    with db.session_scope(inbox.url) as s:
+        for i, reasons in enumerate((["work"], ["work", "integration"], ["training"])):
+            r = store.start_draft(s, f"web-cross-{i}", channel="rest", role="parent",
+                                  language="nl")
+            store.save_answer(s, r, "reason", reasons)
+            store.save_answer(s, r, "care_type", "groepsopvang")
+            store.save_answer(s, r, "location", {"municipality": "Gent"})
+            store.confirm(s, r)
+    record_unmet_need(url=inbox.url, care_type="groepsopvang", municipality="Gent",
+                      child_age_months=5)
+    cross = report.cross_table()
+    (month,) = cross["months"]
+    rows = dict(cross["rows"])
+    assert rows[("Gent", "groepsopvang", "work")] == {month: (2, 0)}  # two reasons: both
+    assert rows[("Gent", "groepsopvang", "integration")] == {month: (1, 0)}
+    assert rows[("Gent", "groepsopvang", "unknown")] == {month: (0, 1)}  # the unmet need
+    await inbox.login("ann")
+    page = await (await inbox.client.get("/inbox/report")).text()
+    assert 'id="cross"' in page and "<th scope=\"row\">Gent</th>" in page
+    raw = await (await inbox.client.get("/inbox/report-cross.csv")).read()
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Gemeente;Opvangvorm;Reden;") and raw[:3] == b"\xef\xbb\xbf"
+    assert "Gent;Groepsopvang;Werk;2;0" in lines

@@ -163,6 +163,7 @@ def create_app(background: bool = True) -> web.Application:
     r.add_get("/inbox/report", report.report_page)
     r.add_get("/inbox/report.csv", report.report_csv)
     r.add_get("/inbox/report-excel.csv", report.report_excel)
+    r.add_get("/inbox/report-cross.csv", report.report_cross_csv)
     r.add_get("/inbox/admin/places", admin.places_page)
     r.add_post("/inbox/admin/places/import", admin.places_import)
     r.add_post("/inbox/admin/places/add", admin.places_add)

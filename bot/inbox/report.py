@@ -130,6 +130,32 @@ def build(since: str = "", until: str = "", today: date | None = None) -> dict[s
     return out
 
 
+CROSS = ("municipality", "care_type", "reason")  # the rows; the months are the columns
+
+
+def cross_table(since: str = "", until: str = "") -> dict[str, Any]:
+    """Requests and unmet needs by municipality × care type × reason (rows) × month
+    (columns): {"months": [...], "rows": [((m, c, r), {month: (requests, unmet)})]}. A
+    request with two reasons counts under each; an unmet need has no reason (unknown)."""
+    with session_scope() as session:
+        requests = request_rows(session, since, until)
+        unmet = unmet_rows(session, since, until)
+    cells: dict[tuple[str, str, str], dict[str, list[int]]] = {}
+    months: set[str] = set()
+    for kind, rows in ((0, requests), (1, unmet)):
+        for r in rows:
+            reasons = r["reason"] if isinstance(r["reason"], tuple) else (r["reason"],)
+            for reason in reasons:
+                key = (r["municipality"], r["care_type"], reason)
+                cell = cells.setdefault(key, {}).setdefault(r["month"], [0, 0])
+                cell[kind] += 1
+                months.add(r["month"])
+    ordered = sorted(months)
+    rows_out = [(key, {m: tuple(v) for m, v in by_month.items()})
+                for key, by_month in sorted(cells.items())]
+    return {"months": ordered, "rows": rows_out}
+
+
 def label(dim: str, value: str, lang: str) -> str:
     if value == UNKNOWN:
         return st("report.unknown", lang)
@@ -170,8 +196,13 @@ async def report_page(request: web.Request) -> web.Response:
                                                     if has_free else [])
                      for v, a, b, c in rows]})
     figures = await blocking(handoff.figures, since, until)
+    cross = await blocking(cross_table, since, until)
+    cross_rows = [([label(d, v, lang) for d, v in zip(CROSS, key, strict=True)],
+                   [by_month.get(m, (0, 0)) for m in cross["months"]])
+                  for key, by_month in cross["rows"]]
     return render(request, "report.html", st("report.title", lang), since=since, until=until,
-                  data=data, sections=sections, figures=figures, minutes=_minutes)
+                  data=data, sections=sections, figures=figures, minutes=_minutes,
+                  cross_months=cross["months"], cross_rows=cross_rows, cross_dims=CROSS)
 
 
 def _minutes(value: float | None) -> str:
@@ -215,3 +246,22 @@ async def report_excel(request: web.Request) -> web.Response:
     return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
                         content_type="text/csv", charset="utf-8", headers={
                             "Content-Disposition": 'attachment; filename="rapport.csv"'})
+
+
+async def report_cross_csv(request: web.Request) -> web.Response:
+    """The cross-table for Belgian Excel: one line per municipality × care type × reason,
+    per month two columns (requests, unmet needs); ``;``, UTF-8 BOM, labels."""
+    lang = lang_of(request)
+    since, until = _period(request)
+    cross = await blocking(cross_table, since, until)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([st(f"report.dim.{d}", lang) for d in CROSS] + [
+        f"{m} {st(name, lang)}" for m in cross["months"]
+        for name in ("report.requests", "report.unmet")])
+    for key, by_month in cross["rows"]:
+        writer.writerow([_cell(label(d, v, lang)) for d, v in zip(CROSS, key, strict=True)] + [
+            n for m in cross["months"] for n in by_month.get(m, (0, 0))])
+    return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
+                        content_type="text/csv", charset="utf-8", headers={
+                            "Content-Disposition": 'attachment; filename="kruistabel.csv"'})
