@@ -112,3 +112,44 @@ async def test_a_period_is_added_on_the_page_with_checks_per_field(inbox) -> Non
         assert (new.places, new.kind, new.weekdays, new.date_to, new.updated_by) == (
             3, "occasional", 0b10101, None, "admin")
         assert str(new.date_from) == "2026-05-01"
+
+
+LOCATION = {"location_ref": "mech-nieuw-1", "organisation": "Vzw Nieuw", "name": "De Uil",
+            "care_type": "gezinsopvang", "pricing": "income_related",
+            "address": "Uilstraat 3", "postcode": "2800", "municipality": "Mechelen",
+            "phone": "", "email": "uil@example.org", "languages": "nl fr",
+            "min_age_months": "0", "max_age_months": "36", "capacity": "8"}
+
+
+async def test_a_location_is_added_and_edited_with_the_importers_checks(inbox) -> None:
+    await inbox.login("admin")
+    page = await (await inbox.client.get("/inbox/admin/places/location")).text()
+    token = csrf_of(page)
+    bad = await inbox.client.post("/inbox/admin/places/location", data={
+        "csrf": token, **LOCATION, "postcode": "9000", "email": "geen-adres"})
+    text = await bad.text()
+    assert bad.status == 400
+    assert st("places_import.code.postcode_of_other_municipality", "nl") in text
+    assert st("places_import.code.bad_email", "nl") in text
+    assert 'value="geen-adres"' in text  # what she typed stays
+    assert _counts(inbox.url) == (0, 0)
+    good = await inbox.client.post("/inbox/admin/places/location",
+                                   data={"csrf": token, **LOCATION}, allow_redirects=False)
+    assert good.status == 303
+    with db.session_scope(inbox.url) as s:
+        loc = s.execute(select(CareLocation)).scalar_one()
+        lid = loc.id
+        assert (loc.ref, loc.name, loc.capacity, loc.organisation.name) == (
+            "mech-nieuw-1", "De Uil", 8, "Vzw Nieuw")
+        loc.hours_mon = "07:00-18:00"  # as an import set it
+    edit = await (await inbox.client.get(f"/inbox/admin/places/location?id={lid}")).text()
+    assert 'value="De Uil"' in edit and "readonly" in edit
+    changed = await inbox.client.post("/inbox/admin/places/location", data={
+        "csrf": token, "id": str(lid), **LOCATION, "location_ref": "other-ref",
+        "name": "De Wijze Uil", "capacity": "9"}, allow_redirects=False)
+    assert changed.status == 303
+    with db.session_scope(inbox.url) as s:
+        loc = s.get(CareLocation, lid)
+        assert (loc.ref, loc.name, loc.capacity, loc.hours_mon) == (
+            "mech-nieuw-1", "De Wijze Uil", 9, "07:00-18:00")  # the key and hours stay
+    assert (await inbox.client.get("/inbox/admin/places/location?id=999")).status == 404

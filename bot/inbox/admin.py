@@ -18,7 +18,7 @@ from bot.inbox import auth
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other, when
 from bot.places import csv_io
-from bot.places.models import KINDS, Availability, CareLocation
+from bot.places.models import CARE_TYPES, KINDS, Availability, CareLocation, Organisation
 from bot.places.store import ConcurrentUpdateError, UnknownAvailabilityError, update_free_places
 
 PAGE = 40
@@ -40,7 +40,8 @@ def _places(municipality: str, page: int, today: date) -> dict[str, Any]:
                                               Availability.date_from)
                                .limit(PAGE).offset(page * PAGE)).all()
         return {"municipalities": municipalities, "total": total, "rows": [{
-            "id": a.id, "name": loc.name, "municipality": loc.municipality,
+            "id": a.id, "location_id": loc.id, "name": loc.name,
+            "municipality": loc.municipality,
             "care_type": loc.care_type, "kind": a.kind, "from": a.date_from.isoformat(),
             "to": a.date_to.isoformat() if a.date_to else "", "places": a.places,
             "version": a.version, "updated_by": a.updated_by or "",
@@ -186,6 +187,101 @@ async def places_add(request: web.Request) -> web.Response:
         return await places_page(request, st("places_add.invalid", lang), 400,
                                  add_errors=errors, add_form=dict(form))
     return see_other("/inbox/admin/places", "places_updated")
+
+
+# the location fields the page edits (the opening hours and flags come in the CSV)
+LOCATION_FIELDS = ("location_ref", "organisation", "name", "care_type", "pricing", "address",
+                   "postcode", "municipality", "phone", "email", "languages",
+                   "min_age_months", "max_age_months", "capacity")
+_KEPT = ("hours_mon", "hours_tue", "hours_wed", "hours_thu", "hours_fri", "hours_sat",
+         "hours_sun", "opens_early", "closes_late", "weekend", "night", "inclusive",
+         "fictional")
+
+
+def _location_form(location_id: int | None) -> dict[str, str] | None:
+    """The form's values for a location (empty for a new one); None if it is unknown."""
+    if location_id is None:
+        return {}
+    with session_scope() as session:
+        loc = session.get(CareLocation, location_id)
+        if loc is None:
+            return None
+        values = {"location_ref": loc.ref, "organisation": loc.organisation.name
+                  if loc.organisation else ""}
+        for field in LOCATION_FIELDS[2:] + _KEPT:
+            value = getattr(loc, field)
+            values[field] = ("true" if value else "false") if isinstance(value, bool) else \
+                ("" if value is None else str(value))
+        return values
+
+
+def _save_location(location_id: int | None, raw: dict[str, str], worker: str
+                   ) -> tuple[int | None, list[dict[str, Any]]]:
+    """Checked with the CSV importer's rules for one line (bot/places/csv_io.py); a new
+    location, or the edited one (its availability untouched)."""
+    current = _location_form(location_id)
+    if current is None:
+        return None, [{"column": "location_ref", "code": "missing_value", "value": ""}]
+    values = {**{k: current.get(k, "") for k in _KEPT}, **raw}
+    if location_id is not None:
+        values["location_ref"] = current["location_ref"]  # the CSV's key stays
+    parser = csv_io._RowParser(date.today())
+    row = parser.parse(1, values)
+    if row is None:
+        return None, [e.as_dict() for e in parser.errors]
+    with session_scope() as session:
+        taken = session.execute(select(CareLocation.id).where(
+            CareLocation.ref == row.location["ref"])).scalar()
+        if taken is not None and taken != location_id:
+            return None, [{"column": "location_ref", "code": "ref_taken",
+                           "value": row.location["ref"]}]
+        organisation = None
+        if row.organisation:
+            organisation = session.execute(select(Organisation).where(
+                Organisation.name == row.organisation)).scalar_one_or_none()
+            if organisation is None:
+                organisation = Organisation(name=row.organisation)
+                session.add(organisation)
+        if location_id is None:
+            loc = CareLocation(**row.location, organisation=organisation)
+            session.add(loc)
+        else:
+            loc = session.get(CareLocation, location_id)
+            for key, value in row.location.items():
+                setattr(loc, key, value)
+            loc.organisation = organisation
+        session.flush()
+        audit(session, worker, "location_saved", f"location:{loc.id}", loc.ref)
+        return loc.id, []
+
+
+async def location_page(request: web.Request, errors: list[dict[str, Any]] | None = None,
+                        values: dict[str, str] | None = None, status: int = 200,
+                        location_id: int | None = None) -> web.Response:
+    """A location's details (``?id=``), or an empty form for a new one."""
+    lang = lang_of(request)
+    raw_id = request.query.get("id", "")
+    if values is None:
+        location_id = int(raw_id) if raw_id.isdigit() else None
+        values = await blocking(_location_form, location_id)
+        if values is None:
+            raise web.HTTPNotFound()
+    title = st("location.edit_title" if location_id else "location.new_title", lang)
+    return render(request, "location.html", title, status=status, location_id=location_id,
+                  values=values, errors={e["column"]: e for e in errors or []},
+                  fields=LOCATION_FIELDS, care_types=CARE_TYPES)
+
+
+async def location_save(request: web.Request) -> web.Response:
+    form = await request.post()
+    raw_id = str(form.get("id", ""))
+    location_id = int(raw_id) if raw_id.isdigit() else None
+    raw = {k: str(form.get(k, ""))[:200] for k in LOCATION_FIELDS}
+    saved, errors = await blocking(_save_location, location_id, raw,
+                                   request["user"]["username"])
+    if errors:
+        return await location_page(request, errors, raw, 400, location_id)
+    return see_other(f"/inbox/admin/places/location?id={saved}", "places_updated")
 
 
 MAX_IMPORT = 200 * 1024  # bytes: a loket's whole region is a few hundred lines
