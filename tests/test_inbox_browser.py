@@ -345,6 +345,8 @@ def test_staff_pages_fit_a_phone(running: tuple[Served, str]) -> None:
                 phone.goto(path if path.startswith("http") else base + path)
                 width = phone.evaluate("document.documentElement.scrollWidth")
                 assert width <= PHONE["width"], (path, width)
+                if path == "/inbox/admin/places":
+                    phone.screenshot(path=str(SHOTS / "phone-3-places.png"), full_page=True)
             phone.goto(conversation)
             phone.get_by_label("Je antwoord", exact=False).fill("Dag, ik bel je om 15u.")
             phone.get_by_role("button", name="Versturen").click()
