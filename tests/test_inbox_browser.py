@@ -381,3 +381,29 @@ def test_report_on_screen_and_in_print(running: tuple[Served, str]) -> None:
             page.screenshot(path=str(SHOTS / "report-2-print.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_without_the_event_stream_the_queue_still_updates(running: tuple[Served, str]
+                                                          ) -> None:
+    """A proxy that drops server-sent events: the page falls back to polling every 3 s."""
+    import os
+
+    sync_playwright, expect = _playwright()
+    stack, base = running
+    sender = "e2e-poll-" + os.urandom(3).hex()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            context = browser.new_context(locale="nl-BE")
+            context.route("**/inbox/api/events", lambda route: route.abort())
+            page = context.new_page()
+            _sign_in(page, base, "bert")
+            expect(page.locator("h1")).to_have_text("Wachtrij")
+            stack.say(sender, "hallo")
+            stack.say(sender, "ik wil met iemand van het loket spreken")
+            expect(page.locator("#queue tbody tr", has_text=sender)).to_have_count(
+                1, timeout=5000)
+            assert page.evaluate("document.body.dataset.waiting") is None  # no stream
+        finally:
+            browser.close()
