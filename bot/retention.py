@@ -65,7 +65,8 @@ OPEN_HANDOFFS = ("waiting", "claimed")
 ERASED = "erased"  # audit log target of a sender whose data is gone
 EVENTS = "events"
 # The assistant's tables that hold a conversation id, by what the purge does with them.
-SENDER_TABLES = ("care_requests", "handoffs", "channel_messages", "channel_contacts")
+SENDER_TABLES = ("care_requests", "handoff_notes", "handoffs", "channel_messages",
+                 "channel_contacts")
 OTHER_TABLES = ("erasure_requests", "channel_optouts", "audit_log")
 # An erasure the tracker store never completed (no turn was saved after the request) is
 # finished by the purge; a recent one may belong to a turn being saved right now.

@@ -52,3 +52,13 @@ def now() -> datetime:
     if not os.environ.get("BOT_TODAY"):
         return current
     return datetime.combine(today(), current.timetz())
+
+
+def claim_timeout_minutes() -> int:
+    """A claim whose holder has sent the family nothing for this long goes back to the queue
+    and the family is told (``INBOX_CLAIM_TIMEOUT_MINUTES``, default 20; 0 turns it off)."""
+    raw = os.environ.get("INBOX_CLAIM_TIMEOUT_MINUTES", "20")
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        raise ValueError(f"INBOX_CLAIM_TIMEOUT_MINUTES must be a whole number: {raw!r}") from None

@@ -46,7 +46,7 @@ async def test_queue_urgent_first_live_json(inbox) -> None:
     await inbox.login("ann")
     html = await (await inbox.client.get("/inbox")).text()
     assert html.index("/inbox/c/2") < html.index("/inbox/c/1")
-    assert 'data-api="/inbox/api/queue"' in html and "/static/inbox.js" in html
+    assert 'data-api="/inbox/api/queue?view=all"' in html and "/static/inbox.js" in html
     items = (await (await inbox.client.get("/inbox/api/queue")).json())["items"]
     assert [i["sender"] for i in items] == ["web-b", "web-a"]
     assert items[0]["urgent"] and items[0]["reason_label"]
@@ -63,7 +63,7 @@ async def test_one_worker_claims_the_other_sees_who(inbox) -> None:
         await inbox.login("bert", client=bert)
         page = await (await bert.get(f"/inbox/c/{hid}")).text()
         assert "ann heeft dit gesprek al opgenomen" in page
-        assert 'name="text"' not in page  # no reply box for bert
+        assert 'id="reply"' not in page  # no reply box for bert
         token = csrf_of(page)
         refused = await bert.post(f"/inbox/c/{hid}/claim", data={"csrf": token})
         assert refused.status == 409
@@ -127,7 +127,7 @@ async def test_reply_goes_through_rasa_and_shows_as_staff(inbox) -> None:
     assert len(events) == 2  # paused: no action_listen added
     transcript = (await (await inbox.client.get(f"/inbox/api/c/{hid}")).json())["transcript"]
     assert transcript[-1] == {"who": "staff", "worker": "ann", "text": "Dag, ik help je.",
-                              "time": transcript[-1]["time"]}
+                              "lang": "nl", "note": "", "time": transcript[-1]["time"]}
     assert ("ann", "sent", "sent") in _audit(inbox.url)
     empty = await inbox.client.post(f"/inbox/c/{hid}/reply", data={"csrf": token, "text": " "})
     assert empty.status == 400
@@ -177,9 +177,14 @@ async def test_hand_back_tells_the_family_then_resumes(inbox) -> None:
     bad = await inbox.client.post(f"/inbox/c/{hid}/finish",
                                   data={"csrf": token, "how": "hand_back", "outcome": "nonsense"})
     assert bad.status == 400
-    response = await inbox.client.post(
-        f"/inbox/c/{hid}/finish", data={"csrf": token, "how": "hand_back", "outcome": "answered"},
-        allow_redirects=False)
+    data = {"csrf": token, "how": "hand_back", "outcome": "answered"}
+    asked = await inbox.client.post(f"/inbox/c/{hid}/finish", data=data, allow_redirects=False)
+    # first the question, with the words the family will read; nothing has happened yet
+    assert asked.status == 200 and 'name="confirm" value="1"' in await asked.text()
+    assert i18n.t("handoff.back", "nl") in await asked.text()
+    assert not [c for c in inbox.rasa.calls if c[1] == sender and c[0] == "execute"]
+    response = await inbox.client.post(f"/inbox/c/{hid}/finish", data={**data, "confirm": "1"},
+                                       allow_redirects=False)
     assert response.status == 303
     calls = [c for c in inbox.rasa.calls if c[1] == sender]
     assert calls[0][0] == "execute" and calls[0][2]["name"] == "action_staff_handback"
@@ -202,13 +207,14 @@ async def test_close_with_outcome_resumes_silently(inbox) -> None:
     token = await inbox.csrf()
     await inbox.client.post(f"/inbox/c/{hid}/claim", data={"csrf": token})
     await inbox.client.post(f"/inbox/c/{hid}/finish",
-                            data={"csrf": token, "how": "close", "outcome": "referred"})
+                            data={"csrf": token, "how": "close", "outcome": "referred",
+                                  "confirm": "1"})
     assert not [c for c in inbox.rasa.calls if c[0] == "execute"]
     assert not inbox.rasa.paused[sender]
     with db.session_scope(inbox.url) as s:
         assert (s.get(Handoff, hid).status, s.get(Handoff, hid).outcome) == ("closed", "referred")
     page = await (await inbox.client.get(f"/inbox/c/{hid}")).text()
-    assert "afgesloten" in page and 'name="text"' not in page
+    assert "afgesloten" in page and 'id="reply"' not in page
 
 
 async def test_request_status_change_informs_the_family(inbox) -> None:

@@ -110,11 +110,18 @@ def _channel_messages(url: str, sender: str, marker: str, when: datetime) -> Non
                         .values(updated_at=naive, last_inbound_at=naive))
 
 
-def _handoff(url: str, sender: str, when: datetime, status: str = "closed") -> None:
+def _handoff(url: str, sender: str, when: datetime, status: str = "closed",
+             marker: str = "") -> None:
     with db.session_scope(url) as session:
-        session.add(handoff.Handoff(sender_id=sender, channel="whatsapp", language="nl",
-                                    status=status, urgent=False, reason="request", paused=False,
-                                    claimed_by="worker1", created_at=when, closed_at=when))
+        h = handoff.Handoff(sender_id=sender, channel="whatsapp", language="nl",
+                            status=status, urgent=False, reason="request", paused=False,
+                            claimed_by="worker1", created_at=when, closed_at=when)
+        session.add(h)
+        if marker:  # a worker's private note is about the family too
+            session.flush()
+            session.add(handoff.HandoffNote(handoff_id=h.id, sender_id=sender,
+                                            worker="worker1", text=f"belt terug {marker}",
+                                            created_at=when))
         session.add(handoff.AuditEntry(at=when, worker="worker1", action="claimed",
                                        target=sender))
 
@@ -144,7 +151,7 @@ def filled(stores: Stores) -> Stores:
         _care_request(stores.bot_url, sender, "draft", when, marker)
         _care_request(stores.bot_url, sender, "closed", when, marker)
         _channel_messages(stores.bot_url, sender, marker, when)
-        _handoff(stores.bot_url, sender, when)
+        _handoff(stores.bot_url, sender, when, marker=marker)
         _save_conversation(stores.tracker_url, sender, marker, when)
     return stores
 
@@ -287,7 +294,7 @@ def test_delete_sender_removes_every_trace_of_one_family_only(filled: Stores) ->
                                      tracker_db_url=filled.tracker_url)
     assert counts == {"events": 4, "care_requests": 2, "handoffs": 1, "channel_messages": 2,
                       "channel_contacts": 1, "erasure_requests": 0, "channel_optouts": 0,
-                      "audit_entries": 1}
+                      "audit_entries": 1, "handoff_notes": 1}
     after = filled.dump()
     assert RECENT_SENDER not in after and RECENT_MARKER not in after
     assert "+32470000002" not in after

@@ -1,7 +1,10 @@
-"""Admin pages: free places (optimistic version check), staff accounts, the audit log."""
+"""Admin pages: free places (optimistic version check), staff accounts, the audit log.
+The HTML is in templates/places.html, users.html, audit.html."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -12,10 +15,10 @@ from sqlalchemy import func, or_, select
 from bot.db import session_scope
 from bot.handoff import AuditEntry, StaffUser, audit
 from bot.inbox import auth
-from bot.inbox.html import el, hidden, join, post_form, table
-from bot.inbox.texts import has, st
-from bot.inbox.views import blocking, error_note, lang_of, layout, see_other, when
-from bot.places.models import Availability, CareLocation
+from bot.inbox.texts import st
+from bot.inbox.views import blocking, lang_of, render, see_other, when
+from bot.places import csv_io
+from bot.places.models import CARE_TYPES, KINDS, Availability, CareLocation, Organisation
 from bot.places.store import ConcurrentUpdateError, UnknownAvailabilityError, update_free_places
 
 PAGE = 40
@@ -37,7 +40,8 @@ def _places(municipality: str, page: int, today: date) -> dict[str, Any]:
                                               Availability.date_from)
                                .limit(PAGE).offset(page * PAGE)).all()
         return {"municipalities": municipalities, "total": total, "rows": [{
-            "id": a.id, "name": loc.name, "municipality": loc.municipality,
+            "id": a.id, "location_id": loc.id, "name": loc.name,
+            "municipality": loc.municipality,
             "care_type": loc.care_type, "kind": a.kind, "from": a.date_from.isoformat(),
             "to": a.date_to.isoformat() if a.date_to else "", "places": a.places,
             "version": a.version, "updated_by": a.updated_by or "",
@@ -45,54 +49,29 @@ def _places(municipality: str, page: int, today: date) -> dict[str, Any]:
 
 
 async def places_page(request: web.Request, message: str | None = None,
-                      status: int = 200) -> web.Response:
+                      status: int = 200, import_errors: list[dict[str, Any]] | None = None,
+                      import_result: dict[str, int] | None = None,
+                      add_errors: list[str] | None = None,
+                      add_form: dict[str, Any] | None = None) -> web.Response:
     lang = lang_of(request)
-    source = request.query if message is None else await request.post()
+    posted = message is not None or import_result is not None
+    source = await request.post() if posted else request.query
     municipality = str(source.get("municipality", ""))[:80]
     page = max(int(str(source.get("page", "0"))) if str(source.get("page", "0")).isdigit()
                else 0, 0)
     data = await blocking(_places, municipality, page, date.today())
-    csrf = request["csrf"]
-    filter_form = el("form",
-                     el("label", st("places.municipality", lang), for_="municipality"), " ",
-                     el("select", el("option", st("places.all", lang), value=""),
-                        [el("option", m, value=m, selected=m == municipality)
-                         for m in data["municipalities"]], name="municipality",
-                        id="municipality"), " ",
-                     el("button", st("places.filter", lang), type="submit"),
-                     method="get", action="/inbox/admin/places", class_="inline")
-    rows = []
-    for r in data["rows"]:
-        label = st("places.input_label", lang, name=r["name"], start=r["from"])
-        care_type = (st(f"care_type.{r['care_type']}", lang)
-                     if has(f"care_type.{r['care_type']}", lang) else r["care_type"])
-        rows.append([r["name"], r["municipality"], care_type,
-                     st(f"places.kind.{r['kind']}", lang), r["from"], r["to"] or "—",
-                     post_form(f"/inbox/admin/places/{r['id']}", csrf,
-                               hidden("version", r["version"]),
-                               hidden("municipality", municipality), hidden("page", page),
-                               el("input", type="number", name="places", min="0", max="999",
-                                  value=r["places"], aria_label=label, class_="num",
-                                  required=True), " ",
-                               el("button", st("places.save", lang), type="submit"),
-                               class_="inline"),
-                     r["updated_by"]])
-    headers = [st(f"places.col.{c}", lang) for c in
-               ("name", "municipality", "care_type", "kind", "from", "to", "places",
-                "updated_by")]
-    pages = []
-    if page > 0:
-        pages.append(el("a", st("places.previous", lang), href="/inbox/admin/places?"
-                        + urlencode({"municipality": municipality, "page": page - 1})))
-    if (page + 1) * PAGE < data["total"]:
-        pages.append(el("a", st("places.next", lang), href="/inbox/admin/places?"
-                        + urlencode({"municipality": municipality, "page": page + 1})))
-    return layout(request, st("places.title", lang),
-                  error_note(message) if message else None,
-                  el("p", st("places.help", lang)), filter_form,
-                  table(headers, rows, caption=st("places.caption", lang, n=data["total"])),
-                  el("nav", pages, class_="pages", aria_label=st("places.pages", lang)),
-                  status=status)
+    locations = await blocking(_locations)
+
+    def link(to: int) -> str:
+        return "/inbox/admin/places?" + urlencode({"municipality": municipality, "page": to})
+
+    return render(request, "places.html", st("places.title", lang), status=status,
+                  message=message, municipality=municipality, page=page, **data,
+                  import_errors=import_errors or [], import_result=import_result,
+                  max_import_kb=MAX_IMPORT // 1024, locations=locations, kinds=KINDS,
+                  add_errors=add_errors or [], add_form=add_form or {},
+                  previous=link(page - 1) if page > 0 else None,
+                  next=link(page + 1) if (page + 1) * PAGE < data["total"] else None)
 
 
 def _update(availability_id: int, places: int, version: int, worker: str) -> tuple[str, Any]:
@@ -139,6 +118,218 @@ async def places_update(request: web.Request) -> web.Response:
         "places_updated")
 
 
+def _locations() -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return [{"id": loc.id, "name": loc.name, "municipality": loc.municipality}
+                for loc in session.execute(select(CareLocation).where(
+                    CareLocation.active.is_(True)).order_by(CareLocation.municipality,
+                                                           CareLocation.name)).scalars()]
+
+
+def check_period(form: Any, today: date) -> tuple[dict[str, Any], list[str]]:
+    """A new availability period from the page's form, and what is wrong with it (the
+    staff text keys of the fields): the importer's date and weekday rules."""
+    errors: list[str] = []
+    value: dict[str, Any] = {}
+    try:
+        value["location_id"] = int(str(form.get("location", "")))
+    except ValueError:
+        errors.append("location")
+    try:
+        value["date_from"] = csv_io.parse_date(str(form.get("from", "")), today)
+    except ValueError:
+        errors.append("from")
+    to = str(form.get("to", "")).strip()
+    try:
+        value["date_to"] = csv_io.parse_date(to, today) if to else None
+    except ValueError:
+        errors.append("to")
+    if value.get("date_to") and value.get("date_from") and value["date_to"] < value["date_from"]:
+        errors.append("to_before_from")
+    try:
+        value["weekdays"] = csv_io.parse_weekdays(str(form.get("weekdays", "")))
+    except ValueError:
+        errors.append("weekdays")
+    places = str(form.get("places", "")).strip()
+    if places.isdigit() and 0 <= int(places) <= 999:
+        value["places"] = int(places)
+    else:
+        errors.append("places")
+    kind = str(form.get("kind", ""))
+    if kind in KINDS:
+        value["kind"] = kind
+    else:
+        errors.append("kind")
+    return value, errors
+
+
+def _add_period(value: dict[str, Any], worker: str) -> bool:
+    with session_scope() as session:
+        location = session.get(CareLocation, value["location_id"])
+        if location is None:
+            return False
+        row = Availability(**value, updated_by=worker)
+        session.add(row)
+        session.flush()
+        audit(session, worker, "places_added", f"availability:{row.id}",
+              f"{location.name}: {row.places} from {row.date_from.isoformat()}")
+        return True
+
+
+async def places_add(request: web.Request) -> web.Response:
+    """A new period of free places for a location, checked field by field."""
+    lang = lang_of(request)
+    form = await request.post()
+    value, errors = check_period(form, date.today())
+    if not errors and not await blocking(_add_period, value, request["user"]["username"]):
+        errors = ["location"]
+    if errors:
+        return await places_page(request, st("places_add.invalid", lang), 400,
+                                 add_errors=errors, add_form=dict(form))
+    return see_other("/inbox/admin/places", "places_updated")
+
+
+# the location fields the page edits (the opening hours and flags come in the CSV)
+LOCATION_FIELDS = ("location_ref", "organisation", "name", "care_type", "pricing", "address",
+                   "postcode", "municipality", "phone", "email", "languages",
+                   "min_age_months", "max_age_months", "capacity")
+_KEPT = ("hours_mon", "hours_tue", "hours_wed", "hours_thu", "hours_fri", "hours_sat",
+         "hours_sun", "opens_early", "closes_late", "weekend", "night", "inclusive",
+         "fictional")
+
+
+def _location_form(location_id: int | None) -> dict[str, str] | None:
+    """The form's values for a location (empty for a new one); None if it is unknown."""
+    if location_id is None:
+        return {}
+    with session_scope() as session:
+        loc = session.get(CareLocation, location_id)
+        if loc is None:
+            return None
+        values = {"location_ref": loc.ref, "organisation": loc.organisation.name
+                  if loc.organisation else ""}
+        for field in LOCATION_FIELDS[2:] + _KEPT:
+            value = getattr(loc, field)
+            values[field] = ("true" if value else "false") if isinstance(value, bool) else \
+                ("" if value is None else str(value))
+        return values
+
+
+def _save_location(location_id: int | None, raw: dict[str, str], worker: str
+                   ) -> tuple[int | None, list[dict[str, Any]]]:
+    """Checked with the CSV importer's rules for one line (bot/places/csv_io.py); a new
+    location, or the edited one (its availability untouched)."""
+    current = _location_form(location_id)
+    if current is None:
+        return None, [{"column": "location_ref", "code": "missing_value", "value": ""}]
+    values = {**{k: current.get(k, "") for k in _KEPT}, **raw}
+    if location_id is not None:
+        values["location_ref"] = current["location_ref"]  # the CSV's key stays
+    parser = csv_io._RowParser(date.today())
+    row = parser.parse(1, values)
+    if row is None:
+        return None, [e.as_dict() for e in parser.errors]
+    with session_scope() as session:
+        taken = session.execute(select(CareLocation.id).where(
+            CareLocation.ref == row.location["ref"])).scalar()
+        if taken is not None and taken != location_id:
+            return None, [{"column": "location_ref", "code": "ref_taken",
+                           "value": row.location["ref"]}]
+        organisation = None
+        if row.organisation:
+            organisation = session.execute(select(Organisation).where(
+                Organisation.name == row.organisation)).scalar_one_or_none()
+            if organisation is None:
+                organisation = Organisation(name=row.organisation)
+                session.add(organisation)
+        if location_id is None:
+            loc = CareLocation(**row.location, organisation=organisation)
+            session.add(loc)
+        else:
+            loc = session.get(CareLocation, location_id)
+            for key, value in row.location.items():
+                setattr(loc, key, value)
+            loc.organisation = organisation
+        session.flush()
+        audit(session, worker, "location_saved", f"location:{loc.id}", loc.ref)
+        return loc.id, []
+
+
+async def location_page(request: web.Request, errors: list[dict[str, Any]] | None = None,
+                        values: dict[str, str] | None = None, status: int = 200,
+                        location_id: int | None = None) -> web.Response:
+    """A location's details (``?id=``), or an empty form for a new one."""
+    lang = lang_of(request)
+    raw_id = request.query.get("id", "")
+    if values is None:
+        location_id = int(raw_id) if raw_id.isdigit() else None
+        values = await blocking(_location_form, location_id)
+        if values is None:
+            raise web.HTTPNotFound()
+    title = st("location.edit_title" if location_id else "location.new_title", lang)
+    return render(request, "location.html", title, status=status, location_id=location_id,
+                  values=values, errors={e["column"]: e for e in errors or []},
+                  fields=LOCATION_FIELDS, care_types=CARE_TYPES)
+
+
+async def location_save(request: web.Request) -> web.Response:
+    form = await request.post()
+    raw_id = str(form.get("id", ""))
+    location_id = int(raw_id) if raw_id.isdigit() else None
+    raw = {k: str(form.get(k, ""))[:200] for k in LOCATION_FIELDS}
+    saved, errors = await blocking(_save_location, location_id, raw,
+                                   request["user"]["username"])
+    if errors:
+        return await location_page(request, errors, raw, 400, location_id)
+    return see_other(f"/inbox/admin/places/location?id={saved}", "places_updated")
+
+
+MAX_IMPORT = 200 * 1024  # bytes: a loket's whole region is a few hundred lines
+
+
+def _import(text: str, worker: str) -> tuple[dict[str, int] | None, list[dict[str, Any]]]:
+    """(what the import changed, None on errors) and the errors, line by line. One
+    transaction: a single bad line and nothing is written (bot/places/csv_io.py)."""
+    try:
+        with session_scope() as session:
+            result = csv_io.import_csv(session, io.StringIO(text))
+            audit(session, worker, "places_imported", None,
+                  ", ".join(f"{k}={v}" for k, v in result.as_dict().items() if v))
+            return result.as_dict(), []
+    except csv_io.CsvImportError as exc:
+        return None, [e.as_dict() for e in exc.errors]
+
+
+def _commas(text: str) -> str:
+    """Belgian Excel saves "CSV" with semicolons; the importer reads commas."""
+    header = text.split("\n", 1)[0]
+    if header.count(";") <= header.count(","):
+        return text
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(csv.reader(io.StringIO(text), delimiter=";"))
+    return out.getvalue()
+
+
+async def places_import(request: web.Request) -> web.Response:
+    """A CSV of locations and availability (data/places/README.md) uploaded on the page."""
+    lang = lang_of(request)
+    form = await request.post()
+    upload = form.get("file")
+    raw = upload.file.read(MAX_IMPORT + 1) if isinstance(upload, web.FileField) else b""
+    if not raw or len(raw) > MAX_IMPORT:
+        return await places_page(request, st("places_import.empty", lang,
+                                             kb=MAX_IMPORT // 1024), 400)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Excel's "CSV" without UTF-8 is Windows-1252
+        text = raw.decode("cp1252", errors="replace")
+    result, errors = await blocking(_import, _commas(text), request["user"]["username"])
+    if errors:
+        return await places_page(request, st("places_import.failed", lang, n=len(errors)),
+                                 400, import_errors=errors)
+    return await places_page(request, None, 200, import_result=result)
+
+
 # --- staff accounts ------------------------------------------------------------------------
 
 def _users(lang: str) -> list[dict[str, Any]]:
@@ -155,53 +346,10 @@ def _users(lang: str) -> list[dict[str, Any]]:
 async def users_page(request: web.Request, message: str | None = None,
                      status: int = 200) -> web.Response:
     lang = lang_of(request)
-    csrf = request["csrf"]
     users = await blocking(_users, lang)
-    rows = [[u["username"], st(f"role.{u['role']}", lang), u["language"],
-             u["locked"] or "—",
-             post_form(f"/inbox/admin/users/{u['id']}/unlock", csrf,
-                       el("button", st("users.unlock", lang), type="submit"))
-             if u["locked"] or u["failed"] else "",
-             post_form(f"/inbox/admin/users/{u['id']}/password", csrf,
-                       el("input", type="password", name="password", autocomplete="new-password",
-                          minlength=auth.MIN_PASSWORD, required=True,
-                          aria_label=st("users.new_password_for", lang, user=u["username"])),
-                       " ", el("button", st("users.set_password", lang), type="submit"),
-                       class_="inline"),
-             _active_form(u, csrf, lang, request["user"]["username"])] for u in users]
-    headers = [st(f"users.col.{c}", lang) for c in
-               ("username", "role", "language", "locked", "unlock", "password", "active")]
-    create = post_form(
-        "/inbox/admin/users", csrf,
-        el("h2", st("users.create", lang)),
-        el("p", el("label", st("users.username", lang), for_="new-username"), " ",
-           el("input", id="new-username", name="username", required=True,
-              autocomplete="off")),
-        el("p", el("label", st("users.password", lang, n=auth.MIN_PASSWORD),
-                   for_="new-password"), " ",
-           el("input", id="new-password", name="password", type="password", required=True,
-              minlength=auth.MIN_PASSWORD, autocomplete="new-password")),
-        el("p", el("label", st("users.role", lang), for_="new-role"), " ",
-           el("select", [el("option", st(f"role.{r}", lang), value=r) for r in auth.ROLES],
-              name="role", id="new-role"), " ",
-           el("label", st("users.language", lang), for_="new-language"), " ",
-           el("select", el("option", "Nederlands", value="nl"),
-              el("option", "English", value="en"), name="language", id="new-language")),
-        el("p", el("button", st("users.create_submit", lang), type="submit")))
-    return layout(request, st("users.title", lang), error_note(message) if message else None,
-                  table(headers, rows, caption=st("users.caption", lang)), create,
-                  status=status)
-
-
-def _active_form(user: dict[str, Any], csrf: str, lang: str, me: str) -> Any:
-    if user["username"] == me:  # an admin does not lock themselves out
-        return st("users.active_yes", lang)
-    return join(st("users.active_yes" if user["active"] else "users.active_no", lang), " ",
-                post_form(f"/inbox/admin/users/{user['id']}/active", csrf,
-                          hidden("active", "0" if user["active"] else "1"),
-                          el("button", st("users.deactivate" if user["active"]
-                                          else "users.reactivate", lang), type="submit"),
-                          class_="inline"))
+    return render(request, "users.html", st("users.title", lang), status=status,
+                  message=message, users=users, roles=auth.ROLES,
+                  min_password=auth.MIN_PASSWORD)
 
 
 async def users_active(request: web.Request) -> web.Response:
@@ -317,16 +465,5 @@ async def audit_page(request: web.Request) -> web.Response:
     action = request.query.get("action", "")[:32]
     worker = request.query.get("worker", "")[:64]
     rows, actions = await blocking(_audit_rows, action, worker, lang)
-    form = el("form",
-              el("label", st("audit.action", lang), for_="audit-action"), " ",
-              el("select", el("option", st("audit.all", lang), value=""),
-                 [el("option", a, value=a, selected=a == action) for a in actions],
-                 name="action", id="audit-action"), " ",
-              el("label", st("audit.worker", lang), for_="audit-worker"), " ",
-              el("input", name="worker", id="audit-worker", value=worker), " ",
-              el("button", st("audit.filter", lang), type="submit"),
-              method="get", action="/inbox/admin/audit", class_="inline")
-    headers = [st(f"audit.col.{c}", lang) for c in ("at", "worker", "action", "target",
-                                                    "detail")]
-    return layout(request, st("audit.title", lang), form,
-                  table(headers, rows, caption=st("audit.caption", lang)))
+    return render(request, "audit.html", st("audit.title", lang), rows=rows, actions=actions,
+                  action=action, worker=worker)

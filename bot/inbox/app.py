@@ -7,17 +7,23 @@ under /inbox carries the session's CSRF token (form field ``csrf`` or header X-C
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
-from bot import db
-from bot.inbox import admin, auth, family, report, views, webchat
+from bot import db, handoff
+from bot.inbox import admin, auth, family, live, readable, report, views, webchat
 from bot.inbox.texts import st
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_PORT = 5080
 logger = logging.getLogger(__name__)
 
@@ -99,12 +105,40 @@ async def root(_request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/inbox")
 
 
-def create_app() -> web.Application:
+SWEEP_SECONDS = 30
+
+
+async def _sweep_lapsed_claims(_app: web.Application) -> AsyncIterator[None]:
+    """Claims nobody answers go back to the queue (bot/handoff.py ``expire_claims``)."""
+    async def loop() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(handoff.expire_claims)
+            except Exception:  # a database hiccup must not end the sweeping
+                logger.exception("lapsed claims")
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(background: bool = True) -> web.Application:
     app = web.Application(middlewares=[security_headers, guard], client_max_size=256 * 1024)
+    # autoescape on for every template: a family's "<script>" is text, whatever the file name
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+                               autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["ltr_numbers"] = readable.ltr_numbers
     app[views.SIGNER] = auth.Signer(auth.secret())
     app[webchat.LIMITS] = webchat.Limits()
     # behind a TLS proxy set INBOX_SECURE_COOKIES=1; plain http on loopback cannot use them
     app[views.SECURE_COOKIES] = os.environ.get("INBOX_SECURE_COOKIES") == "1"
+    app[live.HUB] = live.Hub()
+    if background:  # the lapsed-claims sweep and the live watcher
+        app.cleanup_ctx.append(_sweep_lapsed_claims)
+        app.cleanup_ctx.append(live.watch)
     r = app.router
     r.add_get("/", root)
     r.add_get("/health", health)
@@ -114,15 +148,27 @@ def create_app() -> web.Application:
     r.add_post("/inbox/language", views.set_language)
     r.add_get("/inbox", views.queue_page)
     r.add_get("/inbox/api/queue", views.queue_api)
+    r.add_get("/inbox/api/events", live.events)
     r.add_get(r"/inbox/c/{id}", views.conversation_page)
     r.add_get(r"/inbox/api/c/{id}", views.conversation_api)
     r.add_post(r"/inbox/c/{id}/claim", views.claim)
     r.add_post(r"/inbox/c/{id}/reply", views.reply)
     r.add_post(r"/inbox/c/{id}/finish", views.finish)
+    r.add_post(r"/inbox/c/{id}/release", views.release)
+    r.add_post(r"/inbox/c/{id}/reassign", views.reassign)
+    r.add_post(r"/inbox/c/{id}/takeover", views.take_over)
+    r.add_post(r"/inbox/c/{id}/note", views.add_note)
+    r.add_post(r"/inbox/c/{id}/labels", views.set_labels)
     r.add_post(r"/inbox/requests/{id}/status", views.request_status)
     r.add_get("/inbox/report", report.report_page)
     r.add_get("/inbox/report.csv", report.report_csv)
+    r.add_get("/inbox/report-excel.csv", report.report_excel)
+    r.add_get("/inbox/report-cross.csv", report.report_cross_csv)
     r.add_get("/inbox/admin/places", admin.places_page)
+    r.add_post("/inbox/admin/places/import", admin.places_import)
+    r.add_post("/inbox/admin/places/add", admin.places_add)
+    r.add_get("/inbox/admin/places/location", admin.location_page)
+    r.add_post("/inbox/admin/places/location", admin.location_save)
     r.add_post(r"/inbox/admin/places/{id}", admin.places_update)
     r.add_get("/inbox/admin/users", admin.users_page)
     r.add_post("/inbox/admin/users", admin.users_create)

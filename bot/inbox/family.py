@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -20,9 +19,8 @@ from sqlalchemy import func, select
 from bot import retention
 from bot.db import session_scope
 from bot.handoff import audit
-from bot.inbox.html import el, hidden, post_form, table
 from bot.inbox.texts import st
-from bot.inbox.views import blocking, error_note, lang_of, layout, see_other
+from bot.inbox.views import blocking, lang_of, render, see_other
 from bot.intake.models import CareRequest
 from bot.messages import ChannelContact, ChannelMessage
 
@@ -65,40 +63,15 @@ def _summary(sender_id: str) -> dict[str, int]:
 async def family_page(request: web.Request, message: str | None = None,
                       status: int = 200) -> web.Response:
     lang = lang_of(request)
-    csrf = request["csrf"]
     query = str(request.query.get("q", ""))[:128]
-    search = el("form",
-                el("label", st("family.query", lang), for_="family-q"), " ",
-                el("input", id="family-q", name="q", value=query, required=True,
-                   autocomplete="off"), " ",
-                el("button", st("family.find", lang), type="submit"),
-                method="get", action=PATH, role="search")
-    body: list[Any] = [el("p", st("family.intro", lang)), search]
+    found = []
     if query:
-        senders = await blocking(find_senders, query)
-        if not senders:
-            body.append(el("p", st("family.none", lang), role="status"))
-        for sender in senders:
-            counts = await blocking(_summary, sender)
-            rows = [[st(f"family.table.{name}", lang), str(n)] for name, n in counts.items()]
-            body.append(el("section",
-                           el("h2", sender),
-                           table([st("family.col.what", lang), st("family.col.count", lang)],
-                                 rows, caption=st("family.caption", lang, sender=sender)),
-                           el("p", el("a", st("family.export", lang),
-                                      href=f"{PATH}/export?" + urlencode({"sender": sender}),
-                                      download=f"family-{re.sub(r'[^A-Za-z0-9]', '_', sender)}"
-                                               ".json")),
-                           post_form(f"{PATH}/delete", csrf, hidden("sender", sender),
-                                     el("p", el("label", st("family.confirm", lang,
-                                                            sender=sender),
-                                                for_=f"confirm-{sender}"), " ",
-                                        el("input", id=f"confirm-{sender}", name="confirm",
-                                           required=True, autocomplete="off")),
-                                     el("p", el("button", st("family.delete", lang),
-                                                type="submit", class_="danger")))))
-    return layout(request, st("family.title", lang),
-                  error_note(message) if message else None, *body, status=status)
+        for sender in await blocking(find_senders, query):
+            found.append({"sender": sender, "counts": await blocking(_summary, sender),
+                          "export": f"{PATH}/export?" + urlencode({"sender": sender}),
+                          "download": f"family-{re.sub(r'[^A-Za-z0-9]', '_', sender)}.json"})
+    return render(request, "family.html", st("family.title", lang), status=status,
+                  message=message, query=query, found=found, action=PATH)
 
 
 async def family_export(request: web.Request) -> web.Response:

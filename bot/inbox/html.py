@@ -1,4 +1,4 @@
-"""Tiny HTML building with escaping by default (no template engine).
+"""Tiny HTML building with escaping by default, for the pages not yet in ``templates/``.
 
 Every value becomes text through ``html.escape`` unless it is ``Markup`` (already built by
 these helpers). A family message ``<script>…`` is thus always shown as text.
@@ -15,6 +15,9 @@ Child = Union["Markup", str, int, float, None, Iterable["Child"]]
 
 class Markup(str):
     """HTML that is already safe (built here); anything else is escaped."""
+
+    def __html__(self) -> str:  # Jinja2's autoescape takes it as it is, like markupsafe's
+        return self
 
 
 def esc(value: object) -> Markup:

@@ -1,5 +1,7 @@
 """The report for the municipality: care requests and unmet needs per month, municipality,
-age group, care type and reason, next to today's free places. Counts only, no person."""
+age group, care type and reason, next to today's free places, and how families who asked for
+a person were served (``bot.handoff.figures``). Counts only, no person. The page is
+templates/report.html."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, or_, select
 
+from bot import handoff
 from bot.db import session_scope
-from bot.inbox.html import bar_chart, el, join, table
+from bot.inbox.html import bar_chart
 from bot.inbox.texts import has, st
-from bot.inbox.views import blocking, lang_of, layout
+from bot.inbox.views import blocking, lang_of, render
 from bot.intake.models import CareRequest
 from bot.places.models import Availability, CareLocation, UnmetNeed
 from bot.places.search import age_in_months
@@ -127,6 +130,32 @@ def build(since: str = "", until: str = "", today: date | None = None) -> dict[s
     return out
 
 
+CROSS = ("municipality", "care_type", "reason")  # the rows; the months are the columns
+
+
+def cross_table(since: str = "", until: str = "") -> dict[str, Any]:
+    """Requests and unmet needs by municipality × care type × reason (rows) × month
+    (columns): {"months": [...], "rows": [((m, c, r), {month: (requests, unmet)})]}. A
+    request with two reasons counts under each; an unmet need has no reason (unknown)."""
+    with session_scope() as session:
+        requests = request_rows(session, since, until)
+        unmet = unmet_rows(session, since, until)
+    cells: dict[tuple[str, str, str], dict[str, list[int]]] = {}
+    months: set[str] = set()
+    for kind, rows in ((0, requests), (1, unmet)):
+        for r in rows:
+            reasons = r["reason"] if isinstance(r["reason"], tuple) else (r["reason"],)
+            for reason in reasons:
+                key = (r["municipality"], r["care_type"], reason)
+                cell = cells.setdefault(key, {}).setdefault(r["month"], [0, 0])
+                cell[kind] += 1
+                months.add(r["month"])
+    ordered = sorted(months)
+    rows_out = [(key, {m: tuple(v) for m, v in by_month.items()})
+                for key, by_month in sorted(cells.items())]
+    return {"months": ordered, "rows": rows_out}
+
+
 def label(dim: str, value: str, lang: str) -> str:
     if value == UNKNOWN:
         return st("report.unknown", lang)
@@ -146,15 +175,6 @@ async def report_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
     since, until = _period(request)
     data = await blocking(build, since, until)
-    form = el("form",
-              el("label", st("report.from", lang), for_="from"), " ",
-              el("input", type="month", id="from", name="from", value=since), " ",
-              el("label", st("report.to", lang), for_="to"), " ",
-              el("input", type="month", id="to", name="to", value=until), " ",
-              el("button", st("report.show", lang), type="submit"),
-              method="get", action="/inbox/report", class_="inline")
-    csv_link = el("a", st("report.csv", lang),
-                  href=f"/inbox/report.csv?from={since}&to={until}", download="report.csv")
     sections = []
     series = [st("report.requests", lang), st("report.unmet", lang)]
     for dim in DIMENSIONS:
@@ -166,19 +186,27 @@ async def report_page(request: web.Request) -> web.Response:
         chart_rows = [(label(dim, v, lang), [float(a), float(b)] + ([float(c or 0)]
                                                                   if has_free else []))
                       for v, a, b, c in rows]
-        sections.append(el("section",
-                           el("h2", st(f"report.by.{dim}", lang)),
-                           bar_chart(chart_rows, title=st(f"report.by.{dim}", lang),
-                                     series=series + ([st("report.free_places", lang)]
-                                                      if has_free else [])),
-                           table(headers, [[label(dim, v, lang), a, b] +
-                                           ([c if c is not None else "—"] if has_free else [])
-                                           for v, a, b, c in rows]),
-                           class_="report"))
-    summary = el("p", st("report.summary", lang, requests=data["requests"],
-                         unmet=data["unmet"]))
-    return layout(request, st("report.title", lang), el("p", st("report.help", lang)), form,
-                  summary, el("p", csv_link), join(sections))
+        title = st(f"report.by.{dim}", lang)
+        sections.append({
+            "title": title, "headers": headers,
+            # the chart is inline SVG built (and escaped) by bot/inbox/html.py
+            "chart": bar_chart(chart_rows, title=title, series=series + (
+                [st("report.free_places", lang)] if has_free else [])),
+            "rows": [[label(dim, v, lang), a, b] + ([c if c is not None else "—"]
+                                                    if has_free else [])
+                     for v, a, b, c in rows]})
+    figures = await blocking(handoff.figures, since, until)
+    cross = await blocking(cross_table, since, until)
+    cross_rows = [([label(d, v, lang) for d, v in zip(CROSS, key, strict=True)],
+                   [by_month.get(m, (0, 0)) for m in cross["months"]])
+                  for key, by_month in cross["rows"]]
+    return render(request, "report.html", st("report.title", lang), since=since, until=until,
+                  data=data, sections=sections, figures=figures, minutes=_minutes,
+                  cross_months=cross["months"], cross_rows=cross_rows, cross_dims=CROSS)
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def _cell(value: str) -> str:
@@ -197,3 +225,43 @@ async def report_csv(request: web.Request) -> web.Response:
             writer.writerow([dim, _cell(value), req, need, "" if free is None else free])
     return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": 'attachment; filename="report.csv"'})
+
+
+async def report_excel(request: web.Request) -> web.Response:
+    """The same figures for a spreadsheet as Belgian Excel opens a CSV by double-click:
+    ``;`` between columns, a UTF-8 byte order mark (else "é" comes out garbled), labels in
+    the worker's language instead of codes. ``report.csv`` stays the machine-readable one."""
+    lang = lang_of(request)
+    since, until = _period(request)
+    data = await blocking(build, since, until)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([st("report_excel.dimension", lang), st("report_excel.value", lang),
+                     st("report.requests", lang), st("report.unmet", lang),
+                     st("report.free_places", lang)])
+    for dim in DIMENSIONS:
+        for value, req, need, free in data["dimensions"][dim]:
+            writer.writerow([st(f"report.dim.{dim}", lang), _cell(label(dim, value, lang)),
+                             req, need, "" if free is None else free])
+    return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
+                        content_type="text/csv", charset="utf-8", headers={
+                            "Content-Disposition": 'attachment; filename="rapport.csv"'})
+
+
+async def report_cross_csv(request: web.Request) -> web.Response:
+    """The cross-table for Belgian Excel: one line per municipality × care type × reason,
+    per month two columns (requests, unmet needs); ``;``, UTF-8 BOM, labels."""
+    lang = lang_of(request)
+    since, until = _period(request)
+    cross = await blocking(cross_table, since, until)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([st(f"report.dim.{d}", lang) for d in CROSS] + [
+        f"{m} {st(name, lang)}" for m in cross["months"]
+        for name in ("report.requests", "report.unmet")])
+    for key, by_month in cross["rows"]:
+        writer.writerow([_cell(label(d, v, lang)) for d, v in zip(CROSS, key, strict=True)] + [
+            n for m in cross["months"] for n in by_month.get(m, (0, 0))])
+    return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
+                        content_type="text/csv", charset="utf-8", headers={
+                            "Content-Disposition": 'attachment; filename="kruistabel.csv"'})

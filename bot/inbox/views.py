@@ -1,10 +1,10 @@
 """Staff pages: login, the queue, a conversation (claim, transcript, snelfiche, reply,
 handback, close, care request status).
 
-Handlers stay small: blocking work (database, Rasa's HTTP API) runs in a thread, every
-value goes through ``bot.inbox.html`` (escaped), every POST carries the session's CSRF token
-(checked in the app's middleware), and a change answers with a redirect (no re-post on
-reload).
+Handlers only handle the request: the workflow is ``bot.handoff`` (who may do what, Rasa,
+the audit log), the HTML is in ``templates/`` (Jinja2, autoescaped). Blocking work (database,
+Rasa's HTTP API) runs in a thread, every POST carries the session's CSRF token (checked in the
+app's middleware), and a change answers with a redirect (no re-post on reload).
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
 from bot import handoff, i18n, messages
 from bot.db import session_scope
-from bot.handoff import OUTCOMES, AlreadyClaimed, Handoff
-from bot.inbox import auth, relay, throttle
-from bot.inbox.html import Markup, document, el, hidden, join, post_form
+from bot.handoff import OUTCOMES, Handoff, RasaError, WorkflowError
+from bot.inbox import auth, readable, throttle
+from bot.inbox.html import Markup, join
 from bot.inbox.texts import has, language, st
 from bot.intake import store as intake_store
 from bot.intake.models import STATUSES, CareRequest
@@ -41,6 +42,9 @@ MAX_REPLY = 1600
 FLASH = frozenset({"claimed", "sent", "queued", "family_deleted", "handed_back", "closed",
                    "status_changed", "language_changed", "places_updated", "user_created",
                    "unlocked", "password_set", "deactivated", "reactivated"})
+# the workflow's flash texts are workflow.flash.<key>
+WORKFLOW_FLASH = frozenset({"released", "reassigned", "taken_over", "note_added",
+                            "labels_set"})
 CANNED = ("greeting", "checking", "call_you", "request_registered", "come_by", "goodbye")
 REQUEST_STATUSES = tuple(s for s in STATUSES if s != "draft")
 
@@ -79,42 +83,49 @@ def see_other(location: str, msg: str | None = None) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
 
 
-def layout(request: web.Request, title: str, *body: Any, status: int = 200,
-           scripts: tuple[str, ...] = ("/static/inbox.js",)) -> web.Response:
-    user = request["user"]
-    lang = lang_of(request)
-    csrf = request["csrf"]
+def _nav(user: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     links = [("/inbox", st("nav.queue", lang)), ("/inbox/report", st("nav.report", lang))]
     if user["role"] == "admin":
         links += [("/inbox/admin/places", st("nav.places", lang)),
                   ("/inbox/admin/users", st("nav.users", lang)),
                   ("/inbox/admin/family", st("nav.family", lang)),
                   ("/inbox/admin/audit", st("nav.audit", lang))]
-    other = "en" if lang == "nl" else "nl"
-    nav = el("nav",
-             el("ul", [el("li", el("a", label, href=href,
-                                   aria_current="page" if request.path == href else None))
-                       for href, label in links]),
-             aria_label=st("nav.label", lang))
-    tools = el("div",
-               el("span", st("nav.signed_in", lang, user=user["username"])),
-               post_form("/inbox/language", csrf, hidden("language", other),
-                         el("button", st(f"nav.switch_to_{other}", lang), type="submit",
-                            lang=other)),
-               post_form("/inbox/logout", csrf,
-                         el("button", st("nav.logout", lang), type="submit")),
-               class_="tools")
+    return links
+
+
+def context(request: web.Request, lang: str, **values: Any) -> dict[str, Any]:
+    """What every template gets: ``t`` (staff texts in the page's language), ``has``, the
+    signed-in user, the CSRF token and the navigation."""
+    user = request.get("user")
     flash = request.query.get("msg")
-    notice = (el("p", st(f"flash.{flash}", lang), role="status", class_="flash ok")
-              if flash in FLASH else None)
-    page = [el("a", st("nav.skip", lang), href="#main", class_="skip"),
-            el("header", el("span", st("app.name", lang), class_="brand"), nav, tools),
-            el("main", el("h1", title), notice, *body, id="main", tabindex="-1")]
-    return html_response(document(lang=lang, title=f"{title} · {st('app.name', lang)}",
-                                  body=page, scripts=scripts), status)
+    return {"lang": lang, "other_lang": "en" if lang == "nl" else "nl",
+            "t": lambda key, **params: st(key, lang, **params),
+            "has": lambda key: has(key, lang), "user": user, "csrf": request.get("csrf"),
+            "path": request.path, "nav": _nav(user, lang) if user else [],
+            "flash": f"flash.{flash}" if flash in FLASH else
+            f"workflow.flash.{flash}" if flash in WORKFLOW_FLASH else None,
+            "scripts": ("/static/inbox.js",), **values}
+
+
+def render(request: web.Request, template: str, title: str, status: int = 200,
+           **values: Any) -> web.Response:
+    lang = values.pop("lang", None) or lang_of(request)
+    return aiohttp_jinja2.render_template(template, request,
+                                          context(request, lang, title=title, **values),
+                                          status=status)
+
+
+def layout(request: web.Request, title: str, *body: Any, status: int = 200,
+           scripts: tuple[str, ...] = ("/static/inbox.js",)) -> web.Response:
+    """A page whose body is built with ``bot.inbox.html`` (escaped there), in the layout.
+    The staff pages are templates now; this stays for code built the old way."""
+    return render(request, "base.html", title, status=status, body=join(*body),
+                  scripts=scripts)
 
 
 def error_note(text: str) -> Markup:
+    from bot.inbox.html import el
+
     return el("p", text, role="alert", class_="flash error")
 
 
@@ -124,26 +135,9 @@ def _login_page(request: web.Request, lang: str, nonce: str, error: str | None =
                 status: int = 200) -> web.Response:
     signer: auth.Signer = request.app[SIGNER]
     nxt = request.query.get("next") or ""
-    form = el("form",
-              hidden("csrf", signer.login_token(nonce)),
-              hidden("next", nxt if nxt.startswith("/inbox") else ""),
-              hidden("lang", lang),
-              el("p", el("label", st("login.username", lang), for_="username"),
-                 el("input", id="username", name="username", autocomplete="username",
-                    required=True, autofocus=True)),
-              el("p", el("label", st("login.password", lang), for_="password"),
-                 el("input", id="password", name="password", type="password",
-                    autocomplete="current-password", required=True)),
-              el("p", el("button", st("login.submit", lang), type="submit")),
-              method="post", action="/inbox/login")
-    other = "en" if lang == "nl" else "nl"
-    body = el("main", el("h1", st("login.title", lang)),
-              error_note(error) if error else None, form,
-              el("p", el("a", st(f"nav.switch_to_{other}", lang),
-                         href=f"/inbox/login?lang={other}", lang=other)),
-              id="main", class_="login")
-    response = html_response(document(lang=lang, title=st("login.title", lang), body=body),
-                             status)
+    response = render(request, "login.html", st("login.title", lang), status=status, lang=lang,
+                      error=error, login_csrf=signer.login_token(nonce),
+                      next=nxt if nxt.startswith("/inbox") else "", scripts=())
     response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Strict",
                         path="/inbox/login", secure=request.app[SECURE_COOKIES])
     return response
@@ -216,60 +210,79 @@ async def set_language(request: web.Request) -> web.Response:
 
 # --- queue ---------------------------------------------------------------------------------
 
-def queue_items() -> list[dict[str, Any]]:
-    with session_scope() as session:
-        return [{
-            "id": h.id, "sender": h.sender_id, "channel": h.channel or "", "language":
-            h.language or "", "urgent": bool(h.urgent), "reason": h.reason, "status": h.status,
-            "claimed_by": h.claimed_by or "", "waiting": minutes_since(h.created_at),
-            "since": auth.aware(h.created_at).isoformat() if h.created_at else None,
-        } for h in handoff.queue(session)]
+def _reason_label(reason: str, lang: str) -> str:
+    return st(f"reason.{reason}", lang) if has(f"reason.{reason}", lang) else reason
 
 
-def _queue_labels(lang: str) -> dict[str, str]:
-    return {"data_" + k.replace(".", "_"): st(k, lang) for k in (
-        "queue.urgent", "queue.normal", "queue.open", "queue.unclaimed", "queue.minutes",
-        "queue.empty")}
+PREVIEWS = readable.PreviewCache()
+MAX_PREVIEWS = 50  # rows of a queue view that show the family's last words
 
 
-def _queue_row(item: dict[str, Any], lang: str) -> list[Any]:
-    return [
-        el("strong", st("queue.urgent", lang), class_="urgent") if item["urgent"]
-        else st("queue.normal", lang),
-        st("queue.minutes", lang, n=item["waiting"]),
-        item["sender"], item["language"], item["channel"],
-        st(f"reason.{item['reason']}", lang)
-        if has(f"reason.{item['reason']}", lang) else item["reason"],
-        item["claimed_by"] or st("queue.unclaimed", lang),
-        el("a", st("queue.open", lang), href=f"/inbox/c/{item['id']}",
-           aria_label=st("queue.open_label", lang, sender=item["sender"])),
-    ]
+def _waited(h: Handoff) -> int:
+    """Minutes the family waited for a person: the clock stops once someone claims."""
+    created, claimed = auth.aware(h.created_at), auth.aware(h.claimed_at)
+    if created and claimed and h.status == "claimed":
+        return max(int((claimed - created).total_seconds() // 60), 0)
+    return minutes_since(h.created_at)
+
+
+def _queue_item(h: Handoff, lang: str, preview: bool, latest: dict[str, int]
+                ) -> dict[str, Any]:
+    lines = PREVIEWS.lines(h.sender_id, handoff.transcript,
+                           latest.get(h.sender_id)) if preview else None
+    return {
+        "id": h.id, "sender": h.sender_id, "channel": h.channel or "",
+        "channel_name": readable.channel_name(h.sender_id, h.channel, lang),
+        "language": h.language or "",
+        "language_name": readable.language_name(h.language, lang),
+        "urgent": bool(h.urgent), "reason": h.reason,
+        "reason_label": _reason_label(h.reason, lang), "status": h.status,
+        "claimed_by": h.claimed_by or "", "waiting": _waited(h),
+        "waiting_text": st("readable.waited" if h.status == "claimed" else "queue.minutes",
+                           lang, n=_waited(h)),
+        "since": auth.aware(h.created_at).isoformat() if h.created_at else None,
+        "labels": handoff.labels_of(h),
+        "closed": when(h.closed_at, lang) if h.closed_at else "",
+        "last": readable.preview(lines, lang) if lines else "",
+    }
+
+
+def queue_items(lang: str, view: str = "all", worker: str = "", query: str = "",
+                latest: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    rows = handoff.listing(view, worker, query)
+    return [_queue_item(h, lang, view != "closed" and i < MAX_PREVIEWS, latest or {})
+            for i, h in enumerate(rows)]
+
+
+def _queue_args(request: web.Request) -> tuple[str, str]:
+    view = request.query.get("view", "all")
+    return (view if view in handoff.VIEWS else "all"), request.query.get("q", "")[:100]
 
 
 async def queue_page(request: web.Request) -> web.Response:
     lang = lang_of(request)
-    items = await blocking(queue_items)
-    headers = [st(f"queue.col.{c}", lang) for c in
-               ("priority", "waiting", "sender", "language", "channel", "reason", "claimed_by",
-                "open")]
-    table = el("table",
-               el("caption", st("queue.caption", lang)),
-               el("thead", el("tr", [el("th", h, scope="col") for h in headers])),
-               el("tbody", [el("tr", [el("td", c) for c in _queue_row(i, lang)],
-                               class_="urgent-row" if i["urgent"] else None) for i in items]),
-               id="queue", data_api="/inbox/api/queue", **_queue_labels(lang))
-    empty = el("p", st("queue.empty", lang), id="queue-empty", hidden=bool(items))
-    return layout(request, st("queue.title", lang), el("p", st("queue.live", lang)), table,
-                  empty)
+    view, query = _queue_args(request)
+    items = await blocking(queue_items, lang, view, request["user"]["username"], query,
+                           _latest(request))
+    api = "/inbox/api/queue?" + urlencode({"view": view, "q": query} if query else
+                                          {"view": view})
+    return render(request, "queue.html", st("queue.title", lang), items=items, view=view,
+                  views=handoff.VIEWS, query=query, api=api)
 
 
 async def queue_api(request: web.Request) -> web.Response:
-    lang = lang_of(request)
-    items = await blocking(queue_items)
-    for item in items:
-        key = f"reason.{item['reason']}"
-        item["reason_label"] = st(key, lang) if has(key, lang) else item["reason"]
-    return web.json_response({"items": items})
+    view, query = _queue_args(request)
+    return web.json_response({"items": await blocking(
+        queue_items, lang_of(request), view, request["user"]["username"], query,
+        _latest(request))})
+
+
+def _latest(request: web.Request) -> dict[str, int]:
+    """The live watcher's newest tracker event per conversation (bot/inbox/live.py)."""
+    from bot.inbox import live
+
+    hub = request.app.get(live.HUB)
+    return dict(hub.latest) if hub is not None else {}
 
 
 # --- a conversation ------------------------------------------------------------------------
@@ -314,92 +327,34 @@ def load_conversation(handoff_id: int, worker: str, lang: str) -> dict[str, Any]
         return {"id": h.id, "sender": h.sender_id, "channel": h.channel, "language": h.language,
                 "status": h.status, "urgent": h.urgent, "reason": h.reason,
                 "claimed_by": h.claimed_by, "created": when(h.created_at, lang),
-                "waiting": minutes_since(h.created_at), "outcome": h.outcome,
-                "requests": requests}
+                "waiting": _waited(h), "outcome": h.outcome,
+                "labels": handoff.labels_of(h), "requests": requests}
 
 
-def _channel_notes(contact: dict[str, Any] | None, lang: str) -> Markup | None:
+def _channel_notes(contact: dict[str, Any] | None, lang: str) -> list[str]:
     """What the channel knows about this conversation: the link the family came through
     (a Telegram deep link: which flyer or partner), a block of the assistant by the person."""
-    if not contact:
-        return None
     notes = []
-    if contact.get("started_from"):
+    if contact and contact.get("started_from"):
         notes.append(st("conversation.came_via", lang, source=contact["started_from"]))
-    if contact.get("blocked_at"):
+    if contact and contact.get("blocked_at"):
         notes.append(st("conversation.blocked", lang, since=when(contact["blocked_at"], lang)))
-    return el("p", " · ".join(notes), class_="meta", id="channel-notes") if notes else None
+    return notes
 
 
-def load_transcript(sender: str, lang: str) -> tuple[list[dict[str, Any]] | None, Any]:
+def load_transcript(sender: str, lang: str, conversation_language: str | None = None
+                    ) -> tuple[list[dict[str, Any]] | None, Any]:
     """(transcript, eligibility facts); (None, None) when Rasa cannot be reached."""
     try:
-        state = relay.tracker(sender)
-    except relay.RasaError:
+        state = handoff.rasa_api.tracker(sender)
+    except RasaError:
         return None, None
-    lines, facts = relay.transcript(state), relay.slot(state, "facts")
+    lines, facts = handoff.transcript_from(state), handoff.rasa_api.slot(state, "facts")
+    lines = readable.readable(lines, conversation_language, lang)
     for line in lines:
         at = line.get("at")
         line["time"] = when(datetime.fromtimestamp(at, timezone.utc), lang) if at else ""
     return lines, facts
-
-
-def _who(line: dict[str, Any], lang: str) -> str:
-    if line["who"] == "staff":
-        return st("conversation.who_staff", lang, worker=line.get("worker") or "")
-    return st(f"conversation.who_{line['who']}", lang)
-
-
-def _transcript_list(lines: list[dict[str, Any]] | None, lang: str, api: str) -> Markup:
-    labels = {"data_who_family": st("conversation.who_family", lang),
-              "data_who_bot": st("conversation.who_bot", lang),
-              "data_who_staff": st("conversation.who_staff", lang, worker="{worker}")}
-    if lines is None:
-        return error_note(st("conversation.rasa_down", lang))
-    items = [el("li", el("span", _who(line, lang), class_="who"), " ",
-                el("time", line.get("time", ""), class_="at"),
-                el("div", line.get("text") or "", class_="text"),
-                class_=f"msg {line['who']}") for line in lines]
-    return el("ol", items, id="transcript", data_api=api, aria_live="polite", **labels)
-
-
-def _requests_section(conv: dict[str, Any], request: web.Request, lang: str) -> Markup:
-    if not conv["requests"]:
-        return el("p", st("conversation.no_requests", lang))
-    parts = []
-    for r in conv["requests"]:
-        title = r["reference"] or st("conversation.draft", lang)
-        status_form = None
-        me = request["user"]
-        may = me["role"] == "admin" or (conv["status"] == "claimed"
-                                        and conv["claimed_by"] == me["username"])
-        if r["status"] != "draft" and may:
-            status_form = post_form(
-                f"/inbox/requests/{r['id']}/status", request["csrf"],
-                hidden("back", conv["id"]),
-                el("label", st("conversation.request_status", lang),
-                   for_=f"status-{r['id']}"), " ",
-                el("select", [el("option", st(f"request_status.{s}", lang), value=s,
-                                 selected=s == r["status"]) for s in REQUEST_STATUSES],
-                   name="status", id=f"status-{r['id']}"), " ",
-                el("button", st("conversation.change_status", lang), type="submit"),
-                class_="inline")
-        rows = el("dl", [join(el("dt", k), el("dd", v)) for k, v in r["answers"]])
-        parts.append(el("section",
-                        el("h3", title, " · ", st(f"request_status.{r['status']}", lang)),
-                        el("p", st("conversation.request_meta", lang, created=r["created"],
-                                   language=r["language"] or "",
-                                   role=st(f"requester.{r['role']}", lang)
-                                   if has(f"requester.{r['role']}", lang) else r["role"])),
-                        rows, status_form, class_="request"))
-    return join(parts)
-
-
-def _facts_section(facts: Any, lang: str) -> Markup:
-    if not facts or not isinstance(facts, dict):
-        return el("p", st("conversation.no_facts", lang))
-    return el("dl", [join(el("dt", k), el("dd", str(v))) for k, v in facts.items()],
-              class_="facts")
 
 
 def _canned(conv_lang: str, staff_lang: str) -> list[tuple[str, str]]:
@@ -413,56 +368,6 @@ def _canned(conv_lang: str, staff_lang: str) -> list[tuple[str, str]]:
     return out
 
 
-def _actions_section(conv: dict[str, Any], request: web.Request, lang: str) -> Markup:
-    me = request["user"]["username"]
-    csrf = request["csrf"]
-    cid = conv["id"]
-    if conv["status"] not in handoff.OPEN_STATUSES:
-        return el("p", st("conversation.finished", lang,
-                          status=st(f"handoff_status.{conv['status']}", lang),
-                          outcome=st(f"outcome.{conv['outcome']}", lang)
-                          if conv["outcome"] else "-"))
-    if conv["status"] == "waiting":
-        return post_form(f"/inbox/c/{cid}/claim", csrf,
-                         el("button", st("conversation.claim", lang), type="submit",
-                            class_="primary"))
-    if conv["claimed_by"] != me:
-        return el("p", st("conversation.claimed_by_other", lang, worker=conv["claimed_by"]),
-                  class_="flash")
-    canned = _canned(conv["language"] or "nl", lang)
-    canned_picker = None
-    if canned:
-        canned_picker = el("p",
-                           el("label", st("conversation.canned", lang), for_="canned"), " ",
-                           el("select", el("option", "—", value=""),
-                              [el("option", label, value=text) for label, text in canned],
-                              id="canned"), " ",
-                           el("button", st("conversation.canned_insert", lang), type="button",
-                              id="canned-insert"),
-                           class_="canned")
-    reply = post_form(f"/inbox/c/{cid}/reply", csrf,
-                      el("p", el("label", st("conversation.reply_label", lang,
-                                             language=conv["language"] or "?"), for_="reply")),
-                      el("textarea", name="text", id="reply", rows="4", maxlength=MAX_REPLY,
-                         required=True),
-                      canned_picker,
-                      el("p", el("button", st("conversation.send", lang), type="submit",
-                                 class_="primary")),
-                      class_="reply")
-    outcome_select = el("select", [el("option", st(f"outcome.{o}", lang), value=o)
-                                   for o in OUTCOMES], name="outcome", id="outcome")
-    finish = post_form(f"/inbox/c/{cid}/finish", csrf,
-                       el("p", el("label", st("conversation.outcome", lang), for_="outcome"),
-                          " ", outcome_select),
-                       el("p", el("button", st("conversation.hand_back", lang), type="submit",
-                                  name="how", value="hand_back"), " ",
-                          el("button", st("conversation.close", lang), type="submit",
-                             name="how", value="close")),
-                       el("p", st("conversation.finish_help", lang), class_="help"),
-                       class_="finish")
-    return join(reply, finish)
-
-
 async def conversation_page(request: web.Request, message: str | None = None,
                             status: int = 200, cid: int | None = None) -> web.Response:
     lang = lang_of(request)
@@ -470,33 +375,32 @@ async def conversation_page(request: web.Request, message: str | None = None,
     conv = await blocking(load_conversation, cid, request["user"]["username"], lang)
     if conv is None:
         raise web.HTTPNotFound()
-    lines, facts = await blocking(load_transcript, conv["sender"], lang)
+    lines, facts = await blocking(load_transcript, conv["sender"], lang, conv["language"])
     contact = await blocking(messages.contact, conv["sender"])
-    urgent = el("strong", st("queue.urgent", lang), class_="urgent") if conv["urgent"] else None
-    meta = el("p", urgent, " ",
-              st("conversation.meta", lang, sender=conv["sender"], channel=conv["channel"] or "?",
-                 language=conv["language"] or "?", since=conv["created"],
-                 minutes=conv["waiting"]),
-              class_="meta")
-    state = el("p", st("conversation.claimed_by", lang, worker=conv["claimed_by"])
-               if conv["claimed_by"] else st("conversation.unclaimed", lang),
-               id="claim-state", aria_live="polite")
-    body = [
-        el("p", el("a", st("conversation.back_to_queue", lang), href="/inbox")),
-        error_note(message) if message else None,
-        meta, _channel_notes(contact, lang), state,
-        el("div",
-           el("section", el("h2", st("conversation.transcript", lang)),
-              _transcript_list(lines, lang, f"/inbox/api/c/{cid}"),
-              _actions_section(conv, request, lang), class_="col-main"),
-           el("aside", el("h2", st("conversation.requests", lang)),
-              _requests_section(conv, request, lang),
-              el("h2", st("conversation.facts", lang)), _facts_section(facts, lang),
-              class_="col-side", aria_label=st("conversation.about", lang)),
-           class_="columns"),
-    ]
-    return layout(request, st("conversation.title", lang, sender=conv["sender"]), *body,
-                  status=status)
+    earlier = [{"id": h.id, "date": when(h.created_at, lang),
+                "status": st(f"handoff_status.{h.status}", lang),
+                "outcome": st(f"outcome.{h.outcome}", lang) if h.outcome else "-",
+                "worker": h.claimed_by or "-"}
+               for h in await blocking(handoff.history, conv["sender"]) if h.id != conv["id"]]
+    me = request["user"]
+    may_change = me["role"] == "admin" or (conv["status"] == "claimed"
+                                           and conv["claimed_by"] == me["username"])
+    notes = await blocking(handoff.notes, conv["sender"])
+    for note in notes:
+        note["when"] = when(note["at"], lang)
+    colleagues = [c for c in await blocking(handoff.colleagues) if c != conv["claimed_by"]]
+    return render(request, "conversation.html",
+                  st("conversation.title", lang, sender=conv["sender"]), status=status,
+                  conv=conv, lines=lines, facts=facts if isinstance(facts, dict) else None,
+                  channel_notes=_channel_notes(contact, lang), message=message,
+                  may_change=may_change, request_statuses=REQUEST_STATUSES,
+                  open_statuses=handoff.OPEN_STATUSES, outcomes=OUTCOMES,
+                  canned=_canned(conv["language"] or "nl", lang), max_reply=MAX_REPLY,
+                  notes=notes, colleagues=colleagues, is_admin=me["role"] == "admin",
+                  earlier=earlier,
+                  channel_name=readable.channel_name(conv["sender"], conv["channel"], lang),
+                  language_name=readable.language_name(conv["language"], lang),
+                  max_note=handoff.MAX_NOTE)
 
 
 def _int(text: str) -> int:
@@ -506,116 +410,75 @@ def _int(text: str) -> int:
         raise web.HTTPNotFound() from None
 
 
-def _handoff_state(handoff_id: int) -> dict[str, Any] | None:
-    with session_scope() as session:
-        h = session.get(Handoff, handoff_id)
-        if h is None:
-            return None
-        return {"sender": h.sender_id, "status": h.status, "claimed_by": h.claimed_by,
-                "paused": h.paused}
-
-
 async def conversation_api(request: web.Request) -> web.Response:
     """The claim state and the transcript from line ``from`` on (the page polls it with the
     number of lines it shows). Every read that hands out transcript lines is audited."""
     lang = lang_of(request)
     cid = _int(request.match_info["id"])
-    state = await blocking(_handoff_state, cid)
+    state = await blocking(handoff.state, cid)
     if state is None:
         raise web.HTTPNotFound()
     start = request.query.get("from", "0")
     start_at = int(start) if start.isdigit() else 0
-    lines, _facts = await blocking(load_transcript, state["sender"], lang)
+    lines, _facts = await blocking(load_transcript, state.sender, lang, state.language)
     shown = None if lines is None else lines[start_at:]
     if shown:
-        await blocking(_audit, request["user"]["username"], "transcript_read",
-                       state["sender"], f"api: lines {start_at + 1}-{start_at + len(shown)}")
+        await blocking(handoff.record, request["user"]["username"], "transcript_read",
+                       state.sender, f"api: lines {start_at + 1}-{start_at + len(shown)}")
     return web.json_response({
-        "status": state["status"], "claimed_by": state["claimed_by"],
-        "claim_text": st("conversation.claimed_by", lang, worker=state["claimed_by"])
-        if state["claimed_by"] else st("conversation.unclaimed", lang),
+        "status": state.status, "claimed_by": state.claimed_by,
+        "claim_text": st("conversation.claimed_by", lang, worker=state.claimed_by)
+        if state.claimed_by else st("conversation.unclaimed", lang),
         "from": start_at,
         "transcript": None if shown is None else [
-            {"who": x["who"], "worker": x.get("worker"), "text": x.get("text") or "",
-             "time": x.get("time", "")} for x in shown]})
+            {"who": x["who"], "worker": x.get("worker"), "text": x["shown"],
+             "lang": x["lang"], "note": x["note_text"], "time": x.get("time", "")}
+            for x in shown]})
+
+
+def _refusal(exc: WorkflowError, lang: str) -> str:
+    """Why this worker cannot do that now, in her words."""
+    if exc.code in ("taken", "not_holder"):
+        return st("conversation.claimed_by_other", lang, worker=exc.worker or "?")
+    if exc.code == "claim_first":
+        return st("conversation.claim_first", lang)
+    return st("conversation.not_open", lang)
+
+
+async def _refused(request: web.Request, exc: WorkflowError) -> web.Response:
+    if exc.code == "not_found":
+        raise web.HTTPNotFound()
+    return await conversation_page(request, _refusal(exc, lang_of(request)), 409)
 
 
 async def claim(request: web.Request) -> web.Response:
     lang = lang_of(request)
     cid = _int(request.match_info["id"])
-    me = request["user"]["username"]
-
-    def do() -> tuple[str, str | None, str | None]:
-        with session_scope() as session:
-            h = session.get(Handoff, cid)
-            if h is None:
-                raise web.HTTPNotFound()
-            if h.status not in handoff.OPEN_STATUSES:
-                return "finished", None, None
-            try:
-                h = handoff.claim(session, cid, me)
-            except AlreadyClaimed as exc:
-                return "taken", exc.worker, None
-            needs_pause = not h.paused
-            h.paused = True
-            return "ok", None, h.sender_id if needs_pause else None
-
-    result, other, pause_sender = await blocking(do)
-    if result == "taken":
-        return await conversation_page(
-            request, st("conversation.claimed_by_other", lang, worker=other or "?"), 409)
-    if result == "finished":
-        return await conversation_page(request, st("conversation.not_open", lang), 409)
-    if pause_sender:
-        try:
-            await blocking(relay.pause_for_claim, pause_sender)
-        except relay.RasaError:
-            await blocking(_set_paused, cid, False)
-            return await conversation_page(request, st("conversation.rasa_down", lang), 502)
+    try:
+        await blocking(handoff.take, cid, request["user"]["username"])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    except RasaError:
+        return await conversation_page(request, st("conversation.rasa_down", lang), 502)
     return see_other(f"/inbox/c/{cid}", "claimed")
-
-
-def _set_paused(handoff_id: int, paused: bool) -> None:
-    with session_scope() as session:
-        h = session.get(Handoff, handoff_id)
-        if h is not None:
-            h.paused = paused
-
-
-async def _mine(request: web.Request) -> tuple[int, dict[str, Any] | web.Response]:
-    """The handoff if this worker holds it; else the page with the reason (409)."""
-    lang = lang_of(request)
-    cid = _int(request.match_info["id"])
-    state = await blocking(_handoff_state, cid)
-    if state is None:
-        raise web.HTTPNotFound()
-    if state["status"] not in handoff.OPEN_STATUSES:
-        return cid, await conversation_page(request, st("conversation.not_open", lang), 409)
-    if state["claimed_by"] != request["user"]["username"]:
-        text = (st("conversation.claim_first", lang) if not state["claimed_by"] else
-                st("conversation.claimed_by_other", lang, worker=state["claimed_by"]))
-        return cid, await conversation_page(request, text, 409)
-    return cid, state
 
 
 async def reply(request: web.Request) -> web.Response:
     lang = lang_of(request)
-    cid, state = await _mine(request)
-    if isinstance(state, web.Response):
-        return state
+    cid = _int(request.match_info["id"])
     form = await request.post()
     text = str(form.get("text", "")).strip()
-    if not text or len(text) > MAX_REPLY:
-        return await conversation_page(request, st("conversation.reply_invalid", lang,
-                                                   max=MAX_REPLY), 400)
     me = request["user"]["username"]
     try:
-        delivery = await blocking(relay.say, state["sender"], me, text)
-    except relay.RasaError:
-        await blocking(_audit, me, "sent", state["sender"], "failed: rasa")
+        await blocking(handoff.held, cid, me)
+        if not text or len(text) > MAX_REPLY:
+            return await conversation_page(request, st("conversation.reply_invalid", lang,
+                                                       max=MAX_REPLY), 400)
+        delivery = await blocking(handoff.send, cid, me, text)
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    except RasaError:
         return await conversation_page(request, st("conversation.send_failed", lang), 502)
-    detail = delivery.status + (f": {delivery.reason}" if delivery.reason else "")
-    await blocking(_audit, me, "sent", state["sender"], detail)
     if delivery.status == "queued":  # the provider is down: it goes out when it is back
         return see_other(f"/inbox/c/{cid}", "queued")
     if delivery.status != "sent":
@@ -625,40 +488,102 @@ async def reply(request: web.Request) -> web.Response:
     return see_other(f"/inbox/c/{cid}", "sent")
 
 
-def _audit(worker: str, action: str, target: str | None, detail: str | None = None) -> None:
-    with session_scope() as session:
-        handoff.audit(session, worker, action, target, detail)
-
-
 async def finish(request: web.Request) -> web.Response:
-    """Hand back to the bot (the family is told) or close with an outcome (the bot answers
-    again, without a message)."""
+    """Hand back to the bot (the family is told) or close with an outcome and an optional
+    last message. The first post shows what will happen; only ``confirm=1`` does it."""
     lang = lang_of(request)
-    cid, state = await _mine(request)
-    if isinstance(state, web.Response):
-        return state
+    cid = _int(request.match_info["id"])
     form = await request.post()
     how = str(form.get("how", ""))
     outcome = str(form.get("outcome", ""))
-    if how not in ("hand_back", "close") or outcome not in OUTCOMES:
-        return await conversation_page(request, st("conversation.outcome_required", lang), 400)
-    try:
-        if how == "hand_back":
-            await blocking(relay.hand_back, state["sender"])
-        else:
-            await blocking(relay.resume_silently, state["sender"])
-    except relay.RasaError:
-        return await conversation_page(request, st("conversation.rasa_down", lang), 502)
+    message = str(form.get("message", "")).strip() if how == "close" else ""
     me = request["user"]["username"]
-
-    def done() -> None:
-        with session_scope() as session:
-            h = handoff.finish(session, cid, me, outcome=outcome,
-                               handed_back=how == "hand_back")
-            h.paused = False
-
-    await blocking(done)
+    try:
+        state = await blocking(handoff.held, cid, me)
+        if how not in ("hand_back", "close") or outcome not in OUTCOMES:
+            return await conversation_page(request, st("conversation.outcome_required", lang),
+                                           400)
+        if len(message) > MAX_REPLY:
+            return await conversation_page(request, st("workflow.message_invalid", lang,
+                                                       max=MAX_REPLY), 400)
+        if str(form.get("confirm", "")) != "1":
+            family_lang = state.language if state.language in i18n.SUPPORTED else \
+                i18n.DEFAULT
+            title = st(f"workflow.confirm_{how}_title", lang)
+            return render(request, "confirm_finish.html", title, cid=cid, how=how,
+                          outcome=outcome, message=message,
+                          family_text=i18n.t("handoff.back", family_lang)
+                          if how == "hand_back" else message)
+        if how == "hand_back":
+            await blocking(handoff.hand_back, cid, me, outcome)
+        else:
+            await blocking(handoff.close, cid, me, outcome, None, message or None)
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    except RasaError:
+        return await conversation_page(request, st("conversation.rasa_down", lang), 502)
     return see_other("/inbox", "handed_back" if how == "hand_back" else "closed")
+
+
+async def release(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    try:
+        await blocking(handoff.release, cid, request["user"]["username"])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    return see_other("/inbox", "released")
+
+
+async def reassign(request: web.Request) -> web.Response:
+    """The holder, or an admin, gives the conversation to a colleague."""
+    cid = _int(request.match_info["id"])
+    form = await request.post()
+    user = request["user"]
+    try:
+        await blocking(lambda: handoff.reassign(cid, user["username"], str(form.get("to", "")),
+                                                admin=user["role"] == "admin"))
+    except WorkflowError as exc:
+        if exc.code == "unknown_colleague":
+            return await conversation_page(
+                request, st("workflow.unknown_colleague", lang_of(request)), 400)
+        return await _refused(request, exc)
+    return see_other(f"/inbox/c/{cid}", "reassigned")
+
+
+async def take_over(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    if request["user"]["role"] != "admin":
+        raise web.HTTPForbidden(text=st("denied.role", lang_of(request)))
+    try:
+        await blocking(handoff.take_over, cid, request["user"]["username"])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    return see_other(f"/inbox/c/{cid}", "taken_over")
+
+
+async def add_note(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    form = await request.post()
+    try:
+        await blocking(handoff.add_note, cid, request["user"]["username"],
+                       str(form.get("text", "")))
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    except ValueError:
+        return await conversation_page(request, st("workflow.note_invalid", lang_of(request),
+                                                   max=handoff.MAX_NOTE), 400)
+    return see_other(f"/inbox/c/{cid}", "note_added")
+
+
+async def set_labels(request: web.Request) -> web.Response:
+    cid = _int(request.match_info["id"])
+    form = await request.post()
+    try:
+        await blocking(handoff.set_labels, cid, request["user"]["username"],
+                       str(form.get("labels", ""))[:500])
+    except WorkflowError as exc:
+        return await _refused(request, exc)
+    return see_other(f"/inbox/c/{cid}", "labels_set")
 
 
 def _may_change(session: Any, sender_id: str, user: dict[str, Any]) -> bool:
@@ -717,31 +642,15 @@ async def request_status(request: web.Request) -> web.Response:
     if old == new:
         return see_other(target)
     if not confirmed:
-        return _confirm_status_page(request, rid, reference, old, new, back,
-                                    _family_text(new, reference, family_lang))
+        return render(request, "confirm_status.html",
+                      st("conversation.status_confirm_title", lang, reference=reference),
+                      rid=rid, reference=reference, old=old, new=new, back=back,
+                      cancel=target, family_text=_family_text(new, reference, family_lang))
     try:
-        await blocking(relay.request_update, sender, reference, new)
-    except relay.RasaError:
+        await blocking(handoff.request_update, sender, reference, new)
+    except RasaError:
         if back.isdigit():
             return await conversation_page(request, st("conversation.status_not_told", lang),
                                            502, cid=int(back))
         raise web.HTTPBadGateway(text=st("conversation.status_not_told", lang)) from None
     return see_other(target, "status_changed")
-
-
-def _confirm_status_page(request: web.Request, rid: int, reference: str, old: str, new: str,
-                         back: str, family_text: str) -> web.Response:
-    lang = lang_of(request)
-    cancel = f"/inbox/c/{int(back)}" if back.isdigit() else "/inbox"
-    form = post_form(f"/inbox/requests/{rid}/status", request["csrf"],
-                     hidden("status", new), hidden("back", back), hidden("confirm", "1"),
-                     el("p", el("button", st("conversation.status_confirm_submit", lang),
-                                type="submit", class_="primary"), " ",
-                        el("a", st("conversation.status_cancel", lang), href=cancel)))
-    return layout(request, st("conversation.status_confirm_title", lang, reference=reference),
-                  el("p", st("conversation.status_confirm_text", lang, reference=reference,
-                             old=st(f"request_status.{old}", lang),
-                             new=st(f"request_status.{new}", lang))),
-                  el("p", st("conversation.status_confirm_family", lang)),
-                  el("blockquote", family_text, class_="family-text"),
-                  form)
