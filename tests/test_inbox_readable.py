@@ -115,3 +115,27 @@ async def test_queue_row_and_conversation_page_read_well(inbox) -> None:
     assert lines[1] == {"who": "family", "worker": None, "text": "Kinderdagverblijf",
                         "lang": "ar", "note": st("readable.tapped_label", "nl"),
                         "time": lines[1]["time"]}
+
+
+async def test_the_conversation_page_says_what_did_not_reach_the_family(inbox) -> None:
+    from bot import messages
+
+    sender = "whatsapp:+32489112244"
+    with db.session_scope(inbox.url) as s:
+        hid = handoff.open_handoff(s, sender, channel="twilio", language="nl",
+                                   reason="request", urgent=False, paused=True).id
+    messages.record_outbound("whatsapp", sender, "whatsapp:+32489112244",
+                             "Er is een plaats vrij in De Kleine Vos", messages.FAILED,
+                             reason="undelivered", error_code="30005", reply_id="r1", part=0,
+                             url=inbox.url)
+    await inbox.login("ann")
+    page = await (await inbox.client.get(f"/inbox/c/{hid}")).text()
+    assert st("conversation.not_delivered", "nl") in page
+    assert "Er is een plaats vrij in De Kleine Vos" in page
+    assert st("delivery_problem.30005", "nl") in page
+    quiet = "whatsapp:+32489112255"  # nothing failed: no box
+    with db.session_scope(inbox.url) as s:
+        other = handoff.open_handoff(s, quiet, channel="twilio", language="nl",
+                                     reason="request", urgent=False, paused=True).id
+    assert st("conversation.not_delivered", "nl") not in \
+        await (await inbox.client.get(f"/inbox/c/{other}")).text()

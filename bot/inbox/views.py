@@ -29,6 +29,7 @@ from bot.inbox.html import Markup, join
 from bot.inbox.texts import has, language, st
 from bot.intake import store as intake_store
 from bot.intake.models import STATUSES, CareRequest
+from connectors import delivery
 
 T = TypeVar("T")
 SIGNER = web.AppKey("signer", auth.Signer)
@@ -389,6 +390,10 @@ async def conversation_page(request: web.Request, message: str | None = None,
     for note in notes:
         note["when"] = when(note["at"], lang)
     colleagues = [c for c in await blocking(handoff.colleagues) if c != conv["claimed_by"]]
+    # what the family never got (a failure after acceptance, a WhatsApp message waiting for
+    # the family's answer) and what the worker can do about it
+    undelivered = [{"when": when(p.at, lang), "text": p.text[:120], "advice": p.advice}
+                   for p in await blocking(delivery.problems, conv["sender"], lang)]
     return render(request, "conversation.html",
                   st("conversation.title", lang, sender=conv["sender"]), status=status,
                   conv=conv, lines=lines, facts=facts if isinstance(facts, dict) else None,
@@ -400,7 +405,7 @@ async def conversation_page(request: web.Request, message: str | None = None,
                   earlier=earlier,
                   channel_name=readable.channel_name(conv["sender"], conv["channel"], lang),
                   language_name=readable.language_name(conv["language"], lang),
-                  max_note=handoff.MAX_NOTE)
+                  max_note=handoff.MAX_NOTE, undelivered=undelivered)
 
 
 def _int(text: str) -> int:
