@@ -45,8 +45,11 @@ TOPICS: tuple[tuple[str, str], ...] = (
 )
 
 
-def topic_buttons(lang: str) -> tuple[Button, ...]:
-    return tuple(Button(i18n.t(key, lang), intent_payload(intent)) for intent, key in TOPICS)
+def topic_buttons(lang: str, role: str | None = None) -> tuple[Button, ...]:
+    """The topics; a social worker registers the family, not "my child"."""
+    return tuple(Button(i18n.t(f"{key}_family" if role == "toeleider" and key == "topic.intake"
+                               else key, lang), intent_payload(intent))
+                 for intent, key in TOPICS)
 
 
 def language_buttons() -> tuple[Button, ...]:

@@ -368,3 +368,12 @@ def test_a_first_message_that_tells_no_language_answers_in_dutch_and_pins_none()
     assert conversation_language(tracker) == ("nl", [])
     known = _tracker_for("salam", "greet", {"language": "ar"})
     assert conversation_language(known) == ("ar", [])
+
+
+def test_a_social_worker_is_offered_to_register_the_family_not_my_child() -> None:
+    from bot.replies import topic_buttons
+
+    titles = [b.title for b in topic_buttons("fr", "toeleider")]
+    assert i18n.t("topic.intake_family", "fr") in titles
+    assert i18n.t("topic.intake", "fr") not in titles
+    assert i18n.t("topic.intake", "fr") in [b.title for b in topic_buttons("fr")]

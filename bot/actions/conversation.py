@@ -11,7 +11,7 @@ from bot import conversation, i18n, loket, pending
 from bot.actions.base import ReplyAction, bot_actions, entity_values, role_before_message
 from bot.actions.questionnaire import ROLE_CHECK_SLOT, AskNext, Questionnaire
 from bot.nlu import roles
-from bot.replies import Reply, topic_buttons
+from bot.replies import Button, Reply, topic_buttons
 
 # What the answer to the role check may ask for at the same time ("ja, kan de mama voorrang
 # krijgen?"): that starts right after the check instead of being lost.
@@ -29,6 +29,11 @@ def next_request(ranking: list[dict]) -> str | None:
         if action and float(entry.get("confidence") or 0) >= NEXT_REQUEST_CONFIDENCE:
             return action
     return None
+
+
+def _topics(tracker: Tracker, lang: str) -> tuple[Button, ...]:
+    """The topic buttons for the conversation's role."""
+    return topic_buttons(lang, tracker.get_slot("role"))
 
 
 class ActionGreet(ReplyAction):
@@ -50,14 +55,14 @@ class ActionThank(ReplyAction):
     action_name = "action_thank"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return [Reply(i18n.t("thank", lang), topic_buttons(lang))], []
+        return [Reply(i18n.t("thank", lang), _topics(tracker, lang))], []
 
 
 class ActionBotChallenge(ReplyAction):
     action_name = "action_bot_challenge"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return [Reply(i18n.t("bot_challenge", lang), topic_buttons(lang))], []
+        return [Reply(i18n.t("bot_challenge", lang), _topics(tracker, lang))], []
 
 
 class ActionAnythingElse(ReplyAction):
@@ -66,7 +71,7 @@ class ActionAnythingElse(ReplyAction):
     action_name = "action_anything_else"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return [Reply(i18n.t("anything_else", lang), topic_buttons(lang))], []
+        return [Reply(i18n.t("anything_else", lang), _topics(tracker, lang))], []
 
 
 class ActionChooseLanguage(ReplyAction):
@@ -94,20 +99,20 @@ class ActionIdentifyToeleider(ReplyAction):
             # what the same message asks ("kunnen ze minder betalen?") comes next
             follow = next_request(tracker.latest_message.get("intent_ranking") or [])
             welcome = Reply(i18n.t("toeleider.welcome", lang),
-                            () if follow else topic_buttons(lang))
+                            () if follow else topic_buttons(lang, "toeleider"))
             return [welcome], [SlotSet("role", "toeleider"),
                                *([FollowupAction(follow)] if follow else [])]
         if claim and claim.role == "toeleider" and role != "toeleider":
             return [], [SlotSet(ROLE_CHECK_SLOT, {"organisation": claim.organisation})]
         if claim and claim.role == "parent" and role == "toeleider":
-            return [Reply(i18n.t("role_check.parent", lang), topic_buttons(lang))], [
+            return [Reply(i18n.t("role_check.parent", lang), topic_buttons(lang, "parent"))], [
                 SlotSet("role", "parent")]
         # no role at all ("mon assistante sociale m'a dit de vous écrire, je voudrais une
         # place"): what else the message asks comes next
         follow = next_request(tracker.latest_message.get("intent_ranking") or [])
         if follow:
             return [], [FollowupAction(follow)]
-        return [Reply(i18n.t("anything_else", lang), topic_buttons(lang))], []
+        return [Reply(i18n.t("anything_else", lang), _topics(tracker, lang))], []
 
 
 class ValidateRoleForm(Questionnaire):
@@ -160,7 +165,7 @@ class ActionRoleDone(ReplyAction):
             return [], []
         text = i18n.t("toeleider.welcome", lang) if tracker.get_slot("role") == "toeleider" \
             else str(notice)
-        return [Reply(text, topic_buttons(lang))], events
+        return [Reply(text, _topics(tracker, lang))], events
 
 
 class ActionFallback(ReplyAction):
@@ -182,5 +187,5 @@ class ActionFallback(ReplyAction):
         text = tracker.latest_message.get("text") or ""
         if step <= 1 and conversation.tells_facts(text, lang):
             # "je suis maman seule avec mon fils de 2 ans": no question, but kept, not rejected
-            return [Reply(i18n.t("fallback.noted", lang), topic_buttons(lang))], []
+            return [Reply(i18n.t("fallback.noted", lang), _topics(tracker, lang))], []
         return conversation.fallback(step, intent == "out_of_scope", lang, loket.load()), []
