@@ -699,3 +699,10 @@ def test_a_real_word_is_never_read_as_a_typo_of_a_cue(lang, text, kind):
 def test_a_real_word_still_counts_where_it_is_a_form_itself():
     assert answers.has_cue("correction", "en fait non", "fr")
     assert answers.read_yes_no("غادي نبدا الخدمة", "ar") is None  # "we start", not "never"
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("fr", "les lundis et mardis"), ("en", "mondays and fridays"),
+    ("nl", "op maandagen en dinsdagen")])
+def test_weekdays_in_the_plural_are_days_a_week(lang, text):
+    assert intake.reader("frequency", text, "inform", [], lang, TODAY).value == "2"
