@@ -706,3 +706,14 @@ def test_a_real_word_still_counts_where_it_is_a_form_itself():
     ("nl", "op maandagen en dinsdagen")])
 def test_weekdays_in_the_plural_are_days_a_week(lang, text):
     assert intake.reader("frequency", text, "inform", [], lang, TODAY).value == "2"
+
+
+@pytest.mark.parametrize("lang, field, text, expected", [
+    ("tr", "frequency", "tam gün", "5"),
+    ("tr", "start", "yeni yıldan sonra", "2027-01-01"),
+    ("tr", "care_type", "bakıcı", "gezinsopvang"),
+    ("ar", "frequency", "نص الأسبوع", "3"),
+    ("ar", "care_type", "أي واحدة", "no_preference"),
+])
+def test_everyday_answers_in_turkish_and_arabic(lang, field, text, expected):
+    assert intake.reader(field, text, "inform", [], lang, TODAY).value == expected
