@@ -920,10 +920,13 @@ def _named_days(items: list[_Item]) -> float | None:
 
     chosen: set[int] = set(FULL_WEEK) if full else set()
     left = [i for i in days if i < cut]
+    dashes = [items[a + 1] for a, b in pairwise(left) if b == a + 2 and items[a + 1].has("range")]
+    # "ma-di-do" is a list of three days; a range has two ends ("ma-vr", "lundi au vendredi")
+    listed = len(left) >= 3 and len(dashes) == len(left) - 1
     for a, b in pairwise(left):
         between = items[a + 1 : b]
         joined = (
-            (len(between) == 1 and between[0].has("range"))
+            (len(between) == 1 and between[0].has("range") and not listed)
             or (not between and (items[b].prefix == "ل" or items[a].suffix in _from_suffixes()))
             or (len(between) == 1 and items[a].suffix in _from_suffixes())
         )

@@ -717,3 +717,14 @@ def test_weekdays_in_the_plural_are_days_a_week(lang, text):
 ])
 def test_everyday_answers_in_turkish_and_arabic(lang, field, text, expected):
     assert intake.reader(field, text, "inform", [], lang, TODAY).value == expected
+
+
+@pytest.mark.parametrize("lang, field, text, expected", [
+    ("nl", "frequency", "ma-di-do", "3"),      # a list of three days, not Monday to Thursday
+    ("nl", "frequency", "ma-vr", "5"),
+    ("fr", "frequency", "lundi-mardi-jeudi", "3"),
+    ("nl", "start", "na de kerstvakantie", "2027-01-01"),
+    ("en", "start", "after christmas", "2027-01-01"),
+])
+def test_dashed_day_lists_and_after_christmas(lang, field, text, expected):
+    assert intake.reader(field, text, "inform", [], lang, TODAY).value == expected
