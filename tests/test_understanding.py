@@ -728,3 +728,14 @@ def test_everyday_answers_in_turkish_and_arabic(lang, field, text, expected):
 ])
 def test_dashed_day_lists_and_after_christmas(lang, field, text, expected):
     assert intake.reader(field, text, "inform", [], lang, TODAY).value == expected
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("fr", "je suis éducatrice en crèche et je cherche une place pour mon fils"),
+    ("nl", "ik ben maatschappelijk werker en zoek opvang voor mijn dochter"),
+])
+def test_a_professional_asking_for_her_own_child_is_a_parent(lang, text):
+    assert roles.claim(text, lang) is None
+    # … and one who asks for a family stays a professional
+    assert roles.claim("ik ben maatschappelijk werker bij het OCMW en help een gezin",
+                       "nl").role == "toeleider"

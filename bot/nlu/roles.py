@@ -110,6 +110,10 @@ def claim(text: str, lang: str) -> Claim | None:
     # an organisation alone is no role: "de papa is ingeschreven bij de VDAB" is a parent
     if not roles and not (organisation and frames):
         return None
+    for_a_family = answers.has_cue("on_behalf", tokens, lang)
+    if not for_a_family and answers.has_cue("own_child", tokens, lang):
+        # "je suis éducatrice en crèche et je cherche une place pour mon fils": her own child
+        return None
     spans = [(tokens[h.start].start, tokens[h.end - 1].end) for h in [*roles, *frames]]
     if organisation:
         spans.append((org_start, org_end))
@@ -119,5 +123,4 @@ def claim(text: str, lang: str) -> Claim | None:
             spans.append((tokens[frames[0].end - 1].end, tokens[frames[0].end - 1].end
                           + len(organisation) + 1))
     return Claim("toeleider", organisation,
-                 (min(s for s, _ in spans), max(e for _, e in spans)),
-                 answers.has_cue("on_behalf", tokens, lang))
+                 (min(s for s, _ in spans), max(e for _, e in spans)), for_a_family)
