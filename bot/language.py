@@ -110,9 +110,18 @@ def latin_markers() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def shared_greetings() -> frozenset[str]:
     return frozenset(fold(str(w)) for w in _markers_file().get("shared_greetings") or [])
+
+
+def marks(text: str, lang: str) -> bool:
+    """Whether the message holds a word that only ``lang`` writes in Latin letters
+    ("bghit une place en crèche": Darija with French words), or ``lang``'s script."""
+    if script_language(text) == lang:
+        return True
+    markers = latin_markers().get(lang, frozenset())
+    return any(fold(w) in markers for w in words(text)) or (
+        lang == "ar" and any(_ARABIZI.fullmatch(fold(w)) for w in words(text)))
 
 
 def short_words() -> dict[str, str]:

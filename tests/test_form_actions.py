@@ -377,3 +377,22 @@ def test_a_social_worker_is_offered_to_register_the_family_not_my_child() -> Non
     assert i18n.t("topic.intake_family", "fr") in titles
     assert i18n.t("topic.intake", "fr") not in titles
     assert i18n.t("topic.intake", "fr") in [b.title for b in topic_buttons("fr")]
+
+
+def test_a_message_with_a_word_of_the_conversation_s_language_does_not_switch_it() -> None:
+    from bot.actions.base import conversation_language
+
+    def with_switch(text: str, lang: str, switch: str) -> Tracker:
+        tracker = _tracker_for(text, "find_free_place", {"language": lang})
+        tracker.latest_message["entities"] = [
+            {"entity": "detected_language", "role": role, "value": switch}
+            for role in ("guess", "switch")]
+        return tracker
+
+    # Darija with French words in an Arabic conversation stays Arabic …
+    assert conversation_language(with_switch("slt jcherche une place wach kayn", "ar", "fr")) \
+        == ("ar", [])
+    # … a whole French sentence switches
+    lang, events = conversation_language(
+        with_switch("je cherche une place en crèche pour ma fille", "ar", "fr"))
+    assert lang == "fr" and any(e.get("name") == "language" for e in events)

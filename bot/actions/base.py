@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings
-from bot.language import SWITCH_MIN_WORDS, resolve
+from bot.language import SWITCH_MIN_WORDS, marks, resolve
 from bot.nlu import roles, said
 from bot.profile import Profile
 from bot.replies import Reply
@@ -43,6 +43,10 @@ def conversation_language(tracker: Tracker, may_switch: bool = True
     switches = entity_values(tracker, "detected_language", "switch") if may_switch else []
     text = tracker.latest_message.get("text") or ""
     clear = len(words(text)) >= SWITCH_MIN_WORDS and not text.startswith("/")
+    if current and switches and switches[0] != current and marks(text, current):
+        # "bghit une place en crèche pour ma fille" in an Arabic conversation: Darija with
+        # French words, no switch to French
+        switches = []
     provisional = bool(tracker.get_slot("language_provisional"))
     if provisional and clear and guesses and not switches:
         # the language came from a greeting ("slt", "hi"): the first real message decides
