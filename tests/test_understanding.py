@@ -739,3 +739,10 @@ def test_a_professional_asking_for_her_own_child_is_a_parent(lang, text):
     # … and one who asks for a family stays a professional
     assert roles.claim("ik ben maatschappelijk werker bij het OCMW en help een gezin",
                        "nl").role == "toeleider"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Lotte, dat zei ik al", "Lotte"), ("زهراء، قلت لك من قبل", "زهراء"),
+    ("Peeters, Sanne", "Peeters, Sanne"), ("El Idrissi - Samira", "El Idrissi - Samira")])
+def test_a_remark_after_the_name_is_no_part_of_it(text, expected):
+    assert answers.read_name(text, "nl", "child") == expected

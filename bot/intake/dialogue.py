@@ -286,18 +286,18 @@ def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
         return Read(problem="intake.invalid.name")
     if nlu_answers.forms("names.none", lang).hits(nlu_answers.tokenize(text)):
         return Read(skipped=True)  # "nog geen naam", "ещё не выбрали имя": ask nothing more
-    name = nlu_answers.read_name(text, lang, whose)
     parts = said.clauses(text, lang)
-    if not name and len(parts) > 1:
-        # the clause that says it is a name ("ой, забыла сказать, … Зовут Марк"), else the
-        # first one ("Mona Abdallah, my number is …"), never a word like "oops"
-        naming = [p for p in parts if any(nlu_answers.forms(k, lang).hits(
-            nlu_answers.tokenize(p)) for k in ("names.verbs", f"names.{whose}"))]
-        for part in [*naming, parts[0]]:
-            name = nlu_answers.read_name(part, lang, whose)
-            if name and not _only_cue(name, "correction", lang):
-                break
-            name = None
+    # the clause that says it is a name ("ой, забыла сказать, … Зовут Марк"), else the whole
+    # answer, else its first clause ("Mona Abdallah, my number is …"), never a word like "oops"
+    naming = [p for p in parts if any(nlu_answers.forms(k, lang).hits(
+        nlu_answers.tokenize(p)) for k in ("names.verbs", f"names.{whose}"))] \
+        if len(parts) > 1 else []
+    name = None
+    for part in [*naming, text, *parts[:1]]:
+        name = nlu_answers.read_name(part, lang, whose)
+        if name and not _only_cue(name, "correction", lang):
+            break
+        name = None
     return Read(name, True) if name else Read(problem="intake.invalid.name")
 
 

@@ -436,6 +436,16 @@ _NOT_A_NAME = re.compile(r"[\d@?/\\:;=+_#<>{}\[\]]")
 MAX_NAME_WORDS = 5
 
 
+_NAME_BREAK = re.compile(r"[,،;!?.]|\s[-–]\s")
+
+
+def _not_a_name_part(rest: str) -> bool:
+    """What follows a comma is a remark, not more of the name ("Peeters, Sanne" is a name):
+    more than two words, or a word in lower case."""
+    parts = rest.split()
+    return len(parts) > 2 or any(p[:1].islower() for p in parts)
+
+
 def read_name(text: str, lang: str, whose: str = "self") -> str | None:
     """A person's name from "Adam", "hij heet Adam", "mijn naam is Samira El Idrissi",
     "je m'appelle Grace", "Mama: Olena": the introduction and a greeting before it are left
@@ -461,6 +471,9 @@ def read_name(text: str, lang: str, whose: str = "self") -> str | None:
         return None
     name = text[tokens[start].start:].strip().strip(".,!;:-–'\"").strip()
     name = _HONORIFIC.sub("", re.sub(r"\s+", " ", name))
+    cut = _NAME_BREAK.search(name)
+    if cut and _not_a_name_part(name[cut.end():]):
+        name = name[:cut.start()].strip()  # "Lotte, dat zei ik al": not the remark after it
     if not name or _NOT_A_NAME.search(name) or not any(c.isalpha() for c in name):
         return None
     if len(name.split()) > MAX_NAME_WORDS or len(name) > 80:
