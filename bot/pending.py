@@ -186,6 +186,10 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
             return Turn("answer", early.value, question.field)
     read = question.read(text)  # the question's own reading, asked once
     said_here = [f for f in said.extract(text, lang, today) if f.field != question.field]
+    if question.open_to_corrections and not any(f.field == "child_name" for f in said_here):
+        renamed = said.corrected_child_name(text, lang, cue_needed=False)
+        if renamed:  # "ze heet Lotte" at the summary
+            said_here.append(Fact("child_name", renamed))
     facts = [f for f in said_here if _may_carry(question, f)]
     marker = answers.has_cue("correction", text, lang)
     # with a correction word ("oei, niet in Mechelen maar in Leuven") any answer given earlier

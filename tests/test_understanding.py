@@ -746,3 +746,13 @@ def test_a_professional_asking_for_her_own_child_is_a_parent(lang, text):
     ("Peeters, Sanne", "Peeters, Sanne"), ("El Idrissi - Samira", "El Idrissi - Samira")])
 def test_a_remark_after_the_name_is_no_part_of_it(text, expected):
     assert answers.read_name(text, "nl", "child") == expected
+
+
+def test_the_child_s_name_said_at_the_summary_corrects_it():
+    question = pending.Question(
+        intake.CONFIRM, lambda t: pending.Read(*_read(intake.reader(
+            intake.CONFIRM, t, "inform", [], "nl", TODAY))), open_to_corrections=True)
+    got = pending.read_turn(question, pending.Message("ze heet Lotte", "inform", 0.5, []),
+                            "nl", TODAY, known={"child_name": "Lotte, dat zei ik al"},
+                            correctable=intake.CORRECTABLE)
+    assert (got.kind, got.field, got.value) == ("correction", "child_name", "Lotte")

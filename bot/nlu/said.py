@@ -423,12 +423,13 @@ def corrected_start(text: str, lang: str, today: date) -> str | None:
     return later.isoformat() if later is not None and later > today else None
 
 
-def corrected_child_name(text: str, lang: str) -> str | None:
+def corrected_child_name(text: str, lang: str, cue_needed: bool = True) -> str | None:
     """The child's name in a correction ("sorry, ze heet Noor, niet Nora", "عفواً غلطت،
-    اسمها زهراء مو زهرة"): a correction word, then a name word, then the name up to a
-    negation or the end of the clause."""
+    اسمها زهراء مو زهرة"): a correction word (unless the summary asks whether all is
+    right: "ze heet Lotte"), then a name word, then the name up to a negation or the end of
+    the clause."""
     tokens = tokenize(text)
-    if not answers.has_cue("correction", tokens, lang):
+    if cue_needed and not answers.has_cue("correction", tokens, lang):
         return None
     named = [h for kind in ("names.child", "names.verbs")
              for h in answers.forms(kind, lang).hits(tokens)]
