@@ -756,3 +756,10 @@ def test_the_child_s_name_said_at_the_summary_corrects_it():
                             "nl", TODAY, known={"child_name": "Lotte, dat zei ik al"},
                             correctable=intake.CORRECTABLE)
     assert (got.kind, got.field, got.value) == ("correction", "child_name", "Lotte")
+    french = pending.Question(
+        intake.CONFIRM, lambda t: pending.Read(*_read(intake.reader(
+            intake.CONFIRM, t, "affirm", [], "fr", TODAY))), open_to_corrections=True)
+    for yes in ("oui c'est correct", "c'est bon"):  # "c'est" names nobody at the summary
+        ok = pending.read_turn(french, pending.Message(yes, "affirm", 0.9, []), "fr", TODAY,
+                               known={"child_name": "Manon"}, correctable=intake.CORRECTABLE)
+        assert ok.kind == "answer", yes

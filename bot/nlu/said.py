@@ -431,7 +431,9 @@ def corrected_child_name(text: str, lang: str, cue_needed: bool = True) -> str |
     tokens = tokenize(text)
     if cue_needed and not answers.has_cue("correction", tokens, lang):
         return None
-    named = [h for kind in ("names.child", "names.verbs")
+    # without a correction word only a naming verb counts ("ze heet", "s'appelle"): "c'est
+    # bon" at the summary is a yes, no name
+    named = [h for kind in ("names.child", "names.verbs") if cue_needed or kind == "names.verbs"
              for h in answers.forms(kind, lang).hits(tokens)]
     if not named:
         return None
