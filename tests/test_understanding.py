@@ -763,3 +763,16 @@ def test_the_child_s_name_said_at_the_summary_corrects_it():
         ok = pending.read_turn(french, pending.Message(yes, "affirm", 0.9, []), "fr", TODAY,
                                known={"child_name": "Manon"}, correctable=intake.CORRECTABLE)
         assert ok.kind == "answer", yes
+
+
+def test_a_reduced_rate_asked_in_other_words_is_the_check():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import IntentGuard
+
+    message = Message({"text": "العائلة تتقاضى الدخل الاجتماعي (RIS). هل يحق لها تعرفة مخفضة؟",
+                       "intent": {"name": "inform", "confidence": 0.3},
+                       "entities": [{"entity": "detected_language", "role": "guess",
+                                     "value": "ar"}]})
+    IntentGuard({}).process([message])
+    assert message.get("intent")["name"] == "check_reduced_rate"
