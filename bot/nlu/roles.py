@@ -57,6 +57,9 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
     hit = hits[0]
     start, end = tokens[hit.start].start, tokens[hit.end - 1].end
     official = ""
+    own = _own_name(text, tokens, hit.end)
+    if own is not None:  # "CVO Kisp у Генті": the school's own name belongs to it
+        end = own
     rest = text[end:]
     stop = _STOP.search(rest)
     tail = rest[: stop.start()] if stop else rest
@@ -83,6 +86,28 @@ def _organisation(text: str, tokens: list[Token]) -> tuple[str | None, int, int]
                 official = f" ({place.municipality})"
             break
     return text[start:end].strip(" .,") + official, start, end
+
+
+_FUNCTION_WORDS = frozenset({"the", "and", "het", "een", "les", "des", "une", "der", "die", "das",
+                             "und", "van", "voor", "pour", "for", "with", "met", "avec"})
+
+
+def _own_name(text: str, tokens: list[Token], after: int) -> int | None:
+    """The end of a capitalised name right after an organisation's acronym ("CVO Kisp",
+    "CAW Delta"), when it is not a place (kept by the place rule) nor a word like "Ik"."""
+    if after >= len(tokens) or tokens[after].after_break:
+        return None
+    token = tokens[after]
+    word = text[token.start:token.end]
+    acronym = text[tokens[after - 1].start:tokens[after - 1].end]
+    if not (acronym.isupper() and word[:1].isupper() and not word.isupper() and len(word) >= 3
+            and word.isalpha()) or geo.resolve_location(word, fuzzy=False) is not None:
+        return None
+    if word.lower() in _FUNCTION_WORDS or any(
+            answers.has_cue(kind, word, lang) for kind in ("self", "question", "negation")
+           for lang in ("nl", "en", "fr", "tr", "uk", "ar")):
+        return None
+    return token.end
 
 
 def _after_frame(text: str, tokens: list[Token], frame_end: int) -> str | None:
