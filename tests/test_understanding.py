@@ -778,11 +778,6 @@ def test_a_reduced_rate_asked_in_other_words_is_the_check():
     assert message.get("intent")["name"] == "check_reduced_rate"
 
 
-def test_care_for_job_interviews_is_care_for_looking_for_work():
-    read = intake.reader("reason", "voor sollicitatiegesprekken", "inform", [], "nl", TODAY)
-    assert read.value == ["job_interview", "job_seeking"]
-
-
 def test_an_organisation_keeps_its_own_name_after_the_acronym():
     assert roles.claim("Я викладачка нідерландської в CVO Kisp у Генті", "uk").organisation \
         == "CVO Kisp"

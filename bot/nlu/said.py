@@ -289,17 +289,10 @@ def dutch_course_not_training(values: list[str], text: str, lang: str) -> list[s
     return [v for v in values if v != "training"]
 
 
-def with_implied(values: list[str]) -> list[str]:
-    """Care for job interviews is care for looking for work: both are the reason."""
-    if "job_interview" in values and "job_seeking" not in values:
-        return [*values, "job_seeking"]
-    return values
-
-
 def reason_facts(text: str, lang: str) -> list[Fact]:
     tokens = tokenize(text)
-    values = with_implied(dutch_course_not_training(training_not_search(
-        answers.positive_values("choices.reason", tokens, lang), tokens, lang), text, lang))
+    values = dutch_course_not_training(training_not_search(
+        answers.positive_values("choices.reason", tokens, lang), tokens, lang), text, lang)
     extra = answers.positive_values("choices.work_situation", tokens, lang)
     facts: list[Fact] = []
     reasons = [v for v in values if v != "none"]
