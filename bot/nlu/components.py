@@ -216,7 +216,7 @@ YIELD_TO_REGISTER_UNASKED = frozenset({"check_priority", "check_reduced_rate"})
 # a message full of facts that ends asking to pay less asks for the reduced-rate check
 ASKS_WITH_FACTS = frozenset({"find_free_place", "inform", "ask_care_types", "greet"})
 KEEP_PAY_LESS = frozenset({"start_intake", "delete_my_data", "see_my_data", "request_human",
-                           "check_reduced_rate", "check_priority"})
+                           "check_reduced_rate", "check_priority"})  # (an unsure check: made sure)
 GUARD_CONFIDENCE = 0.6  # a form's pending question still reads the message first
 UNSURE = 0.45  # below this the classifier's top intent is a guess
 # questions about care types name a care type too: never turned into a search
@@ -271,6 +271,7 @@ class IntentGuard(_NonTrainable):
             if name == "delete_my_data" and not answers.has_cue("delete", text, lang):
                 self._set(message, "see_my_data", 1.0)
             elif _says("pay_less", text, lang) and (name == "ask_price" or (
+                    name == "check_reduced_rate" and unsure) or (
                     (name in ASKS_WITH_FACTS or unsure) and name not in KEEP_PAY_LESS
                     and ("?" in text or answers.has_cue("question", text, lang)))):
                 # "Скільки коштує садочок і чи можна платити менше?": the check answers both;
