@@ -23,7 +23,7 @@ from bot.intake.store import SENSITIVE
 from bot.nlu import answers as nlu_answers
 from bot.nlu import roles, said
 from bot.places import geo
-from bot.replies import Button, Reply, intent_payload
+from bot.replies import Button, Reply, intent_payload, phone_parts
 from bot.textnorm import DIGITS
 from bot.vocabulary import vocabulary
 
@@ -452,10 +452,12 @@ def summary(answers: Mapping[str, Any], role: str, lang: str) -> Reply:
              for f in FIELDS
              if f.name in answers and answers[f.name] is not None
              and f.name not in ("consent", "family_consent")]
-    text = i18n.t(f"intake.{role_of(role)}.summary", lang) + "\n" + "\n".join(lines)
+    # a full fiche is longer than a phone shows well: sent in parts cut between lines
     buttons = (Button(i18n.t("intake.confirm_send", lang), _payload(True)),
                Button(i18n.t("intake.change", lang), intent_payload("deny")))
-    return Reply(text, buttons)
+    options = "".join(f"\n{n}. {b.title}" for n, b in enumerate(buttons, 1)) + "\n"
+    *first, last = phone_parts(i18n.t(f"intake.{role_of(role)}.summary", lang), lines, options)
+    return Reply(last, buttons, tuple(first))
 
 
 def change_menu(answers: Mapping[str, Any], role: str | None, lang: str) -> Reply:
