@@ -200,7 +200,7 @@ def test_free_price_offers_no_attest_help() -> None:
 def test_price_ends_with_the_loket_attest_path_and_a_person(role, lang) -> None:
     from bot import care_info
 
-    last = care_info.explain_price(lang, TODAY, role=role)[-1]
+    last = care_info.explain_price(lang, TODAY, role=role, more=True)[-1]  # "more about it"
     assert last.text == i18n.t(f"attest.{role}", lang) and "Mijn Opgroeien" in last.text
     assert [b.payload for b in last.buttons] == ["/request_human"]
 

@@ -38,7 +38,8 @@ def samples(lang: str) -> dict[str, str]:
                   date=i18n.t("format.date", lang, d=30, m=12, y=2026), time="13:30")
     a_date = i18n.t("format.date", lang, d=28, m=12, y=2026)
     groups = [i18n.t(f"eligibility.group.{g}", lang) for g in ("work", "single_parent")]
-    tariff = {"valid_from": "2024-01-01", "source": "https://www.kindengezin.be/nl/ouders"}
+    tariff = {"valid_from": "2024-01-01", "source": "https://www.kindengezin.be/nl/ouders",
+              "outdated": True}  # the note with its warning: the longest
     return {
         "address": desk.address, "name": desk.name, "phone": desk.phone, "email": desk.email,
         "hours": desk.hours_text(lang), "contact": f"{desk.phone}, {desk.email}",
@@ -101,6 +102,8 @@ def test_composed_replies_fit(lang: str) -> None:
     replies = [r for ct in care_info.CARE_TYPES
                for r in care_info.explain_care_types([ct], lang, ON)]
     replies += care_info.explain_price(lang, ON)
+    replies += care_info.explain_price(lang, ON, more=True, role="parent")
+    replies += care_info.explain_price(lang, ON, more=True, role="toeleider")
     texts = [r.text for r in replies]
     texts.append(loket.load().contact_text(lang, datetime(2026, 12, 21, 10, 0, tzinfo=TZ)))
     long_ones = {text[:40]: segments(text) for text in texts if segments(text) > LIMIT}

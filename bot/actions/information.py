@@ -21,7 +21,8 @@ class ActionExplainPrice(ReplyAction):
     action_name = "action_explain_price"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return care_info.explain_price(lang, role=tracker.get_slot("role")), []
+        more = care_info.MORE in entity_values(tracker, "page")  # its "more" button
+        return care_info.explain_price(lang, role=tracker.get_slot("role"), more=more), []
 
 
 class ActionExplainHouseRules(ReplyAction):
