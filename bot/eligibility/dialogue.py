@@ -332,7 +332,9 @@ def _priority(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
              if rules.get(name)]
     if notes:
         replies.append(Reply("\n\n".join(notes)))
-    return [*replies, Reply(i18n.t(f"eligibility.{role}.next_steps", lang))]
+    # the two steps as two messages: together they are too long for one SMS
+    return [*replies, Reply(i18n.t(f"eligibility.{role}.next_steps", lang)),
+            Reply(i18n.t(f"eligibility.{role}.next_steps_2", lang))]
 
 
 def _reduced_rate(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
