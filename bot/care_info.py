@@ -74,15 +74,18 @@ def explain_care_types(care_types: list[str], lang: str, on: date | None = None
     known = [ct for ct in dict.fromkeys(care_types) if ct in CARE_TYPES]
     if not known:
         return [Reply(i18n.t("care_types.overview", lang), care_type_buttons(lang))]
-    replies = [Reply(_care_type_text(ct, lang, on)) for ct in known]
+    replies = [Reply(text) for ct in known for text in _care_type_texts(ct, lang, on)]
     more = Button(i18n.t("care_types.more", lang), intent_payload("ask_care_types"))
     return [*replies[:-1], Reply(replies[-1].text, (more,))]
 
 
-def _care_type_text(care_type: str, lang: str, on: date | None) -> str:
+def _care_type_texts(care_type: str, lang: str, on: date | None) -> list[str]:
+    """What the type is, then its dated figures as their own message: together they are
+    longer than three SMS segments in the UCS-2 languages."""
+    texts = [i18n.t(f"care_types.{care_type}", lang)]
     if care_facts.facts_of(care_type):
-        return i18n.t(f"care_types.{care_type}", lang, facts=facts_text(care_type, lang, on))
-    return i18n.t(f"care_types.{care_type}", lang)
+        texts.append(facts_text(care_type, lang, on))
+    return [text for text in texts if text]
 
 
 def attest_help(role: str | None, lang: str) -> Reply:
