@@ -43,7 +43,7 @@ class ActionLoketContact(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         # on a holiday or in a closure period it says so, and when the loket opens again
-        return [Reply(loket.load().contact_text(lang, settings.now()))], []
+        return [loket.load().contact_reply(lang, settings.now())], []
 
 
 class ActionMediaReceived(ReplyAction):

@@ -114,9 +114,11 @@ def question(field: str, role: str | None, lang: str, sender_id: str = "",
         text = i18n.t(f"intake.{role}.q.phone_confirm", lang, phone=channel_phone(sender_id))
         return Reply(text, (Button(i18n.t("answer.yes", lang), _payload(True)),))
     text = i18n.t(f"intake.{role}.q.{field}", lang)
+    before: tuple[str, ...] = ()
     if field == "consent":
-        info = i18n.t("intake.consent_info", lang, months=loket.load().retention_months)
-        text = info + "\n\n" + text
+        # what is kept and for how long, as its own message before the question: together
+        # they are longer than three SMS segments
+        before = (i18n.t("intake.consent_info", lang, months=loket.load().retention_months),)
     buttons: list[Button] = []
     if spec.kind == "yesno":
         buttons = [Button(value_label(field, v, lang), _payload(v)) for v in (True, False)]
@@ -126,7 +128,7 @@ def question(field: str, role: str | None, lang: str, sender_id: str = "",
         buttons.append(Button(i18n.t("intake.skip", lang), _payload(None)))
     elif field in ("frequency", "start"):
         buttons.append(Button(i18n.t("answer.dont_know", lang), _payload(None)))
-    return Reply(text, tuple(buttons))
+    return Reply(text, tuple(buttons), before)
 
 
 # --- reading an answer -------------------------------------------------------------------
