@@ -93,15 +93,9 @@ def too_long(lang: str) -> dict[str, int]:
     return found
 
 
-# Not shortened yet (issue 16 item 7 is open until this is empty): listed so that the test
-# fails on any other long text, and on an entry here once it fits (then it leaves the list).
-STILL_TOO_LONG: dict[str, set[str]] = {
-}
-
-
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
 def test_every_family_text_fits_three_segments(lang: str) -> None:
-    assert set(too_long(lang)) == STILL_TOO_LONG.get(lang, set())
+    assert too_long(lang) == {}
 
 
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
