@@ -13,7 +13,8 @@ from datetime import date, datetime
 
 import pytest
 
-from bot import care_info, i18n, loket
+from bot import care_info, house_rules, i18n, loket
+from bot.eligibility import dialogue as eligibility
 from bot.eligibility.dialogue import figure_note, money
 from bot.intake import dialogue
 from bot.replies import phone_parts
@@ -98,16 +99,35 @@ def test_every_family_text_fits_three_segments(lang: str) -> None:
     assert too_long(lang) == {}
 
 
+# the check's outcomes, from one group to all of them (a list of five groups is long)
+OUTCOME_FACTS: list[dict[str, object]] = [
+    {"care_pricing": "income_related", "work_situation": "working"},
+    {"care_pricing": "income_related", "work_situation": "working", "single_parent": True,
+     "low_income": True, "foster_child": True, "sibling_in_location": True},
+    {"care_pricing": "income_related", "work_situation": "none", "receives_leefloon": True,
+     "income_dropped_20pct_3_months": True, "cannot_afford_income_tariff": True,
+     "foster_child": True},
+    {"care_pricing": "free_price"},
+]
+
+
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
 def test_composed_replies_fit(lang: str) -> None:
     """Texts the code puts together: a care type with its dated facts, the price with its
-    figures, the loket's contact block with a closure notice."""
+    figures, the check's outcome with its groups and amounts, the house rules, the loket's
+    contact block with a closure notice."""
     replies = [r for ct in care_info.CARE_TYPES
                for r in care_info.explain_care_types([ct], lang, ON)]
     replies += care_info.explain_price(lang, ON)
     replies += care_info.explain_price(lang, ON, more=True, role="parent")
     replies += care_info.explain_price(lang, ON, more=True, role="toeleider")
-    texts = [r.text for r in replies]
+    for facts in OUTCOME_FACTS:
+        for role in ("parent", "toeleider"):
+            for check in ("priority", "reduced_rate"):
+                replies += eligibility.outcome(check, facts, role, lang, ON)
+    for topics in [(), *[(topic,) for topic in house_rules.TOPICS]]:
+        replies += house_rules.explain(lang, ON, topics)
+    texts = [t for r in replies for t in (*r.before, r.text)]
     # the contact block, with a closure notice, as it is sent
     contact = loket.load().contact_reply(lang, datetime(2026, 12, 21, 10, 0, tzinfo=TZ))
     texts += [*contact.before, contact.text]
