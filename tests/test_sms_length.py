@@ -152,6 +152,22 @@ def _full_answers() -> dict[str, object]:
 
 
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_place_results_and_the_right_of_access_go_in_parts_that_each_fit(lang: str) -> None:
+    from bot.places import dialogue as places
+
+    rows = [{"name": f"Kinderdagverblijf De Kleine Reuzen {n}", "care_type": "groepsopvang",
+             "pricing": "income_related", "available_from": "2027-03-01",
+             "municipality": "Sint-Katelijne-Waver", "phone": "+32 15 00 00 00"}
+            for n in range(3)]
+    replies = places.results(rows, 0, True, lang)
+    replies += dialogue.data_overview([("sent", "KO-2026-004711", _full_answers())] * 2,
+                                      "parent", lang, "+32 15 00 00 00")
+    texts = [t for r in replies for t in (*r.before, r.text)]
+    assert all(segments(text) <= LIMIT for text in texts), [segments(t) for t in texts]
+    assert sum(text.count("Kleine Reuzen") for text in texts) == 3  # whole, none cut
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
 @pytest.mark.parametrize("role", ["parent", "toeleider"])
 def test_the_summary_goes_in_parts_that_each_fit(lang: str, role: str) -> None:
     answers = _full_answers()

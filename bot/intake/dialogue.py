@@ -23,7 +23,7 @@ from bot.intake.store import SENSITIVE
 from bot.nlu import answers as nlu_answers
 from bot.nlu import roles, said
 from bot.places import geo
-from bot.replies import Button, Reply, intent_payload, phone_parts
+from bot.replies import Button, Reply, intent_payload, phone_parts, phone_replies
 from bot.textnorm import DIGITS
 from bot.vocabulary import vocabulary
 
@@ -496,5 +496,6 @@ def data_overview(requests: list[tuple[str, str | None, Mapping[str, Any]]], rol
             lines.append(f"- {i18n.t(f'intake.label.{f.name}', lang)}: {shown}")
         parts.append("\n".join(lines))
     parts.append(i18n.t("my_data.conversation", lang))
-    return [Reply("\n\n".join(parts)), Reply(i18n.t("my_data.next", lang, contact=contact))]
+    # a whole fiche is long: as many messages as fit a phone, cut between lines
+    return [*phone_replies(parts), Reply(i18n.t("my_data.next", lang, contact=contact))]
 
