@@ -73,3 +73,12 @@ def test_no_module_hard_codes_the_list() -> None:
             if name not in other_lists and written_out.search(path.read_text(encoding="utf-8")):
                 offenders.append(name)
     assert not offenders, offenders
+
+
+def test_the_domain_s_language_slot_takes_the_same_list() -> None:
+    """Rasa's categorical slot cannot read our setting: a language added to the list and not
+    to domain.yml would be refused by the slot, so the test says so."""
+    import yaml
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert tuple(domain["slots"]["language"]["values"]) == settings.LANGUAGES
