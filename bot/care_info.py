@@ -9,6 +9,9 @@ from bot import care_facts, i18n, settings
 from bot.eligibility.rules import Rules
 from bot.replies import Button, Reply, intent_payload
 
+# the "page" entity of a "more" button: the rest of a long answer, on request
+MORE = "more"
+
 # The contract's care_type values (§2), in the order the overview offers them; the store and
 # the vocabulary use the same list. The explanation texts live in the locales.
 CARE_TYPES: tuple[str, ...] = (
@@ -71,15 +74,18 @@ def explain_care_types(care_types: list[str], lang: str, on: date | None = None
     known = [ct for ct in dict.fromkeys(care_types) if ct in CARE_TYPES]
     if not known:
         return [Reply(i18n.t("care_types.overview", lang), care_type_buttons(lang))]
-    replies = [Reply(_care_type_text(ct, lang, on)) for ct in known]
+    replies = [Reply(text) for ct in known for text in _care_type_texts(ct, lang, on)]
     more = Button(i18n.t("care_types.more", lang), intent_payload("ask_care_types"))
     return [*replies[:-1], Reply(replies[-1].text, (more,))]
 
 
-def _care_type_text(care_type: str, lang: str, on: date | None) -> str:
+def _care_type_texts(care_type: str, lang: str, on: date | None) -> list[str]:
+    """What the type is, then its dated figures as their own message: together they are
+    longer than three SMS segments in the UCS-2 languages."""
+    texts = [i18n.t(f"care_types.{care_type}", lang)]
     if care_facts.facts_of(care_type):
-        return i18n.t(f"care_types.{care_type}", lang, facts=facts_text(care_type, lang, on))
-    return i18n.t(f"care_types.{care_type}", lang)
+        texts.append(facts_text(care_type, lang, on))
+    return [text for text in texts if text]
 
 
 def attest_help(role: str | None, lang: str) -> Reply:
@@ -90,13 +96,17 @@ def attest_help(role: str | None, lang: str) -> Reply:
 
 
 def explain_price(lang: str, on: date | None = None, *, rules: Rules | None = None,
-                  role: str | None = None) -> list[Reply]:
-    """Both kinds of price, then how the inkomenstarief works with its dated bounds (the
-    newest confirmed figures in force on ``on``: reported, unconfirmed ones are not quoted),
-    then the loket's help with the attest."""
+                  role: str | None = None, more: bool = False) -> list[Reply]:
+    """Both kinds of price and the inkomenstarief's dated bounds (the newest confirmed
+    figures in force on ``on``: reported, unconfirmed ones are not quoted), with buttons for
+    more and for paying less; ``more`` (that button): how to get the attest, paying less,
+    and the loket's help with the attest. Each part fits three SMS segments."""
     from bot.eligibility.dialogue import figure_note, money
     from bot.eligibility.engine import amount_on
 
+    if more:
+        return [Reply(i18n.t("price.more", lang)), Reply(i18n.t("price.cheaper", lang)),
+                attest_help(role, lang)]
     replies = [Reply(i18n.t("price.overview", lang))]
     tariff = amount_on("ikt_tariff", on, rules=rules)
     if tariff and tariff.get("minimum") is not None:
@@ -108,4 +118,6 @@ def explain_price(lang: str, on: date | None = None, *, rules: Rules | None = No
             span = i18n.t("price.range_min", lang, minimum=low)
         replies.append(Reply(i18n.t("price.amounts", lang, range=span,
                                     note=figure_note(tariff, lang))))
-    return [*replies, attest_help(role, lang)]
+    buttons = (Button(i18n.t("price.more_button", lang), intent_payload("ask_price", page=MORE)),
+               Button(i18n.t("price.pay_less_button", lang), intent_payload("check_reduced_rate")))
+    return [*replies[:-1], Reply(replies[-1].text, buttons)]

@@ -56,7 +56,7 @@ def fallback(step: int, out_of_scope: bool, lang: str, loket: Loket) -> list[Rep
         key = "fallback.out_of_scope" if out_of_scope else "fallback.rephrase"
         return [Reply(i18n.t(key, lang), topic_buttons(lang))]
     human = Button(i18n.t("topic.human", lang), intent_payload("request_human"))
-    return [Reply(i18n.t("fallback.give_up", lang)), Reply(loket.contact_text(lang), (human,))]
+    return [Reply(i18n.t("fallback.give_up", lang)), loket.contact_reply(lang, buttons=(human,))]
 
 
 def had_crisis(events: list[dict]) -> bool:

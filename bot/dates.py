@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import DATA_DIR
+from bot.settings import DATA_DIR, LANGUAGES
 from bot.textnorm import DIGITS, fold
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
     "warm_up",
 ]
 
-LANGS = ("nl", "fr", "en", "ar", "tr", "uk")
+LANGS = LANGUAGES  # data/languages.yml: every language read here has its words in the data
 MONTHS_PER_UNIT = {"year": 12.0, "month": 1.0, "week": 7 / 30.44, "day": 1 / 30.44}
 DAYS_PER_UNIT = {"year": 365.25, "month": 30.44, "week": 7.0, "day": 1.0}
 FULL_WEEK = frozenset(range(5))  # childcare weeks are Monday to Friday

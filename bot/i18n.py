@@ -16,13 +16,14 @@ from typing import Any
 
 import yaml
 
-from bot.settings import LOCALES_DIR
+from bot.settings import DEFAULT_LANGUAGE, LANGUAGES, LOCALES_DIR, RTL_LANGUAGES
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED: tuple[str, ...] = ("nl", "fr", "en", "ar", "tr", "uk")
-DEFAULT = "nl"
-RTL = frozenset({"ar"})
+# data/languages.yml, through bot.settings: the one list of languages
+SUPPORTED: tuple[str, ...] = LANGUAGES
+DEFAULT = DEFAULT_LANGUAGE
+RTL = RTL_LANGUAGES
 
 
 class MissingText(KeyError):

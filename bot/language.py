@@ -94,7 +94,9 @@ def detector(backend: str | None = None, with_unsupported: bool = True) -> Detec
     backend = backend or os.environ.get("BOT_LANGID_BACKEND", "lingua")
     if backend not in BACKENDS:
         raise ValueError(f"unknown language detector backend {backend!r}")
-    candidates = SUPPORTED + (UNSUPPORTED_CANDIDATES if with_unsupported else ())
+    # a language once added to data/languages.yml is spoken, no longer an unsupported one
+    unsupported = tuple(code for code in UNSUPPORTED_CANDIDATES if code not in SUPPORTED)
+    candidates = SUPPORTED + (unsupported if with_unsupported else ())
     return BACKENDS[backend](candidates)
 
 

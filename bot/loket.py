@@ -19,6 +19,7 @@ import holidays
 import yaml
 
 from bot import i18n
+from bot.replies import Button, Reply, phone_parts
 from bot.settings import DATA_DIR, municipality
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -162,6 +163,20 @@ class Loket:
         )
         notice = self.closed_notice(now, lang) if now is not None else ""
         return f"{text}\n{notice}" if notice else text
+
+    def contact_reply(self, lang: str, now: datetime | None = None,
+                      buttons: tuple[Button, ...] = ()) -> Reply:
+        """The contact block as a reply: one message, or (a long name and hours in Arabic,
+        Turkish or Ukrainian: more than three UCS-2 SMS segments) parts cut between lines,
+        a label line such as "Open:" kept with the line after it."""
+        units: list[str] = []
+        for line in self.contact_text(lang, now).split("\n"):
+            if units and units[-1].endswith(":"):
+                units[-1] += "\n" + line
+            else:
+                units.append(line)
+        *first, last = phone_parts(units[0], units[1:])
+        return Reply(last, buttons, tuple(first))
 
     def closed_notice(self, now: datetime, lang: str) -> str:
         """"Closed today (public holiday), open again …" or "closed from … to …", or ""."""

@@ -25,6 +25,49 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    # messages sent just before this one (a long text in phone-sized parts; the buttons and
+    # the question end the last part)
+    before: tuple[str, ...] = field(default_factory=tuple)
+
+
+def fits_a_phone(text: str) -> bool:
+    """Whether ``text`` fits the three SMS segments our texts are written to (counted as the
+    SMS channel counts them, in the text's own encoding)."""
+    from connectors import sms
+
+    return sms.segments(sms.gsm_friendly(text)) <= sms.DEFAULT_MAX_SEGMENTS
+
+
+def phone_replies(texts: list[str], sep: str = "\n\n") -> list[Reply]:
+    """Texts said one after the other, joined (by ``sep``) into as few messages as fit a
+    phone; a text too long alone (a list of five priority groups) is cut where a sentence
+    ends, as the SMS channel cuts."""
+    from connectors import sms
+
+    joined: list[str] = []
+    for text in texts:
+        if not fits_a_phone(text):
+            joined += sms.split_text(text, fits_a_phone)
+        elif joined and fits_a_phone(joined[-1] + sep + text):
+            joined[-1] += sep + text
+        else:
+            joined.append(text)
+    return [Reply(text) for text in joined]
+
+
+def phone_parts(head: str, lines: list[str], room: str = "") -> list[str]:
+    """``head`` and ``lines`` as messages that each fit a phone, cut between lines only;
+    ``room``: what the channel may add to a part (buttons written out as options)."""
+    parts: list[str] = []
+    current = head
+    for line in lines:
+        joined = f"{current}\n{line}" if current else line
+        if current and not fits_a_phone(joined + room):
+            parts.append(current)
+            current = line
+        else:
+            current = joined
+    return [*parts, current] if current else parts
 
 
 def intent_payload(intent: str, **entities: str) -> str:

@@ -7,9 +7,28 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
 DATA_DIR = ROOT / "data"
+LANGUAGES_FILE = DATA_DIR / "languages.yml"
+
+
+def _languages() -> tuple[tuple[str, ...], str, frozenset[str]]:
+    """The spoken languages, the default and the right-to-left ones, from data/languages.yml:
+    the one list every part reads, so a new language is data, not code."""
+    with LANGUAGES_FILE.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    codes = tuple(str(code) for code in data.get("languages") or ())
+    default = str(data.get("default") or "")
+    rtl = frozenset(str(code) for code in data.get("rtl") or ())
+    if not codes or default not in codes or not rtl <= set(codes) or len(set(codes)) < len(codes):
+        raise ValueError(f"{LANGUAGES_FILE}: a list of distinct codes with the default among them")
+    return codes, default, rtl
+
+
+LANGUAGES, DEFAULT_LANGUAGE, RTL_LANGUAGES = _languages()
 
 
 _made: set[str] = set()  # folders created already: db_url() runs once per database session

@@ -20,8 +20,7 @@ def _jan_2027(lang: str) -> str:
 
 
 def _text(care_type: str, lang: str, on: date) -> str:
-    (reply,) = care_info.explain_care_types([care_type], lang, on)
-    return reply.text
+    return "\n".join(r.text for r in care_info.explain_care_types([care_type], lang, on))
 
 
 def test_the_data_has_the_2027_kindratio_with_its_source() -> None:
@@ -63,11 +62,11 @@ def test_groepsopvang_ratio_on_the_date_asked_about(lang: str) -> None:
 
 def test_the_explanation_uses_the_bots_today(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOT_TODAY", "2027-01-01")
-    (reply,) = care_info.explain_care_types(["gezinsopvang"], "nl")
-    assert i18n.t("care_fact.max_children", "nl", n=7) in reply.text
+    _, facts = care_info.explain_care_types(["gezinsopvang"], "nl")
+    assert i18n.t("care_fact.max_children", "nl", n=7) in facts.text
     monkeypatch.setenv("BOT_TODAY", "2026-12-31")
-    (reply,) = care_info.explain_care_types(["gezinsopvang"], "nl")
-    assert i18n.t("care_fact.max_children", "nl", n=8) in reply.text
+    _, facts = care_info.explain_care_types(["gezinsopvang"], "nl")
+    assert i18n.t("care_fact.max_children", "nl", n=8) in facts.text
 
 
 def test_care_types_without_dated_facts_are_unchanged() -> None:
@@ -79,7 +78,8 @@ def test_care_types_without_dated_facts_are_unchanged() -> None:
 def test_every_dated_value_can_be_said_in_every_language(lang: str) -> None:
     for care_type, facts in care_facts.load().items():
         assert care_type in care_info.CARE_TYPES
-        assert "{facts}" in i18n.catalog(lang)[f"care_types.{care_type}"]
+        # the figures go as their own message after the text (three SMS segments each)
+        assert "{facts}" not in i18n.catalog(lang)[f"care_types.{care_type}"]
         for fact, series in facts.items():
             for entry in series:
                 assert entry.source.startswith("https://")

@@ -61,8 +61,8 @@ def test_care_types_one_by_one_and_overview() -> None:
     replies = care_info.explain_care_types(["dringende_opvang", "gezinsopvang"], "en", on)
     assert [r.text for r in replies] == [
         i18n.t("care_types.dringende_opvang", "en"),
-        i18n.t("care_types.gezinsopvang", "en", facts=care_info.facts_text("gezinsopvang", "en",
-                                                                          on))]
+        i18n.t("care_types.gezinsopvang", "en"), care_info.facts_text("gezinsopvang", "en", on)]
+    assert replies[-1].buttons and not replies[1].buttons  # "other types" after the figures
 
 
 def test_every_care_type_has_an_explanation() -> None:

@@ -188,3 +188,18 @@ def test_contradiction_gets_a_question_not_a_silent_overwrite(assistant: Served)
     partner = replies[-1]["buttons"][1]["payload"]
     assistant.say(sender, partner)
     assert assistant.tracker(sender)["slots"]["facts"]["single_parent"] is False
+
+
+def test_price_in_steps_with_its_more_button(assistant: Served) -> None:
+    """The price's first answer is short; its "more" button (a payload) gives the rest, and
+    the conversation stays in its language (issue 16 item 7)."""
+    sender = f"e2e-price-{os.urandom(3).hex()}"
+    assistant.say(sender, "bonjour, je voudrais des informations sur l'accueil")
+    replies = assistant.say(sender, "combien coûte la crèche ?")
+    assert replies[0]["text"] == i18n.t("price.overview", "fr")
+    more = next(b for b in replies[-1]["buttons"]
+                if b["title"] == i18n.t("price.more_button", "fr"))
+    replies = assistant.say(sender, more["payload"])
+    assert [r.get("text") for r in replies] == [
+        i18n.t("price.more", "fr"), i18n.t("price.cheaper", "fr"), i18n.t("attest.parent", "fr")]
+    assert assistant.tracker(sender)["slots"]["language"] == "fr"

@@ -296,7 +296,11 @@ async def test_refused_consent_ends_the_snelfiche_and_stores_nothing(store: str)
     dialogue = intake("fr")
     asked = await dialogue.start()
     assert asked.slot("asked_intake_field") == "consent"
-    assert asked.buttons == [[i18n.t("answer.yes", "fr"), i18n.t("answer.no", "fr")]]
+    # what is kept, then the question with its buttons: two messages, each fits a phone
+    months = loket.load().retention_months
+    assert asked.texts == [i18n.t("intake.consent_info", "fr", months=months),
+                           i18n.t("intake.parent.q.consent", "fr")]
+    assert asked.buttons == [[], [i18n.t("answer.yes", "fr"), i18n.t("answer.no", "fr")]]
     turn = await dialogue.press("/deny")
     assert turn.done and turn.slot("intake_consent") is False
     assert _requests(store) == 0

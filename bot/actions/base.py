@@ -81,6 +81,8 @@ def bot_actions(tracker: Tracker) -> list[str]:
 
 def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
     for reply in replies:
+        for part in reply.before:
+            dispatcher.utter_message(text=part)
         dispatcher.utter_message(
             text=reply.text, buttons=[b.as_dict() for b in reply.buttons] or None
         )

@@ -181,7 +181,7 @@ class ActionFallback(ReplyAction):
             # after a crisis message, never "did you mean…": the numbers and a person again
             desk = loket.load()
             return [Reply(i18n.t("handoff.crisis_followup", lang)),
-                    Reply(desk.contact_text(lang))], []
+                    desk.contact_reply(lang)], []
         step = conversation.fallback_step(bot_actions(tracker))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""

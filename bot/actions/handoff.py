@@ -37,4 +37,4 @@ class ActionHandoff(ReplyAction):
         if is_open:
             return [*replies, Reply(i18n.t("handoff.open", lang))], [ConversationPaused()]
         return [*replies, Reply(desk.closed_handoff_text(now, lang)),
-                Reply(desk.contact_text(lang))], []
+                desk.contact_reply(lang)], []

@@ -21,7 +21,8 @@ class ActionExplainPrice(ReplyAction):
     action_name = "action_explain_price"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
-        return care_info.explain_price(lang, role=tracker.get_slot("role")), []
+        more = care_info.MORE in entity_values(tracker, "page")  # its "more" button
+        return care_info.explain_price(lang, role=tracker.get_slot("role"), more=more), []
 
 
 class ActionExplainHouseRules(ReplyAction):
@@ -42,7 +43,7 @@ class ActionLoketContact(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         # on a holiday or in a closure period it says so, and when the loket opens again
-        return [Reply(loket.load().contact_text(lang, settings.now()))], []
+        return [loket.load().contact_reply(lang, settings.now())], []
 
 
 class ActionMediaReceived(ReplyAction):

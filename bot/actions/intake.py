@@ -234,7 +234,7 @@ class ActionIntakeDone(ReplyAction):
                 request = session.get(CareRequest, draft_id)
                 reference = request.reference if request is not None else None
         if reference is None:  # consent refused (or family consent): nothing was stored
-            return [Reply(i18n.t("intake.no_consent", lang)), Reply(desk.contact_text(lang))], \
+            return [Reply(i18n.t("intake.no_consent", lang)), desk.contact_reply(lang)], \
                 reset
         # "within N working days" counted from the loket's today, without its holidays and
         # closure periods, and said as the last day

@@ -217,7 +217,7 @@ class Questionnaire(FormValidationAction):
             return {self.answer_slot: None, FAILURES_SLOT: float(failures)}
         # the second miss: skip this question rather than trap the family; offer a person
         send(dispatcher, [Reply(i18n.t(self.skip_key, lang)),
-                          Reply(loket.load().contact_text(lang))])
+                          loket.load().contact_reply(lang)])
         if field == ROLE_CHECK:
             return {**done, **self._role_checked(False, tracker, lang)}
         return {**done, **self.decline(field, tracker)}

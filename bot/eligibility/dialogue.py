@@ -25,7 +25,7 @@ from bot.eligibility.questions import answer_values
 from bot.nlu import answers as nlu_answers
 from bot.nlu.said import WORK_SITUATION
 from bot.places import geo
-from bot.replies import Button, Reply, intent_payload
+from bot.replies import Button, Reply, intent_payload, phone_replies
 from bot.settings import DATA_DIR
 from bot.textnorm import chat_fold, contains_phrase, phrase_set
 from bot.vocabulary import vocabulary
@@ -312,7 +312,7 @@ def _priority(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
     p = result["priority"]
     key = f"eligibility.{role}.priority"
     if p.get("reason") == "free_price":
-        return [Reply(i18n.t(f"{key}.free_price", lang) + " " + _toeslag(role, lang))]
+        return phone_replies([i18n.t(f"{key}.free_price", lang), _toeslag(role, lang)], " ")
     groups = _join([i18n.t(f"eligibility.group.{g}", lang) for g in p["groups"]], lang)
     if p["absolute"]:
         lines = [i18n.t(f"{key}.absolute", lang, groups=groups)]
@@ -325,42 +325,46 @@ def _priority(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
     if p.get("vulnerable_family"):
         lines.append(i18n.t(f"{key}.vulnerable", lang))
     lines.append(i18n.t("eligibility.rules_changed", lang))
-    replies = [Reply("\n\n".join(lines))]
+    # said together while they fit three SMS segments, else one message each
+    replies = phone_replies(lines)
     # what the rules in force say about the providers' and the municipality's own rules
     rules = result["rule_sets"]["priority"]
     notes = [i18n.t(f"eligibility.{name}", lang) for name in ("house_rules", "own_residents")
              if rules.get(name)]
-    if notes:
-        replies.append(Reply("\n\n".join(notes)))
-    return [*replies, Reply(i18n.t(f"eligibility.{role}.next_steps", lang))]
+    replies += phone_replies(notes)
+    # the two steps as two messages: together they are too long for one SMS
+    return [*replies, Reply(i18n.t(f"eligibility.{role}.next_steps", lang)),
+            Reply(i18n.t(f"eligibility.{role}.next_steps_2", lang))]
 
 
 def _reduced_rate(result: Mapping[str, Any], role: str, lang: str) -> list[Reply]:
     r = result["reduced_rate"]
     key = f"eligibility.{role}.reduced"
     if r.get("reason") == "free_price":
-        return [Reply(i18n.t(f"{key}.free_price", lang) + " " + _toeslag(role, lang))]
+        return phone_replies([i18n.t(f"{key}.free_price", lang), _toeslag(role, lang)], " ")
     if r["applicable"]:
         replies = [Reply(i18n.t(f"{key}.yes", lang))]
         for route in r["routes"]:
-            replies.append(Reply(_route_text(route, r, role, lang)))
+            replies += phone_replies(_route_texts(route, r, role, lang), "\n")
         online = [route for route in r["routes"] if (r.get("route_details") or {}).get(
             route, {}).get("request_via") == "mijn_kind_en_gezin"]
         if online:  # asked for online with an eID: the loket can do it for the family
-            last = replies[-1]
-            replies[-1] = Reply(last.text + "\n" + i18n.t(f"eligibility.{role}.no_eid", lang))
+            last = replies.pop()
+            replies += phone_replies([last.text, i18n.t(f"eligibility.{role}.no_eid", lang)],
+                                     "\n")
         return replies
     text = i18n.t(f"{key}.none" if r["applicable"] is False else f"{key}.unknown", lang)
-    return [Reply(text), Reply(_route_text("ocmw", r, role, lang))]
+    return [Reply(text), *phone_replies(_route_texts("ocmw", r, role, lang), "\n")]
 
 
-def _route_text(route: str, r: Mapping[str, Any], role: str, lang: str) -> str:
-    text = i18n.t(f"eligibility.{role}.route.{route}", lang)
+def _route_texts(route: str, r: Mapping[str, Any], role: str, lang: str) -> list[str]:
+    """A route, and for the OCMW its dated amounts."""
+    texts = [i18n.t(f"eligibility.{role}.route.{route}", lang)]
     if route == "ocmw":
         tariff = (r.get("amounts") or {}).get("ocmw_tariff") or amount_on("ocmw_tariff")
         if tariff:
-            text += "\n" + i18n.t("eligibility.ocmw_amounts", lang,
-                                  standard=money(tariff["standard_minimum"], lang),
-                                  lowest=money(tariff["lowest_possible"], lang),
-                                  note=figure_note(tariff, lang))
-    return text
+            texts.append(i18n.t("eligibility.ocmw_amounts", lang,
+                                standard=money(tariff["standard_minimum"], lang),
+                                lowest=money(tariff["lowest_possible"], lang),
+                                note=figure_note(tariff, lang)))
+    return texts

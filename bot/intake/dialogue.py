@@ -23,7 +23,7 @@ from bot.intake.store import SENSITIVE
 from bot.nlu import answers as nlu_answers
 from bot.nlu import roles, said
 from bot.places import geo
-from bot.replies import Button, Reply, intent_payload
+from bot.replies import Button, Reply, intent_payload, phone_parts, phone_replies
 from bot.textnorm import DIGITS
 from bot.vocabulary import vocabulary
 
@@ -114,9 +114,11 @@ def question(field: str, role: str | None, lang: str, sender_id: str = "",
         text = i18n.t(f"intake.{role}.q.phone_confirm", lang, phone=channel_phone(sender_id))
         return Reply(text, (Button(i18n.t("answer.yes", lang), _payload(True)),))
     text = i18n.t(f"intake.{role}.q.{field}", lang)
+    before: tuple[str, ...] = ()
     if field == "consent":
-        info = i18n.t("intake.consent_info", lang, months=loket.load().retention_months)
-        text = info + "\n\n" + text
+        # what is kept and for how long, as its own message before the question: together
+        # they are longer than three SMS segments
+        before = (i18n.t("intake.consent_info", lang, months=loket.load().retention_months),)
     buttons: list[Button] = []
     if spec.kind == "yesno":
         buttons = [Button(value_label(field, v, lang), _payload(v)) for v in (True, False)]
@@ -126,7 +128,7 @@ def question(field: str, role: str | None, lang: str, sender_id: str = "",
         buttons.append(Button(i18n.t("intake.skip", lang), _payload(None)))
     elif field in ("frequency", "start"):
         buttons.append(Button(i18n.t("answer.dont_know", lang), _payload(None)))
-    return Reply(text, tuple(buttons))
+    return Reply(text, tuple(buttons), before)
 
 
 # --- reading an answer -------------------------------------------------------------------
@@ -452,10 +454,12 @@ def summary(answers: Mapping[str, Any], role: str, lang: str) -> Reply:
              for f in FIELDS
              if f.name in answers and answers[f.name] is not None
              and f.name not in ("consent", "family_consent")]
-    text = i18n.t(f"intake.{role_of(role)}.summary", lang) + "\n" + "\n".join(lines)
+    # a full fiche is longer than a phone shows well: sent in parts cut between lines
     buttons = (Button(i18n.t("intake.confirm_send", lang), _payload(True)),
                Button(i18n.t("intake.change", lang), intent_payload("deny")))
-    return Reply(text, buttons)
+    options = "".join(f"\n{n}. {b.title}" for n, b in enumerate(buttons, 1)) + "\n"
+    *first, last = phone_parts(i18n.t(f"intake.{role_of(role)}.summary", lang), lines, options)
+    return Reply(last, buttons, tuple(first))
 
 
 def change_menu(answers: Mapping[str, Any], role: str | None, lang: str) -> Reply:
@@ -492,5 +496,6 @@ def data_overview(requests: list[tuple[str, str | None, Mapping[str, Any]]], rol
             lines.append(f"- {i18n.t(f'intake.label.{f.name}', lang)}: {shown}")
         parts.append("\n".join(lines))
     parts.append(i18n.t("my_data.conversation", lang))
-    return [Reply("\n\n".join(parts)), Reply(i18n.t("my_data.next", lang, contact=contact))]
+    # a whole fiche is long: as many messages as fit a phone, cut between lines
+    return [*phone_replies(parts), Reply(i18n.t("my_data.next", lang, contact=contact))]
 

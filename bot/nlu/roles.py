@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 from bot.nlu import answers
 from bot.nlu.answers import Forms, Token, tokenize
 from bot.places import geo
+from bot.settings import LANGUAGES
 from bot.textnorm import chat_fold
 
 MAX_ORGANISATION_WORDS = 6
@@ -43,7 +44,7 @@ class Claim:
 @cache
 def _organisations() -> Forms:
     names: list[str] = []
-    for lang in ("en", "nl", "fr", "ar", "tr", "uk"):
+    for lang in LANGUAGES:
         names += [str(n) for n in answers._file(lang).get("organisations") or []]
     return Forms({"organisation": names})
 

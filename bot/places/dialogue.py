@@ -15,7 +15,7 @@ from bot.nlu import answers as nlu_answers
 from bot.nlu import said
 from bot.places import geo
 from bot.profile import SEARCH_KEYS
-from bot.replies import Button, Reply, intent_payload
+from bot.replies import Button, Reply, intent_payload, phone_replies
 from bot.vocabulary import vocabulary
 
 FIELDS = ("location", "start", "child", "days")
@@ -152,7 +152,8 @@ def _result_text(number: int, row: Mapping[str, Any], lang: str) -> str:
 
 def results(rows: list[Mapping[str, Any]], offset: int, has_more: bool, lang: str
             ) -> list[Reply]:
-    """One message with up to three places, then what the family can do next."""
+    """Up to three places (one message, or as many as fit a phone), then what the family
+    can do next."""
     lines = [_result_text(offset + i + 1, row, lang) for i, row in enumerate(rows)]
     head = i18n.t("places.results_intro" if offset == 0 else "places.results_more", lang)
     buttons = []
@@ -162,7 +163,8 @@ def results(rows: list[Mapping[str, Any]], offset: int, has_more: bool, lang: st
     buttons.append(Button(i18n.t("places.register", lang), intent_payload("start_intake")))
     buttons.append(Button(i18n.t("topic.loket", lang), intent_payload("ask_loket_contact")))
     follow = i18n.t("places.after_results" if has_more else "places.no_more", lang)
-    return [Reply(head + "\n\n" + "\n\n".join(lines)), Reply(follow, tuple(buttons))]
+    # in one message while it fits three SMS segments (Arabic, Ukrainian: often not)
+    return [*phone_replies([head, *lines]), Reply(follow, tuple(buttons))]
 
 
 def no_results(search: Mapping[str, Any], lang: str, today: date) -> list[Reply]:

@@ -49,7 +49,7 @@ NOT_ASKING: tuple[str, ...] = (
     r"toeleider\.welcome", r"fallback\..+", r"care_types\..+", r"price\..+",
     r"intake\.toeleider\.done", r"intake\.resume", r"handoff\..+", r"channel\..+",
     r"canned\..+", r"request_update\..+", r"webchat\..+", r"eligibility\..+\.priority\..+",
-    r"eligibility\..+\.reduced\..+", r"eligibility\..+\.next_steps", r"places\..+",
+    r"eligibility\..+\.reduced\..+", r"eligibility\..+\.next_steps(_2)?", r"places\..+",
     r"topic\..+", r"my_data\..+", r"delete\..+", r"role_?check\..+",
     # the loket's help with the attest (a person is offered by a button), the municipality's
     # replacement care, "no eID?"
