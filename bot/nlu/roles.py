@@ -106,7 +106,7 @@ def _own_name(text: str, tokens: list[Token], after: int) -> int | None:
         return None
     if word.lower() in _FUNCTION_WORDS or any(
             answers.has_cue(kind, word, lang) for kind in ("self", "question", "negation")
-           for lang in ("nl", "en", "fr", "tr", "uk", "ar")):
+           for lang in LANGUAGES):
         return None
     return token.end
 
