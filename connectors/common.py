@@ -54,9 +54,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import i18n, loket, messages, redaction, settings
-from bot.messages import FAILED, IGNORED, NOT_SENT, PROCESSED, QUEUED, SENT, Inbound
-from connectors import optout, sms
+from bot import i18n, loket, redaction, settings
+from connectors import messages, optout, sms
+from connectors.messages import FAILED, IGNORED, NOT_SENT, PROCESSED, QUEUED, SENT, Inbound
 from connectors.spool import Spool
 
 logger = logging.getLogger(__name__)

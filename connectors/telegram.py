@@ -36,9 +36,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import i18n, language, messages, redaction
-from bot.messages import IGNORED, Inbound
-from connectors import TelegramSettings, optout, sms
+from bot import i18n, language, redaction
+from connectors import TelegramSettings, messages, optout, sms
 from connectors.common import (
     BLOCKED,
     HttpClient,
@@ -48,6 +47,7 @@ from connectors.common import (
     media_kind,
     retryable,
 )
+from connectors.messages import IGNORED, Inbound
 
 logger = logging.getLogger(__name__)
 

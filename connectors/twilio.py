@@ -26,9 +26,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot import i18n, loket, messages, redaction
-from bot.messages import FAILED, NOT_SENT, QUEUED, SENT, TEMPLATE, Inbound
-from connectors import TwilioSettings, optout, sms
+from bot import i18n, loket, redaction
+from connectors import TwilioSettings, messages, optout, sms
 from connectors.common import (
     STAFF_REPLY,
     HttpClient,
@@ -38,6 +37,7 @@ from connectors.common import (
     media_kind,
     retryable,
 )
+from connectors.messages import FAILED, NOT_SENT, QUEUED, SENT, TEMPLATE, Inbound
 
 logger = logging.getLogger(__name__)
 

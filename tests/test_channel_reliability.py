@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot import db, messages
+from bot import db
+from connectors import messages
 from connectors.spool import Spool
 
 SMS = ("sms",)

@@ -25,8 +25,8 @@ from serving import Served, http_json
 from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
-from bot import db, i18n, loket, messages
-from connectors import sms
+from bot import db, i18n, loket
+from connectors import messages, sms
 
 pytestmark = pytest.mark.e2e
 

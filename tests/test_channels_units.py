@@ -15,8 +15,8 @@ from fakes.server import Scripted
 from serving import free_port
 
 import connectors
-from bot import db, i18n, messages
-from connectors import optout, sms
+from bot import db, i18n
+from connectors import messages, optout, sms
 from connectors.common import HttpClient, media_kind, share_media_payload
 
 # --- SMS -------------------------------------------------------------------------------------
