@@ -38,16 +38,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import i18n, language, redaction
 from connectors import TelegramSettings, messages, optout, sms
-from connectors.common import (
-    BLOCKED,
-    HttpClient,
-    Part,
-    PhoneChatChannel,
-    PostOutcome,
-    media_kind,
-    retryable,
-)
+from connectors.common import PhoneChatChannel
+from connectors.http import HttpClient, retryable
+from connectors.inbound import media_kind
 from connectors.messages import IGNORED, Inbound
+from connectors.outbox import BLOCKED, Part, PostOutcome
 
 logger = logging.getLogger(__name__)
 

@@ -28,16 +28,11 @@ from twilio.request_validator import RequestValidator
 
 from bot import i18n, loket, redaction
 from connectors import TwilioSettings, messages, optout, sms
-from connectors.common import (
-    STAFF_REPLY,
-    HttpClient,
-    Part,
-    PhoneChatChannel,
-    PostOutcome,
-    media_kind,
-    retryable,
-)
+from connectors.common import PhoneChatChannel
+from connectors.http import HttpClient, retryable
+from connectors.inbound import media_kind
 from connectors.messages import FAILED, NOT_SENT, QUEUED, SENT, TEMPLATE, Inbound
+from connectors.outbox import STAFF_REPLY, Part, PostOutcome
 
 logger = logging.getLogger(__name__)
 

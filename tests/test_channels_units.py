@@ -17,7 +17,8 @@ from serving import free_port
 import connectors
 from bot import db, i18n
 from connectors import messages, optout, sms
-from connectors.common import HttpClient, media_kind, share_media_payload
+from connectors.http import HttpClient
+from connectors.inbound import media_kind, share_media_payload
 
 # --- SMS -------------------------------------------------------------------------------------
 
@@ -428,7 +429,7 @@ async def test_confirmation_language(channel_env: str, monkeypatch: pytest.Monke
                                      expected: str) -> None:
     from types import SimpleNamespace
 
-    from connectors import common
+    from connectors import outbox
     from connectors.twilio import TwilioInput
 
     channel = TwilioInput()
@@ -440,7 +441,7 @@ async def test_confirmation_language(channel_env: str, monkeypatch: pytest.Monke
         sent.append((sender_id, text, force))
 
     monkeypatch.setattr(channel, "deliver", deliver)
-    monkeypatch.setattr(common.i18n, "t", lambda key, lang: f"{key}@{lang}")
+    monkeypatch.setattr(outbox.i18n, "t", lambda key, lang: f"{key}@{lang}")
     await channel.confirm("sms:+32470", "channel.optout_confirm", keyword_lang)
     assert sent == [("sms:+32470", f"channel.optout_confirm@{expected}", True)]
 
