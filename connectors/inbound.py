@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -78,6 +78,14 @@ class ConversationQueues:
     def __init__(self) -> None:
         self._queues: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
         self._tasks: set[asyncio.Task] = set()
+        # conversation -> how many times its worker ended (the latest 10,000 conversations)
+        self._ended: OrderedDict[str, int] = OrderedDict()
+
+    def idle_since(self, key: str) -> int | None:
+        """None while ``key`` has work waiting or running; else a mark that changes when a
+        worker of it runs (what was read about the conversation while idle is still true when
+        the mark is the same afterwards)."""
+        return None if key in self._queues else self._ended.get(key, 0)
 
     def submit(self, key: str, job: Callable[[], Awaitable[None]]) -> None:
         queue = self._queues.get(key)
@@ -101,6 +109,9 @@ class ConversationQueues:
                                      redaction.pseudonym(key))
         finally:
             del self._queues[key]  # no await since the last check: nothing was added
+            self._ended[key] = self._ended.pop(key, 0) + 1
+            if len(self._ended) > 10_000:
+                self._ended.popitem(last=False)
 
 
 
@@ -122,21 +133,33 @@ class InboundProcessing:
             return response.text("bad request", status=400)
         for message in inbound:
             # Stored before anything else: in the store, or while it is down in the local
-            # spool; only when neither works the webhook answers 500.
+            # spool; only when neither works the webhook answers 500. A conversation with
+            # nothing in its queue (the usual case) has its turn started in the same
+            # transaction: claimed, attempt counted, its state read.
+            idle = self.queues.idle_since(message.sender_id)
+            at_once = idle is not None and self._agent() is not None
             try:
-                message_id = await asyncio.to_thread(messages.record_inbound, message, None,
-                                                     self.worker)
+                if at_once:
+                    stored = await asyncio.to_thread(messages.receive_inbound, message,
+                                                     self.worker, self.optout_key)
+                else:
+                    message_id = await asyncio.to_thread(messages.record_inbound, message,
+                                                         None, self.worker)
+                    stored = None if message_id is None else (message_id, {}, None)
             except SQLAlchemyError:
                 logger.error("channel %s: message store unreachable; spooling %s",
                              self.name(), message.external_id)
                 await asyncio.to_thread(self.spool.append, message)
                 continue
-            if message_id is None:
+            if stored is None:
                 logger.info("channel %s: dropped a repeated delivery of %s", self.name(),
                             message.external_id)
                 continue
+            message_id, row, state = stored
             await self._stop_at_once(message)
-            self._submit(message.sender_id, message_id)
+            # the state read is the turn's only if no other turn of it ran meanwhile
+            fresh = state is not None and self.queues.idle_since(message.sender_id) == idle
+            self._submit(message.sender_id, message_id, (row, state) if fresh else None)
         return self.ack(inbound)
 
     async def _stop_at_once(self, message: Inbound) -> None:
@@ -154,14 +177,16 @@ class InboundProcessing:
         except SQLAlchemyError:  # its turn sets it (it is stored)
             logger.warning("channel %s: opt-out not recorded at once", self.name())
 
-    def _submit(self, sender_id: str, message_id: int) -> None:
+    def _submit(self, sender_id: str, message_id: int,
+                started: tuple[dict[str, Any], messages.ConversationState] | None = None,
+                ) -> None:
         if message_id in self._queued:
             return
         self._queued.add(message_id)
 
         async def job() -> None:
             try:
-                await self.process(message_id, sender_id)
+                await self.process(message_id, sender_id, started)
             finally:
                 self._queued.discard(message_id)
 
@@ -179,15 +204,21 @@ class InboundProcessing:
         delay = min(2.0 ** min(tries, 5), 30.0)
         asyncio.get_running_loop().call_later(delay, self._submit, sender_id, message_id)
 
-    async def process(self, message_id: int, sender_id: str | None = None) -> None:
+    async def process(self, message_id: int, sender_id: str | None = None,
+                      started: tuple[dict[str, Any], messages.ConversationState] | None = None,
+                      ) -> None:
+        """Handle one stored message; ``started``: its turn was started as it was stored
+        (``receive_inbound``), else it is claimed here."""
         agent = self._agent()
         if agent is None or not agent.is_ready():
             logger.error("channel %s: no model loaded; message %d stays stored", self.name(),
                          message_id)
             return
         try:
-            row = await asyncio.to_thread(messages.start_inbound, message_id, None,
-                                          self.worker)
+            # the claim and the conversation's state in one transaction
+            if started is None:
+                started = await asyncio.to_thread(messages.start_turn, message_id,
+                                                  self.worker, self.optout_key)
         except SQLAlchemyError as exc:
             logger.warning("channel %s: message store unreachable (%s); trying %d again",
                            self.name(), type(exc).__name__, message_id)
@@ -195,9 +226,10 @@ class InboundProcessing:
             if sender_id is not None:
                 self._retry_later(sender_id, message_id)
             return
-        if row is None:
+        if started is None:
             self._outages.pop(message_id, None)
             return  # done already, or another worker holds it
+        row, state = started
         outages = self._outages.get(message_id, 0)
         if row["attempts"] - outages > MAX_PROCESSING_ATTEMPTS:
             self._outages.pop(message_id, None)
@@ -205,7 +237,7 @@ class InboundProcessing:
             await self.please_repeat(row)
             return
         try:
-            outcome = await self._handle(row)
+            outcome = await self._handle(row, state)
         except Exception as exc:
             if transient(exc):
                 self._outages[message_id] = outages + 1
@@ -221,8 +253,12 @@ class InboundProcessing:
             await self._finish(row, *outcome)
 
     async def _finish(self, row: dict[str, Any], status: str, rasa_text: str | None = None,
-                      reason: str | None = None) -> None:
-        await asyncio.to_thread(messages.finish_inbound, row["id"], status, rasa_text, reason)
+                      reason: str | None = None, offered: list[dict] | None = None) -> None:
+        """Mark ``row`` done; ``offered``: the numbered options its turn left (same
+        transaction)."""
+        await asyncio.to_thread(
+            messages.finish_inbound, row["id"], status, rasa_text, reason,
+            last_buttons=None if offered is None else (row["sender_id"], offered))
 
     async def _released(self, sender_id: str, key: str,
                         state: messages.ConversationState) -> messages.ConversationState:
@@ -234,8 +270,10 @@ class InboundProcessing:
         await self.resend_due(sender_id)
         return await asyncio.to_thread(messages.conversation_state, sender_id, key)
 
-    async def _handle(self, row: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
-        """(status, text sent to Rasa, reason) of one stored inbound message."""
+    async def _handle(self, row: dict[str, Any], state: messages.ConversationState,
+                      ) -> tuple[Any, ...] | None:
+        """(status, text sent to Rasa, reason[, numbered options offered]) of one stored
+        inbound message; ``state``: its conversation's, read as its turn began."""
         kind, text, sender_id = row["kind"], row["text"] or "", row["sender_id"]
         again = row["attempts"] > 1 or row["id"] in self._outages
         if again and await self._logged_by_assistant(row):
@@ -252,7 +290,6 @@ class InboundProcessing:
             if not answered:
                 await self.confirm(sender_id, "channel.optout_confirm", keyword.language)
             return PROCESSED, None, "optout"
-        state = await asyncio.to_thread(messages.conversation_state, sender_id, key)
         # before any answer to this message, a HELP's too: what waited for it comes first
         state = await self._released(sender_id, key, state)
         opted_out = state.opted_out
@@ -291,8 +328,9 @@ class InboundProcessing:
             rasa_text, output, sender_id, input_channel=self.name(),
             message_id=row["external_id"], metadata=metadata,
         ))
-        if self.numbered_options and (output.offered or state.last_buttons):
-            await asyncio.to_thread(messages.set_last_buttons, sender_id, output.offered)
+        # kept when the turn is marked done (one transaction less per message)
+        offered = output.offered if self.numbered_options and (
+            output.offered or state.last_buttons) else None
         if redaction.was_blanked(row["external_id"]):  # a health or allergy answer
             rasa_text = redaction.BLANKED
             await asyncio.to_thread(messages.blank_inbound, row["id"], rasa_text)
@@ -301,7 +339,7 @@ class InboundProcessing:
             # server was gone): better a clear request to repeat than nothing.
             await self.please_repeat(row)
             reason = "no_reply"
-        return PROCESSED, rasa_text, reason
+        return PROCESSED, rasa_text, reason, offered
 
     async def _tracker(self, sender_id: str) -> Any:
         agent = self._agent()

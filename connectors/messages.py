@@ -19,6 +19,7 @@ Plain functions with one session each; callers on an event loop run them in a th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -64,6 +65,7 @@ OUTBOX_GIVE_UP = timedelta(hours=24)
 AWAITING_ANSWER = "awaiting_answer"
 WAIT_FOR_ANSWER = timedelta(days=30)
 TEMPLATE = "template"  # outbound kind of an approved WhatsApp template
+BLOCKED = "blocked_by_user"  # why nothing goes out to a person who blocked the bot
 # A part is recorded (``queued``, this reason, claimed by its worker) before it goes to the
 # provider and settled with the provider's id after: a worker killed in between leaves this
 # mark, so neither the turn run again nor another worker sends it blindly a second time
@@ -203,6 +205,23 @@ def record_inbound(message: Inbound, url: str | None = None,
 
     Atomic under concurrent deliveries: the unique key decides, not a check-then-insert.
     """
+    stored = _store_inbound(message, url, worker, None)
+    return None if stored is None else stored[0]
+
+
+def receive_inbound(message: Inbound, worker: str, optout_key: Callable[[dict[str, Any]], str],
+                    url: str | None = None,
+                    ) -> tuple[int, dict[str, Any], ConversationState | None] | None:
+    """``record_inbound`` and ``start_turn`` in one transaction, for a message its worker
+    handles at once: stored claimed, its first attempt counted, with its conversation's
+    state; None when this delivery was stored before. Committed before it is processed, as
+    every inbound message (a crash after this is a take-over, attempt 2)."""
+    return _store_inbound(message, url, worker, optout_key)
+
+
+def _store_inbound(message: Inbound, url: str | None, worker: str | None,
+                   start: Callable[[dict[str, Any]], str] | None,
+                   ) -> tuple[int, dict[str, Any], ConversationState | None] | None:
     for _ in range(3):
         try:
             with db.session_scope(url) as session:
@@ -210,8 +229,8 @@ def record_inbound(message: Inbound, url: str | None = None,
                     channel=message.channel, direction=IN, sender_id=message.sender_id,
                     address=message.address, external_id=message.external_id,
                     kind=message.kind, text=message.text, media_type=message.media_type,
-                    media=message.media, meta=message.meta, status=RECEIVED, attempts=0,
-                    claimed_by=worker,
+                    media=message.media, meta=message.meta, status=RECEIVED,
+                    attempts=0 if start is None else 1, claimed_by=worker,
                 )
                 session.add(row)
                 try:
@@ -230,7 +249,10 @@ def record_inbound(message: Inbound, url: str | None = None,
                                                channel=message.channel,
                                                address=message.address, **values))
                     session.flush()
-            return message_id
+                if start is None:
+                    return message_id, {}, None
+                started = _as_dict(row)
+                return message_id, started, _state(session, message.sender_id, start(started))
         except _Repeated:
             return None
         except IntegrityError:
@@ -335,6 +357,26 @@ def start_inbound(message_id: int, url: str | None = None,
         return _as_dict(session.get(ChannelMessage, message_id))
 
 
+def start_turn(message_id: int, worker: str | None,
+               optout_key: Callable[[dict[str, Any]], str],
+               url: str | None = None) -> tuple[dict[str, Any], ConversationState] | None:
+    """``start_inbound`` and ``conversation_state`` in one transaction (the turn's claim and
+    what sending needs to know): the message with its attempts counted and its
+    conversation's state, or None when it was done already or another worker holds it."""
+    with db.session_scope(url) as session:
+        done = session.execute(
+            update(ChannelMessage)
+            .where(ChannelMessage.id == message_id, ChannelMessage.status == RECEIVED,
+                   ChannelMessage.claimed_by.is_(None) if worker is None
+                   else ChannelMessage.claimed_by == worker)
+            .values(attempts=ChannelMessage.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        if not done:
+            return None
+        row = _as_dict(session.get(ChannelMessage, message_id))
+        return row, _state(session, row["sender_id"], optout_key(row))
+
+
 def blank_inbound(message_id: int, text: str, url: str | None = None) -> None:
     """Replace the text of an inbound message that answered a health or allergy question
     (the answer is kept only encrypted, in the care request)."""
@@ -344,12 +386,17 @@ def blank_inbound(message_id: int, text: str, url: str | None = None) -> None:
 
 
 def finish_inbound(message_id: int, status: str, rasa_text: str | None = None,
-                   reason: str | None = None, url: str | None = None) -> None:
+                   reason: str | None = None, url: str | None = None, *,
+                   last_buttons: tuple[str, list[dict]] | None = None) -> None:
+    """Mark a message done; ``last_buttons`` (sender id, options): the numbered options its
+    turn offered, kept in the same transaction."""
     with db.session_scope(url) as session:
         session.execute(
             update(ChannelMessage).where(ChannelMessage.id == message_id)
             .values(status=status, rasa_text=rasa_text, reason=reason, updated_at=utcnow())
         )
+        if last_buttons is not None:
+            _set_last_buttons(session, *last_buttons)
 
 
 def record_outbound(channel: str, sender_id: str, address: str, text: str, status: str, *,
@@ -362,18 +409,35 @@ def record_outbound(channel: str, sender_id: str, address: str, text: str, statu
                     kind: str | None = None, meta: dict[str, Any] | None = None,
                     claimed_by: str | None = None, url: str | None = None) -> int:
     with db.session_scope(url) as session:
-        row = ChannelMessage(
-            channel=channel, direction=OUT, sender_id=sender_id, address=address, kind=kind,
-            meta=meta,
-            text=redact_summary(text),  # health/allergy lines of a snelfiche summary: masked
+        return _add_outbound(
+            session, channel=channel, sender_id=sender_id, address=address, text=text,
             status=status, external_id=external_id, reason=reason, error_code=error_code,
-            buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
-            encoding=encoding, attempts=attempts, delivery=delivery,
-            in_reply_to=in_reply_to, next_attempt_at=next_attempt_at, claimed_by=claimed_by,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+            buttons=buttons, reply_id=reply_id, part=part, segments=segments,
+            encoding=encoding, attempts=attempts, delivery=delivery, in_reply_to=in_reply_to,
+            next_attempt_at=next_attempt_at, kind=kind, meta=meta, claimed_by=claimed_by)
+
+
+def _add_outbound(session: Any, *, channel: str, sender_id: str, address: str, text: str,
+                  status: str, external_id: str | None = None, reason: str | None = None,
+                  error_code: str | None = None, buttons: list[dict] | None = None,
+                  reply_id: str | None = None, part: int | None = None,
+                  segments: int | None = None, encoding: str | None = None,
+                  attempts: int = 0, delivery: str | None = None,
+                  in_reply_to: int | None = None, next_attempt_at: datetime | None = None,
+                  kind: str | None = None, meta: dict[str, Any] | None = None,
+                  claimed_by: str | None = None) -> int:
+    row = ChannelMessage(
+        channel=channel, direction=OUT, sender_id=sender_id, address=address, kind=kind,
+        meta=meta,
+        text=redact_summary(text),  # health/allergy lines of a snelfiche summary: masked
+        status=status, external_id=external_id, reason=reason, error_code=error_code,
+        buttons=buttons or None, reply_id=reply_id, part=part, segments=segments,
+        encoding=encoding, attempts=attempts, delivery=delivery,
+        in_reply_to=in_reply_to, next_attempt_at=next_attempt_at, claimed_by=claimed_by,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
 
 
 def reply_recorded(reply_id: str, url: str | None = None) -> bool:
@@ -666,10 +730,14 @@ def last_buttons(sender_id: str, url: str | None = None) -> list[dict]:
 
 def set_last_buttons(sender_id: str, buttons: list[dict], url: str | None = None) -> None:
     with db.session_scope(url) as session:
-        session.execute(
-            update(ChannelContact).where(ChannelContact.sender_id == sender_id)
-            .values(last_buttons=buttons or None, updated_at=utcnow())
-        )
+        _set_last_buttons(session, sender_id, buttons)
+
+
+def _set_last_buttons(session: Any, sender_id: str, buttons: list[dict]) -> None:
+    session.execute(
+        update(ChannelContact).where(ChannelContact.sender_id == sender_id)
+        .values(last_buttons=buttons or None, updated_at=utcnow())
+    )
 
 
 @dataclass
@@ -688,20 +756,24 @@ class ConversationState:
 def conversation_state(sender_id: str, optout_key: str,
                        url: str | None = None) -> ConversationState:
     with db.session_scope(url) as session:
-        contact = session.get(ChannelContact, sender_id)
-        optout = session.get(ChannelOptOut, optout_key)
-        first_queued = session.execute(  # one query tells both: queued, and for what
-            select(ChannelMessage.reason).where(ChannelMessage.sender_id == sender_id,
-                                                ChannelMessage.direction == OUT,
-                                                ChannelMessage.status == QUEUED)
-            .order_by(ChannelMessage.id).limit(1)).first()
-        return ConversationState(
-            opted_out=bool(optout and optout.opted_out),
-            last_buttons=list(contact.last_buttons or []) if contact else [],
-            last_inbound_at=contact.last_inbound_at if contact else None,
-            queued=first_queued is not None,
-            blocked=bool(contact and contact.blocked_at),
-            awaiting=first_queued is not None and first_queued[0] == AWAITING_ANSWER)
+        return _state(session, sender_id, optout_key)
+
+
+def _state(session: Any, sender_id: str, optout_key: str) -> ConversationState:
+    contact = session.get(ChannelContact, sender_id)
+    optout = session.get(ChannelOptOut, optout_key)
+    first_queued = session.execute(  # one query tells both: queued, and for what
+        select(ChannelMessage.reason).where(ChannelMessage.sender_id == sender_id,
+                                            ChannelMessage.direction == OUT,
+                                            ChannelMessage.status == QUEUED)
+        .order_by(ChannelMessage.id).limit(1)).first()
+    return ConversationState(
+        opted_out=bool(optout and optout.opted_out),
+        last_buttons=list(contact.last_buttons or []) if contact else [],
+        last_inbound_at=contact.last_inbound_at if contact else None,
+        queued=first_queued is not None,
+        blocked=bool(contact and contact.blocked_at),
+        awaiting=first_queued is not None and first_queued[0] == AWAITING_ANSWER)
 
 
 @dataclass(frozen=True)
@@ -715,11 +787,36 @@ class SendCheck:
 
 def send_check(sender_id: str, optout_key: str, url: str | None = None) -> SendCheck:
     with db.session_scope(url) as session:
-        optout = session.get(ChannelOptOut, optout_key)
-        row = session.execute(select(ChannelContact.last_inbound_at, ChannelContact.blocked_at)
-                              .where(ChannelContact.sender_id == sender_id)).first()
-        return SendCheck(bool(optout and optout.opted_out), row[0] if row else None,
-                         bool(row and row[1]))
+        return _send_check(session, sender_id, optout_key)
+
+
+def _send_check(session: Any, sender_id: str, optout_key: str) -> SendCheck:
+    optout = session.get(ChannelOptOut, optout_key)
+    row = session.execute(select(ChannelContact.last_inbound_at, ChannelContact.blocked_at)
+                          .where(ChannelContact.sender_id == sender_id)).first()
+    return SendCheck(bool(optout and optout.opted_out), row[0] if row else None,
+                     bool(row and row[1]))
+
+
+def record_sending(optout_key: str, force: bool, part: dict[str, Any],
+                   held: dict[str, Any] | None = None,
+                   url: str | None = None) -> tuple[int, SendCheck, str | None]:
+    """A part about to go out, in one transaction with the check of what stops it (a STOP or
+    a block that came since the turn began; ``force``: the answer to a keyword goes out to
+    an opted-out number). Not stopped: recorded ``sending`` as ``part`` says
+    (``record_outbound``'s fields). Stopped: recorded ``not_sent`` with the reason, as
+    ``held`` says (the whole reply) or else as ``part``. (row id, the check, the reason)."""
+    with db.session_scope(url) as session:
+        check = _send_check(session, part["sender_id"], optout_key)
+        reason = BLOCKED if check.blocked else (
+            "opted_out" if check.opted_out and not force else None)
+        fields = dict(part)
+        if reason is None:
+            fields.update(status=QUEUED, reason=SENDING)
+        else:
+            fields = dict(held or part, status=NOT_SENT, reason=reason, claimed_by=None,
+                          next_attempt_at=None)
+        return _add_outbound(session, **fields), check, reason
 
 
 def first_notice(key: str, url: str | None = None) -> bool:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CONFIRMATION = "confirmation"  # outbound kind of the STOP/START/HELP answers
-BLOCKED = "blocked_by_user"  # why nothing goes out to a person who blocked the bot
+BLOCKED = messages.BLOCKED  # why nothing goes out to a person who blocked the bot
 OUTSIDE_WINDOW = "outside_24h_window"  # WhatsApp: no free-form message 24 h after the last
 STAFF_REPLY = "staff_reply"  # purpose of a loket worker's message (its bot event has "staff")
 
@@ -212,7 +212,13 @@ class Outbox:
         for the provider a new one waits too (the family reads them in order). Each part is
         checked against the opt-out and the window just before it goes out."""
         waiting = state.queued
-        if not waiting:
+        optout_key = self.optout_key({"channel": channel, "address": address,
+                                      "sender_id": sender_id})
+        if not waiting and await self.hold_reason(sender_id, channel, state.last_inbound_at):
+            # The window (or a missing sender) from the state the turn read; a family's
+            # message only opens the window, so only then the full check of the store (which
+            # puts a STOP first). Else the opt-out and the block are checked as the first part
+            # is recorded (record_sending), in the same transaction.
             held = await self.hold_now(sender_id, channel, address, force)
             if held == OUTSIDE_WINDOW and await self.reach_later(
                     sender_id, channel, address, text, buttons, reply_id, in_reply_to, purpose):
@@ -243,18 +249,33 @@ class Outbox:
                 await self._record(channel, sender_id, address, part.text, QUEUED,
                                    reason="waiting_behind_queued", **record)
                 continue
-            held = None if first else await self.hold_now(sender_id, channel, address, force)
-            first = False
+            # recorded before it goes: a kill -9 during the call must not send it twice;
+            # in the same transaction, a STOP or a block since the turn began stops it (the
+            # whole reply at its first part, as ``hold``)
+            whole = {"channel": channel, "sender_id": sender_id, "address": address,
+                     "text": text, "buttons": buttons, "reply_id": reply_id,
+                     "in_reply_to": in_reply_to} if first else None
+            row_id, now, held = await asyncio.to_thread(
+                messages.record_sending, optout_key, force,
+                {"channel": channel, "sender_id": sender_id, "address": address,
+                 "text": part.text, "claimed_by": self.worker,
+                 "next_attempt_at": messages.utcnow() + messages.SENDING_LEASE, **record},
+                whole)
+            if held and first:
+                logger.info("channel %s: not sending to %s: %s", self.name(),
+                            redaction.pseudonym(sender_id), held)
+                return
             if held:  # a STOP between two parts of one reply
                 failed = True
-                await self._record(channel, sender_id, address, part.text, NOT_SENT,
-                                   reason=held, **record)
                 continue
-            # recorded before it goes: a kill -9 during the call must not send it twice
-            row_id = await self._record(
-                channel, sender_id, address, part.text, QUEUED, reason=messages.SENDING,
-                claimed_by=self.worker,
-                next_attempt_at=messages.utcnow() + messages.SENDING_LEASE, **record)
+            window = None if first else await self.hold_reason(sender_id, channel,
+                                                               now.last_inbound_at)
+            first = False
+            if window:  # (the window closed between two parts: rare, a second transaction)
+                failed = True
+                await asyncio.to_thread(messages.settle_outbound, row_id, NOT_SENT,
+                                        reason=window)
+                continue
             try:
                 outcome = await self.post_part(channel, address, part, reply_id, self.http)
             except BaseException:  # a bug, or the server stopping: the outbox takes it over

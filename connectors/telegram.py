@@ -278,7 +278,8 @@ class TelegramInput(PhoneChatChannel):
             return GREET_PAYLOAD  # "/start" would otherwise reach Rasa as an unknown intent
         return await super()._text_for_rasa(sender_id, text, state)  # a typed "2"
 
-    async def _handle(self, row: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
+    async def _handle(self, row: dict[str, Any], state: messages.ConversationState,
+                      ) -> tuple[Any, ...] | None:
         meta = row["meta"] or {}
         if row["kind"] == "button":
             payload = await self._button_payload(row["text"] or "")
@@ -289,7 +290,7 @@ class TelegramInput(PhoneChatChannel):
             row = {**row, "text": payload}
         if row["kind"] != "event":
             await self._note_first_message(row, meta)
-        return await super()._handle(row)
+        return await super()._handle(row, state)
 
     async def _button_payload(self, data: str) -> str | None:
         """The payload a tap stands for: its data, or the stored button a reference points
