@@ -721,7 +721,7 @@ def print_table(report: dict) -> None:
               f"{p['throughput']:>8.1f}{p['p50_ms']:>8.0f}{p['p95_ms']:>8.0f}{p['p99_ms']:>8.0f}"
               f"  {cpu}")
     for r in report["ratios"]:
-        line = (f"{r['bot'] + '/stock':<14} at {r['users']:>2} user"
+        line = (f"{r['bot'] + ' vs stock':<20} at {r['users']:>2} user"
                 f"{'s' if r['users'] > 1 else ' '}: "
                 f"throughput {r['throughput_ratio']:.2f}x, p95 {r['p95_ratio']:.2f}x")
         if "throughput_target_met" in r:

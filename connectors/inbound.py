@@ -309,13 +309,13 @@ class InboundProcessing:
             return IGNORED, None, "opted_out"  # kept for the loket, not answered
 
         reason = None
-        if kind == "media":
+        if kind == "media" and (row["media_type"] == "location" or not text.strip()):
             rasa_text = share_media_payload(row["media_type"] or "other")
         elif kind == "button":
             rasa_text = text
         elif not text.strip():
             return IGNORED, None, "empty"
-        else:
+        else:  # a typed message, or the caption of a photo or a file (read as the message)
             rasa_text = await self._text_for_rasa(sender_id, text, state)
             if len(rasa_text) > MAX_TEXT_TO_RASA:
                 rasa_text, reason = rasa_text[:MAX_TEXT_TO_RASA], "truncated"
