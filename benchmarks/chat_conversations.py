@@ -10,6 +10,7 @@ whose payloads are ``/inform…``), as a parent answering the priority check wou
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,4 +111,52 @@ def stock_conversations(project: Path, seed: int, count: int = 24) -> tuple[Conv
         path = paths[i % len(paths)]
         result.append(Conversation(f"stock-{'-'.join(path)}",
                                    tuple(rng.choice(examples[intent]) for intent in path)))
+    return tuple(result)
+
+
+# Messages no classifier should place (the fallbacks of a mixed load).
+FALLBACKS = ("asdf qwerty", "???", "ok en nu", "hmm 🤔", "zxcv 123 blabla", "...")
+# Intents of our own that start a form: in a mixed load the form is answered once, or not at
+# all, and then interrupted by anything else.
+FORM_INTENTS = ("check_priority", "check_reduced_rate", "start_intake", "find_free_place")
+MIXED_LENGTH = 12  # messages of one mixed conversation
+
+
+def examples_by_intent(*files: Path) -> dict[str, list[str]]:
+    """Intent -> training examples, over the NLU files given (all languages together)."""
+    examples: dict[str, list[str]] = {}
+    for path in files:
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if "intent" in item:
+                examples.setdefault(item["intent"], []).extend(
+                    _ANNOTATION.sub(r"\1", text) for text in _examples(item["examples"]))
+    return {k: v for k, v in examples.items() if v}
+
+
+# an entity in training data, ``[text]{"entity": …}`` or ``[text](entity)``: only its text
+_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\{[^}]*\}|\([^)]*\))")
+
+
+def mixed_conversations(examples: dict[str, list[str]], seed: int, count: int = 24,
+                        length: int = MIXED_LENGTH) -> tuple[Conversation, ...]:
+    """The mixed load: in one conversation random messages of every intent and (for ours)
+    every language, forms started and interrupted (answered once or not at all), and
+    fallbacks (one message in six). The intents are dealt like cards (each once before any
+    comes again), so every one is said in the first conversations."""
+    rng = random.Random(seed)
+    intents = sorted(examples)
+    deck: list[str] = []
+    result = []
+    for i in range(count):
+        steps: list[Step] = []
+        while len(steps) < length:
+            if not deck:
+                deck = intents[:]
+                rng.shuffle(deck)
+            intent = deck.pop()
+            steps.append(rng.choice(FALLBACKS) if rng.random() < 1 / 6
+                         else rng.choice(examples[intent]))
+            if intent in FORM_INTENTS and rng.random() < 0.5:
+                steps.append(AnswerForm(rng.randrange(3), limit=1))  # then interrupted
+        result.append(Conversation(f"mixed-{i}", tuple(steps[:length])))
     return tuple(result)

@@ -3,6 +3,7 @@ test). ``make bench``, or:
 
     .venv/bin/python benchmarks/chat_load.py [--users 10] [--messages 30] [--max-seconds 120]
                                              [--rounds 2] [--setup single|scaled|all]
+                                             [--scenario conversations|mixed|both]
                                              [--no-twilio] [--only ours|stock|scaled]
                                              [--json] [--keep] [--profile FILE]
 
@@ -18,7 +19,10 @@ multi-turn conversations (chat_conversations.py) until it has sent ``--messages`
 ``--max-seconds`` have passed. The bots are measured in turns at each concurrency (the others
 stay idle), ``--rounds`` times, so that all see the same background load; figures are pooled
 over the rounds. Prints messages, errors, throughput, p50/p95/p99 latency and the server CPU per
-message, and the ratios to the stock bot next to the targets of issue 8. Every process it starts
+message, and the ratios to the stock bot next to the targets of issues 8 and 14. Then the
+same again on the mixed load (``<bot>/mixed``: random messages of every intent and language
+within one conversation, forms interrupted, fallbacks; the stock bot's from its own intents),
+and the server CPU per message through the Twilio webhook against REST. Every process it starts
 is stopped at the end, on Ctrl-C and on SIGTERM. See docs/BENCHMARKS.md.
 """
 
@@ -53,7 +57,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # tests/ for the fake Twilio API (tests/fakes), a real HTTP server on 127.0.0.1
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent), str(ROOT / "tests")]
 
-from chat_conversations import OURS, AnswerForm, Conversation, Press, stock_conversations  # noqa: E402
+from chat_conversations import (  # noqa: E402
+    OURS,
+    AnswerForm,
+    Conversation,
+    Press,
+    examples_by_intent,
+    mixed_conversations,
+    stock_conversations,
+)
 from fakes import FakeTwilio  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
@@ -69,7 +81,16 @@ TARGET_THROUGHPUT_RATIO = 1.5  # ours / stock, at least
 TARGET_P95_RATIO = 0.75  # ours / stock, at most
 # The scaled set-up (bot/scaled.py: nginx, 2 Rasa servers, PostgreSQL, Redis) on the same
 # machine: at least 2.5x the stock throughput, p95 at most 0.5x.
-TARGETS = {"ours": (TARGET_THROUGHPUT_RATIO, TARGET_P95_RATIO), "scaled": (2.5, 0.5)}
+# Issue 14: the same on the mixed load (every intent and language in one conversation, forms
+# interrupted, fallbacks); through the Twilio webhook at least 1.5x the stock bot's REST
+# throughput (no p95 target: a Twilio turn ends when the fake API got the last reply), at
+# most 1.3x the server CPU per message of the same messages over REST.
+TARGETS: dict[str, tuple[float, float | None]] = {
+    "ours": (TARGET_THROUGHPUT_RATIO, TARGET_P95_RATIO), "scaled": (2.5, 0.5),
+    "ours/mixed": (TARGET_THROUGHPUT_RATIO, TARGET_P95_RATIO), "twilio": (1.5, None),
+    "twilio/mixed": (1.5, None)}
+TARGET_TWILIO_CPU_RATIO = 1.3  # server CPU per message, Twilio webhook / REST, at most
+MIXED = "mixed"  # the scenario of the mixed load (phases named "<bot>/mixed")
 REQUEST_TIMEOUT_S = 60
 START_TIMEOUT_S = 300
 PROFILED_RASA = Path(__file__).resolve().parent / "chat_profiled_rasa.py"
@@ -138,6 +159,7 @@ class Bot:
         self.token = secrets.token_urlsafe(16)
         self.procs: dict[str, subprocess.Popen] = {}
         self.conversations: tuple[Conversation, ...] = ()
+        self.mixed: tuple[Conversation, ...] = ()  # the mixed load
         self.model = ""
 
     @property
@@ -232,6 +254,7 @@ class StockBot(Bot):
             wait_until_up(f"http://127.0.0.1:{action_port}/health", procs)
         wait_until_up(f"http://127.0.0.1:{self.port}/", procs)
         self.conversations = stock_conversations(project, seed=1)
+        self.mixed = mixed_conversations(examples_by_intent(project / "data" / "nlu.yml"), 1)
 
     def stop(self) -> None:
         stop_processes(list(self.procs.values()))
@@ -289,7 +312,7 @@ class OurBot(Bot):
         log("our model: trained only when no cached one matches the data (bot.model)")
         self.model = model.ensure_model(quiet=True).name  # Stack.start finds it ready
         self.stack.start(timeout=START_TIMEOUT_S)
-        self.conversations = OURS
+        self.conversations, self.mixed = OURS, our_mixed()
 
     def stop(self) -> None:
         self.stack.stop()
@@ -329,10 +352,18 @@ class ScaledBot(Bot):
 
         self.model = model.ensure_model(quiet=True).name
         self.stack.start(timeout=START_TIMEOUT_S)
-        self.conversations = OURS
+        self.conversations, self.mixed = OURS, our_mixed()
 
     def stop(self) -> None:
         self.stack.stop()
+
+
+def our_mixed() -> tuple[Conversation, ...]:
+    """Our mixed load, from the training examples of all six languages (share_media is a
+    payload of the channels, never typed)."""
+    examples = examples_by_intent(*sorted((ROOT / "data" / "nlu").glob("*.yml")))
+    examples.pop("share_media", None)
+    return mixed_conversations(examples, seed=1)
 
 
 def scaled_available() -> str | None:
@@ -373,6 +404,7 @@ class TwilioView(Bot):
 
     def start(self) -> None:
         self.conversations, self.model = self.ours.conversations, self.ours.model
+        self.mixed = self.ours.mixed
 
     def stop(self) -> None:
         pass  # OurBot stops the servers
@@ -633,8 +665,9 @@ def ratios(phases: list[Phase]) -> list[dict]:
     by = {(p.bot, p.users): p for p in phases}
     result = []
     for users in sorted({p.users for p in phases}):
-        stock = by.get(("stock", users))
-        for bot in dict.fromkeys(p.bot for p in phases if p.bot != "stock"):
+        for bot in dict.fromkeys(p.bot for p in phases if p.bot.split("/")[0] != "stock"):
+            scenario = bot.partition("/")[2]
+            stock = by.get((f"stock/{scenario}" if scenario else "stock", users))
             ours = by.get((bot, users))
             if not (ours and stock and stock.throughput and stock.p95_ms):
                 continue
@@ -644,8 +677,28 @@ def ratios(phases: list[Phase]) -> list[dict]:
             if users == TARGET_USERS and bot in TARGETS:
                 throughput, p95 = TARGETS[bot]
                 row["throughput_target_met"] = row["throughput_ratio"] >= throughput
-                row["p95_target_met"] = row["p95_ratio"] <= p95
+                if p95 is not None:
+                    row["p95_target_met"] = row["p95_ratio"] <= p95
             result.append(row)
+    return result
+
+
+def cpu_ratios(phases: list[Phase]) -> list[dict]:
+    """Server CPU per message (all our server processes) through the Twilio webhook against
+    the same messages over REST, per scenario and concurrency."""
+    by = {(p.bot, p.users): p for p in phases}
+    result = []
+    for (bot, users), twilio in by.items():
+        if bot.split("/")[0] != "twilio":
+            continue
+        rest = by.get((bot.replace("twilio", "ours", 1), users))
+        if rest is None:
+            continue
+        ours_ms, rest_ms = sum(twilio.cpu_ms_per_msg.values()), sum(rest.cpu_ms_per_msg.values())
+        if rest_ms and not math.isnan(rest_ms) and not math.isnan(ours_ms):
+            result.append({"bot": bot, "users": users, "cpu_ms_per_msg": round(ours_ms, 1),
+                           "rest_cpu_ms_per_msg": round(rest_ms, 1),
+                           "cpu_ratio": round(ours_ms / rest_ms, 2)})
     return result
 
 
@@ -657,30 +710,37 @@ def print_table(report: dict) -> None:
           "a round)")
     print(f"models: ours {report['models'].get('ours', '-')}, "
           f"stock {report['models'].get('stock', '-')}")
-    head = (f"{'bot':<8}{'users':>6}{'msgs':>6}{'err':>5}{'empty':>6}{'msg/s':>8}"
+    head = (f"{'bot':<14}{'users':>6}{'msgs':>6}{'err':>5}{'empty':>6}{'msg/s':>8}"
             f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}  server CPU ms/msg (busy cores)")
     print(head)
     print("-" * len(head))
     for p in report["phases"]:
         cpu = ", ".join(f"{k} {v:g} ({p['cpu_busy'][k]:.2f})"
                         for k, v in p["cpu_ms_per_msg"].items())
-        print(f"{p['bot']:<8}{p['users']:>6}{p['messages']:>6}{p['errors']:>5}{p['empty']:>6}"
+        print(f"{p['bot']:<14}{p['users']:>6}{p['messages']:>6}{p['errors']:>5}{p['empty']:>6}"
               f"{p['throughput']:>8.1f}{p['p50_ms']:>8.0f}{p['p95_ms']:>8.0f}{p['p99_ms']:>8.0f}"
               f"  {cpu}")
     for r in report["ratios"]:
-        line = (f"{r['bot'] + '/stock':<14} at {r['users']:>2} user"
+        line = (f"{r['bot'] + ' vs stock':<20} at {r['users']:>2} user"
                 f"{'s' if r['users'] > 1 else ' '}: "
                 f"throughput {r['throughput_ratio']:.2f}x, p95 {r['p95_ratio']:.2f}x")
         if "throughput_target_met" in r:
             throughput, p95 = TARGETS[r["bot"]]
             line += (f"   target: throughput >= {throughput}x "
-                     f"({'met' if r['throughput_target_met'] else 'NOT met'}), "
-                     f"p95 <= {p95}x ({'met' if r['p95_target_met'] else 'NOT met'})")
+                     f"({'met' if r['throughput_target_met'] else 'NOT met'})")
+            if p95 is not None:
+                line += f", p95 <= {p95}x ({'met' if r['p95_target_met'] else 'NOT met'})"
         print(line)
+    for r in report.get("cpu_ratios", []):
+        print(f"{r['bot']:<14} at {r['users']:>2} users: server CPU {r['cpu_ms_per_msg']:g} "
+              f"ms/msg vs {r['rest_cpu_ms_per_msg']:g} over REST = {r['cpu_ratio']:.2f}x   "
+              f"target <= {TARGET_TWILIO_CPU_RATIO}x "
+              f"({'met' if r['cpu_ratio'] <= TARGET_TWILIO_CPU_RATIO else 'NOT met'})")
     if not any("throughput_target_met" in r for r in report["ratios"]):
         print(f"targets (issue 8, at {TARGET_USERS} users): ours >= {TARGET_THROUGHPUT_RATIO}x "
               f"stock throughput, p95 <= {TARGET_P95_RATIO}x stock")
-    last = {p["bot"]: p for p in report["phases"] if p["bot"] != "stock"}
+    last = {p["bot"]: p for p in report["phases"]
+            if p["bot"] != "stock" and not p["bot"].endswith(f"/{MIXED}")}
     for p in last.values():
         parts = ", ".join(f"{k} {v:.0f}" for k, v in p["p50_ms_by_conversation"].items())
         print(f"{p['bot']} at {p['users']} users, p50 ms by conversation: {parts}")
@@ -744,6 +804,10 @@ def main(argv: list[str] | None = None) -> int:
                              "warning where it cannot run)")
     parser.add_argument("--no-twilio", action="store_true",
                         help="ours over REST only, without the Twilio phase")
+    parser.add_argument("--scenario", choices=("conversations", MIXED, "both"), default="both",
+                        help="the scripted conversations, the mixed load (every intent and "
+                             "language in one conversation, forms interrupted, fallbacks; "
+                             "phases named <bot>/mixed), or both in turn (default)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp folder (server logs, var folder) and print its path")
@@ -797,14 +861,24 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"warming up {view.name}")
                 warm_up(view)
         phases = []
-        for users in sorted({1, args.users}):
-            runs: dict[str, list[Run]] = defaultdict(list)
-            for round_ in range(1, args.rounds + 1):  # alternating: both see the same machine
-                for bot in bots:
-                    log(f"{bot.name}: {users} user(s) x {args.messages} messages, "
-                        f"round {round_}/{args.rounds}")
-                    runs[bot.name].append(measure(bot, users, args.messages, args.max_seconds))
-            phases += [summarize(bot.name, users, runs[bot.name]) for bot in bots]
+        scenarios = ("conversations", MIXED) if args.scenario == "both" else (args.scenario,)
+        scripted = {bot.name: bot.conversations for bot in bots}
+        for scenario in scenarios:
+            for bot in bots:
+                bot.conversations = bot.mixed if scenario == MIXED else scripted[bot.name]
+            names = {bot.name: f"{bot.name}/{MIXED}" if scenario == MIXED else bot.name
+                     for bot in bots}
+            for users in sorted({1, args.users}):
+                runs: dict[str, list[Run]] = defaultdict(list)
+                for round_ in range(1, args.rounds + 1):  # alternating: the same machine
+                    for bot in bots:
+                        log(f"{names[bot.name]}: {users} user(s) x {args.messages} messages, "
+                            f"round {round_}/{args.rounds}")
+                        runs[bot.name].append(measure(bot, users, args.messages,
+                                                      args.max_seconds))
+                phases += [summarize(names[bot.name], users, runs[bot.name]) for bot in bots]
+        for bot in bots:
+            bot.conversations = scripted[bot.name]
         report = {
             "machine": {"cpus": os.cpu_count(), "rasa": importlib.metadata.version("rasa"),
                         "load_before": [round(x, 2) for x in load_before],
@@ -820,6 +894,7 @@ def main(argv: list[str] | None = None) -> int:
                                      for bot, (t, p) in TARGETS.items()}},
         }
         report["ratios"] = ratios(phases)
+        report["cpu_ratios"] = cpu_ratios(phases)
         ours = [bot for bot in bots if isinstance(bot, OurBot | TwilioView)]
         if args.profile and ours:
             for bot in ours:  # the Twilio phase's stats next to FILE, as FILE.twilio

@@ -4,7 +4,7 @@ Rasa wraps every tracker store in ``FailSafeTrackerStore``: when the database do
 ``retrieve`` returns None (the conversation starts again from nothing) and ``save`` writes to
 memory (the turn is lost at the next read). For a family that means a bot that suddenly
 forgot everything it was told. Here the error is raised instead: the channel layer keeps the
-message and handles it again when the database is back (connectors/common.py), and the REST
+message and handles it again when the database is back (connectors/inbound.py), and the REST
 channel answers 500, so a client can repeat.
 """
 

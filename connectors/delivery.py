@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import messages
 from bot.inbox import texts
+from connectors import messages
 
 # Twilio's codes of a failure after acceptance that the worker can act on (Twilio's error
 # dictionary), plus the ones a refusal at the API carries

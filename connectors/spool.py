@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bot.messages import Inbound
+from connectors.messages import Inbound
 
 logger = logging.getLogger(__name__)
 

@@ -36,18 +36,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import i18n, language, messages, redaction
-from bot.messages import IGNORED, Inbound
-from connectors import TelegramSettings, optout, sms
-from connectors.common import (
-    BLOCKED,
-    HttpClient,
-    Part,
-    PhoneChatChannel,
-    PostOutcome,
-    media_kind,
-    retryable,
-)
+from bot import i18n, language, redaction
+from connectors import TelegramSettings, messages, optout, sms
+from connectors.common import PhoneChatChannel
+from connectors.http import HttpClient, retryable
+from connectors.inbound import media_kind
+from connectors.messages import IGNORED, Inbound
+from connectors.outbox import BLOCKED, Part, PostOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +278,8 @@ class TelegramInput(PhoneChatChannel):
             return GREET_PAYLOAD  # "/start" would otherwise reach Rasa as an unknown intent
         return await super()._text_for_rasa(sender_id, text, state)  # a typed "2"
 
-    async def _handle(self, row: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
+    async def _handle(self, row: dict[str, Any], state: messages.ConversationState,
+                      ) -> tuple[Any, ...] | None:
         meta = row["meta"] or {}
         if row["kind"] == "button":
             payload = await self._button_payload(row["text"] or "")
@@ -294,7 +290,7 @@ class TelegramInput(PhoneChatChannel):
             row = {**row, "text": payload}
         if row["kind"] != "event":
             await self._note_first_message(row, meta)
-        return await super()._handle(row)
+        return await super()._handle(row, state)
 
     async def _button_payload(self, data: str) -> str | None:
         """The payload a tap stands for: its data, or the stored button a reference points

@@ -26,18 +26,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot import i18n, loket, messages, redaction
-from bot.messages import FAILED, NOT_SENT, QUEUED, SENT, TEMPLATE, Inbound
-from connectors import TwilioSettings, optout, sms
-from connectors.common import (
-    STAFF_REPLY,
-    HttpClient,
-    Part,
-    PhoneChatChannel,
-    PostOutcome,
-    media_kind,
-    retryable,
-)
+from bot import i18n, loket, redaction
+from connectors import TwilioSettings, messages, optout, sms
+from connectors.common import PhoneChatChannel
+from connectors.http import HttpClient, retryable
+from connectors.inbound import media_kind
+from connectors.messages import FAILED, NOT_SENT, QUEUED, SENT, TEMPLATE, Inbound
+from connectors.outbox import STAFF_REPLY, Part, PostOutcome
 
 logger = logging.getLogger(__name__)
 

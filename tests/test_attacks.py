@@ -52,11 +52,12 @@ from serving import GENERATED, Served, loket_file
 from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
-from bot import db, i18n, messages
+from bot import db, i18n
 from bot.handoff import AuditEntry, Handoff
 from bot.inbox import auth
 from bot.intake import store
 from bot.intake.models import CareRequest
+from connectors import messages
 
 pytestmark = pytest.mark.e2e
 

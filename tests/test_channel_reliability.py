@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot import db, messages
+from bot import db
+from connectors import messages
 from connectors.spool import Spool
 
 SMS = ("sms",)
@@ -274,3 +275,45 @@ async def test_a_dead_workers_part_is_looked_up_at_twilio(tmp_path: Path,
     finally:
         fake.stop()
         db.dispose_engine(url)
+
+
+def test_a_part_is_recorded_sending_only_when_no_stop_came(store: str) -> None:
+    """record_sending: the opt-out and block check and the 'sending' record are one
+    transaction; a STOP before it records the whole reply not sent (as ``hold``), a keyword's
+    answer (force) still goes to an opted-out number but never to one that blocked us."""
+    number = "+32470000400"
+    sender = f"sms:{number}"
+    messages.record_inbound(_inbound(1, number), store, worker="w")
+    part = {"channel": "sms", "sender_id": sender, "address": number, "text": "deel 1",
+            "part": 1, "reply_id": "m1.1", "claimed_by": "w"}
+    whole = {"channel": "sms", "sender_id": sender, "address": number,
+             "text": "deel 1 deel 2", "reply_id": "m1.1"}
+    row_id, check, held = messages.record_sending(number, False, part, whole, store)
+    sent = messages.get(row_id, store)
+    assert held is None and not check.opted_out and check.last_inbound_at is not None
+    assert (sent["status"], sent["reason"], sent["part"]) == (messages.QUEUED,
+                                                              messages.SENDING, 1)
+    messages.set_opted_out(number, True, "STOP", sender, store)
+    row_id, _check, held = messages.record_sending(number, False, part, whole, store)
+    kept = messages.get(row_id, store)
+    assert held == "opted_out"
+    assert (kept["status"], kept["text"], kept["part"], kept["claimed_by"]) == (
+        messages.NOT_SENT, "deel 1 deel 2", None, None)
+    _row, _check, held = messages.record_sending(number, True, part, None, store)
+    assert held is None  # the confirmation of the STOP itself
+    messages.set_blocked(sender, "kicked", store)
+    row_id, _check, held = messages.record_sending(number, True, part, None, store)
+    assert held == messages.BLOCKED and messages.get(row_id, store)["part"] == 1
+
+
+def test_a_turn_starts_with_its_claim_and_state_in_one_go(store: str) -> None:
+    number = "+32470000401"
+    message_id = messages.record_inbound(_inbound(1, number), store, worker="w")
+    messages.set_opted_out(number, True, "STOP", f"sms:{number}", store)
+    assert messages.start_turn(message_id, "other", lambda r: r["address"], store) is None
+    row, state = messages.start_turn(message_id, "w", lambda r: r["address"], store)
+    assert row["attempts"] == 1 and state.opted_out and not state.queued
+    messages.finish_inbound(message_id, messages.PROCESSED, "x", None, store,
+                            last_buttons=(f"sms:{number}", [{"title": "a", "payload": "/a"}]))
+    assert messages.start_turn(message_id, "w", lambda r: r["address"], store) is None
+    assert messages.last_buttons(f"sms:{number}", store) == [{"title": "a", "payload": "/a"}]

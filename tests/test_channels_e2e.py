@@ -25,8 +25,8 @@ from serving import Served, http_json
 from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
-from bot import db, i18n, loket, messages
-from connectors import sms
+from bot import db, i18n, loket
+from connectors import messages, sms
 
 pytestmark = pytest.mark.e2e
 
@@ -411,6 +411,29 @@ def test_telegram_media_goes_to_the_assistant_as_share_media(
     if media_type == "image":
         assert row["media"][0]["file_id"] == "p-big"
     assert_reached_rasa_as_share_media(stack, f"telegram:{chat}", row["rasa_text"])
+
+
+def test_a_photos_caption_is_read_as_the_message(stack: Stack) -> None:
+    """Issue 14.6: Twilio's Body with media and Telegram's caption reach the assistant as the
+    message (the media stays stored with it), not as "we cannot read photos"."""
+    phone = number(140)  # (a number no other test uses)
+    twilio_post(stack, sms_params(phone, "hoeveel kost de opvang", "whatsapp", NumMedia="1",
+                                  MediaUrl0="https://api.twilio.com/media/ME9",
+                                  MediaContentType0="image/jpeg"))
+    [row] = wait_processed(stack, f"whatsapp:{phone}")
+    assert row["kind"] == "media" and row["media"][0]["url"].endswith("/ME9")
+    assert row["rasa_text"] == "hoeveel kost de opvang"
+    assert user_texts(stack, f"whatsapp:{phone}") == ["hoeveel kost de opvang"]
+    assert tracker(stack, f"whatsapp:{phone}")["latest_message"]["intent"]["name"] == \
+        "ask_price"
+    chat = 9_000_140
+    photo = [{"file_id": "p-cap", "file_unique_id": "u9", "width": 800, "height": 600}]
+    status, _, _ = telegram_post(stack, tg_message(chat, photo=photo,
+                                                   caption="hoeveel kost de opvang"))
+    assert status == 200
+    [row] = wait_processed(stack, f"telegram:{chat}")
+    assert row["media_type"] == "image" and row["rasa_text"] == "hoeveel kost de opvang"
+    assert user_texts(stack, f"telegram:{chat}") == ["hoeveel kost de opvang"]
 
 
 def test_empty_message_is_stored_not_answered_and_long_one_truncated(stack: Stack) -> None:

@@ -15,9 +15,10 @@ from fakes.server import Scripted
 from serving import free_port
 
 import connectors
-from bot import db, i18n, messages
-from connectors import optout, sms
-from connectors.common import HttpClient, media_kind, share_media_payload
+from bot import db, i18n
+from connectors import messages, optout, sms
+from connectors.http import HttpClient
+from connectors.inbound import media_kind, share_media_payload
 
 # --- SMS -------------------------------------------------------------------------------------
 
@@ -428,7 +429,7 @@ async def test_confirmation_language(channel_env: str, monkeypatch: pytest.Monke
                                      expected: str) -> None:
     from types import SimpleNamespace
 
-    from connectors import common
+    from connectors import outbox
     from connectors.twilio import TwilioInput
 
     channel = TwilioInput()
@@ -440,7 +441,7 @@ async def test_confirmation_language(channel_env: str, monkeypatch: pytest.Monke
         sent.append((sender_id, text, force))
 
     monkeypatch.setattr(channel, "deliver", deliver)
-    monkeypatch.setattr(common.i18n, "t", lambda key, lang: f"{key}@{lang}")
+    monkeypatch.setattr(outbox.i18n, "t", lambda key, lang: f"{key}@{lang}")
     await channel.confirm("sms:+32470", "channel.optout_confirm", keyword_lang)
     assert sent == [("sms:+32470", f"channel.optout_confirm@{expected}", True)]
 
@@ -667,3 +668,71 @@ def test_a_part_sent_again_later_is_no_problem(store: str) -> None:
     messages.settle_outbound(waiting, messages.SENT, external_id="SM-r9", url=store)
     assert delivery.problems(sender, url=store) == []
     assert not messages.conversation_state(sender, "+32470000103", store).queued
+
+
+@pytest.mark.parametrize(("at_once", "transactions"), [(True, 4), (False, 5)])
+async def test_a_twilio_message_costs_four_store_transactions(
+        channel_env: str, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch, at_once: bool,
+        transactions: int) -> None:
+    """Issue 14.10: stored at the webhook together with its turn's claim and the
+    conversation's state (when its conversation's queue is idle, as the webhook does; else
+    claimed apart), the reply recorded ``sending`` with the opt-out check, settled with its
+    sid, marked done with the numbered options it offered: four transactions for a message
+    with a reply (eight before). The reply still reaches the (fake, real HTTP) Twilio API
+    once, and every step is still committed before the next."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from connectors.twilio import TwilioInput
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "ACunit")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "secret")
+    monkeypatch.setenv("TWILIO_API_BASE", twilio.url)
+    channel = TwilioInput()
+    channel.app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(
+        is_ready=lambda: True, tracker_store=_Store("no-tracker"))))
+    stored_first: list[str] = []
+
+    async def assistant(message: object) -> None:  # Rasa's side: one reply with options
+        counting.clear()  # (this test's own read is not the channel's)
+        stored_first.append(messages.get(message_id)["status"])
+        counting.append(True)
+        await message.output_channel.send_text_with_buttons(  # type: ignore[attr-defined]
+            message.sender_id, "Kies",  # type: ignore[attr-defined]
+            [{"title": "Prijs", "payload": "/ask_price"}])
+
+    channel.on_new_message = assistant
+    commits: list[int] = []
+    counting = [True]
+
+    def count(_session: Session) -> None:
+        if counting:
+            commits.append(1)
+
+    inbound = messages.Inbound(channel="sms", sender_id="sms:+32470000900",
+                               address="+32470000900", external_id="SMtx1", text="hallo")
+    event.listen(Session, "after_commit", count)
+    try:
+        if at_once:
+            message_id, row, state = messages.receive_inbound(inbound, channel.worker,
+                                                              channel.optout_key)
+            before = len(commits)
+            await channel.process(message_id, inbound.sender_id, (row, state))
+        else:
+            message_id = messages.record_inbound(inbound, None, channel.worker)
+            before = len(commits)
+            await channel.process(message_id, inbound.sender_id)
+    finally:
+        event.remove(Session, "after_commit", count)
+        await channel.http.close()
+        await channel.resend_http.close()
+    assert len(commits) - before == transactions - 1 and len(commits) == transactions
+    assert stored_first == [messages.RECEIVED]  # stored (committed) before processing
+    assert [c.status for c in twilio.calls_for("+32470000900")] == [201]
+    row = messages.get(message_id)
+    assert row is not None and (row["status"], row["attempts"]) == (messages.PROCESSED, 1)
+    assert messages.last_buttons(inbound.sender_id) == [{"title": "Prijs",
+                                                         "payload": "/ask_price"}]
+    assert [r["status"] for r in messages.outbound(inbound.sender_id)] == [messages.SENT]

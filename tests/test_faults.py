@@ -28,8 +28,9 @@ from serving import Served, free_port
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot import db, i18n, messages
-from bot.messages import ChannelMessage
+from bot import db, i18n
+from connectors import messages
+from connectors.messages import ChannelMessage
 
 pytestmark = pytest.mark.e2e
 

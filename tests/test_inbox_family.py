@@ -12,9 +12,10 @@ from sqlalchemy import create_engine, select, text
 from test_inbox_helpers import csrf_of, running_inbox
 from test_retention import _care_request, _channel_messages, _handoff, _save_conversation
 
-from bot import db, messages
+from bot import db
 from bot.handoff import AuditEntry
 from bot.intake.models import CareRequest
+from connectors import messages
 
 SENDER = "whatsapp:+32470555111"
 OTHER = "whatsapp:+32470555222"

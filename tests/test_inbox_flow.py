@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import select
 from test_inbox_helpers import csrf_of, running_inbox
 
-from bot import db, handoff, i18n, messages
+from bot import db, handoff, i18n
 from bot.handoff import AuditEntry, Handoff
 from bot.inbox.texts import st
 from bot.intake import store
 from bot.intake.models import CareRequest
 from bot.places.models import Availability, CareLocation, Organisation, UnmetNeed
 from bot.places.unmet import record_unmet_need
+from connectors import messages
 
 
 @pytest.fixture()
@@ -134,7 +135,7 @@ async def test_reply_goes_through_rasa_and_shows_as_staff(inbox) -> None:
 
 
 async def test_reply_while_the_provider_is_down_is_queued(inbox) -> None:
-    from bot import messages
+    from connectors import messages
 
     sender = "sms:+32470000077"
     hid = _open(inbox.url, sender)

@@ -15,10 +15,11 @@ from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import make_url
 
 from bot import __main__ as bot_main
-from bot import db, handoff, messages, retention
+from bot import db, handoff, retention
 from bot.intake import store
 from bot.intake.models import CareRequest, ErasureRequest
-from bot.messages import Inbound
+from connectors import messages
+from connectors.messages import Inbound
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 OLD = NOW - timedelta(days=400)  # past every retention period

@@ -31,9 +31,9 @@ from test_channels_e2e import (
     wait_until,
 )
 
-from bot import db, i18n, loket, messages
+from bot import db, i18n, loket
 from bot.intake.models import CareRequest
-from connectors import delivery
+from connectors import delivery, messages
 
 pytestmark = pytest.mark.e2e
 

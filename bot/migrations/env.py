@@ -19,7 +19,7 @@ def _import_models() -> None:
     """Import every ``bot/<package>/models.py`` so autogenerate sees all tables."""
     for path in sorted((settings.ROOT / "bot").glob("*/models.py")):
         importlib.import_module(f"bot.{path.parent.name}.models")
-    for module in ("bot.messages", "bot.handoff"):  # models kept beside their functions
+    for module in ("connectors.messages", "bot.handoff"):  # models kept beside their functions
         importlib.import_module(module)
 
 
