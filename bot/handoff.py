@@ -335,7 +335,7 @@ def _set_paused(handoff_id: int, paused: bool, url: str | None = None) -> None:
 
 def _last_outbound_id(sender_id: str, url: str | None) -> int | None:
     try:
-        from bot.messages import OUT, ChannelMessage
+        from connectors.messages import OUT, ChannelMessage
     except ImportError:  # no channel message store in this deployment
         return None
     with db.session_scope(url) as session:
@@ -349,7 +349,7 @@ def _channel_delivery(sender_id: str, after_id: int | None, url: str | None) -> 
     """The stored outbound status of the parts sent after ``after_id`` (Twilio, Telegram)."""
     if after_id is None:
         return None
-    from bot.messages import OUT, ChannelMessage
+    from connectors.messages import OUT, ChannelMessage
 
     with db.session_scope(url) as session:
         rows = session.execute(

@@ -20,7 +20,7 @@ from connectors import messages
 # dictionary), plus the ones a refusal at the API carries
 ADVICE_CODES = ("30003", "30004", "30005", "30006", "30007", "30008", "63003", "63016",
                 "63024", "21610", "21211", "21614")
-# why we held a reply back ourselves (bot.messages ``reason``)
+# why we held a reply back ourselves (connectors.messages ``reason``)
 ADVICE_REASONS = ("outside_24h_window", "opted_out", "blocked_by_user", "no_sender_configured",
                   "gave_up", "unsubscribed_at_twilio", messages.AWAITING_ANSWER,
                   "template_failed")

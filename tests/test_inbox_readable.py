@@ -118,7 +118,7 @@ async def test_queue_row_and_conversation_page_read_well(inbox) -> None:
 
 
 async def test_the_conversation_page_says_what_did_not_reach_the_family(inbox) -> None:
-    from bot import messages
+    from connectors import messages
 
     sender = "whatsapp:+32489112244"
     with db.session_scope(inbox.url) as s:

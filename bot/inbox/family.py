@@ -22,7 +22,7 @@ from bot.handoff import audit
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other
 from bot.intake.models import CareRequest
-from bot.messages import ChannelContact, ChannelMessage
+from connectors.messages import ChannelContact, ChannelMessage
 
 PATH = "/inbox/admin/family"
 _PHONE = re.compile(r"^\+?[0-9 ./-]{6,20}$")

@@ -21,7 +21,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import handoff, i18n, messages
+from bot import handoff, i18n
 from bot.db import session_scope
 from bot.handoff import OUTCOMES, Handoff, RasaError, WorkflowError
 from bot.inbox import auth, readable, throttle
@@ -29,7 +29,7 @@ from bot.inbox.html import Markup, join
 from bot.inbox.texts import has, language, st
 from bot.intake import store as intake_store
 from bot.intake.models import STATUSES, CareRequest
-from connectors import delivery
+from connectors import delivery, messages
 
 T = TypeVar("T")
 SIGNER = web.AppKey("signer", auth.Signer)
