@@ -356,13 +356,24 @@ def test_flips_misfiled_draft_and_eligibility_fail_a_persona(index: TemplateInde
 # --- the real assistant: a fixed subset must be fully right ----------------------------------
 
 @pytest.fixture(scope="module")
-def subset_results() -> Iterator[dict[str, Result]]:
+def subset_results() -> Iterator[tuple[dict[str, Result], str]]:
     chosen = [p for p in persona_files.load() if p.id in SUBSET]
     missing = set(SUBSET) - {p.id for p in chosen}
     assert not missing, f"personas of the subset not found: {sorted(missing)}"
     with Assistant(chosen[0].today.isoformat()) as assistant:
         results = run_personas(chosen, assistant)
-    yield {r.id: r for r in results}
+        problems = _logged_problems(assistant.served.log_tail(200_000))
+    yield {r.id: r for r in results}, problems
+
+
+def _logged_problems(log: str, limit: int = 6000) -> str:
+    """The assistant's logged errors and tracebacks, so a failure in CI says what went wrong
+    inside the assistant (its log folder is gone once the test ends)."""
+    lines = log.splitlines()
+    keep = [i for i, line in enumerate(lines)
+            if any(w in line for w in ("Traceback", "ERROR", "Exception", "exception"))]
+    shown = sorted({j for i in keep for j in range(max(0, i - 2), min(len(lines), i + 12))})
+    return "\n".join(lines[j] for j in shown)[-limit:]
 
 
 # A regression floor, like the held-out NLU accuracy floors: the subset's figure when this
@@ -373,12 +384,14 @@ SUBSET_FULLY_RIGHT_FLOOR = 16
 
 
 @pytest.mark.e2e
-def test_subset_is_right_and_never_flips_or_misfiles(subset_results: dict[str, Result]) -> None:
-    results = [subset_results[p] for p in SUBSET]
+def test_subset_is_right_and_never_flips_or_misfiles(
+        subset_results: tuple[dict[str, Result], str]) -> None:
+    by_id, logged = subset_results
+    results = [by_id[p] for p in SUBSET]
     fully_right = sum(r.fully_right for r in results)
     failing = [r for r in results if not r.fully_right]
-    assert fully_right >= SUBSET_FULLY_RIGHT_FLOOR, failure_report(failing)
+    report = failure_report(failing) + "\nthe assistant's logged problems:\n" + logged
+    assert fully_right >= SUBSET_FULLY_RIGHT_FLOOR, report
     # whatever else fails, nobody is switched to another role or language, and no answer is
     # stored in a field it does not belong to
-    assert not [r.id for r in results if r.role_flip or r.language_flip or r.misfiled], \
-        failure_report(failing)
+    assert not [r.id for r in results if r.role_flip or r.language_flip or r.misfiled], report
