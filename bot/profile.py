@@ -22,6 +22,10 @@ SEARCH_KEYS = {"child_birth": "child", "frequency": "days", "location": "locatio
 ELIGIBILITY_KEYS = ("work_situation", "single_parent", "care_pricing")
 SAID_KEYS = ("reason", "organisation")
 APPROX_BIRTH = "child_birth_approx"  # in ``said``: the known birth date came from an age or a month
+APPROX_START = "start_approx"  # in ``said``: the known start was a month said in passing
+# in ``said``: the work situation the check knows is the partner's ("my husband works"), so it
+# is no reason why this parent needs care
+PARTNER_WORK = "work_situation_partner"
 
 
 @dataclass
@@ -64,6 +68,9 @@ class Profile:
             if fact.field == "child_birth":
                 changed |= self._birth(fact, fact.field in replace)
                 continue
+            if fact.field == "start":
+                changed |= self._start(fact, fact.field in replace)
+                continue
             changed |= self._set(fact.field, fact.value, fact.field in replace)
         return changed
 
@@ -79,6 +86,18 @@ class Profile:
             self.said[APPROX_BIRTH] = True
         elif changed and approx_known:
             self.said.pop(APPROX_BIRTH, None)
+        return changed
+
+    def _start(self, fact: Fact, replace: bool) -> bool:
+        """A start said with its day replaces a month said in passing; the snelfiche asks
+        the day of a start known only as a month."""
+        approx_known = bool(self.said.get(APPROX_START))
+        changed = self._set("start", fact.value, replace or (approx_known and not fact.approx))
+        if changed:
+            if fact.approx:
+                self.said[APPROX_START] = True
+            else:
+                self.said.pop(APPROX_START, None)
         return changed
 
     def _set(self, field: str, value: Any, replace: bool) -> bool:
@@ -120,10 +139,12 @@ class Profile:
                       "organisation"):
             if field == "child_birth" and self.said.get(APPROX_BIRTH):
                 continue  # "she is 2": the snelfiche asks for the date
+            if field == "start" and self.said.get(APPROX_START):
+                continue  # "she starts work in January": the snelfiche asks from which day
             value = self.get(field)
             if value not in (None, [], ""):
                 out[field] = value
-        if "reason" not in out:
+        if "reason" not in out and not self.said.get(PARTNER_WORK):
             from_work = {situation: reason for reason, situation in WORK_SITUATION}.get(
                 str(self.facts.get("work_situation")))
             if from_work:

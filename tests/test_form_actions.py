@@ -24,6 +24,7 @@ from bot.actions.eligibility import ActionAskFactAnswer, ValidateEligibilityForm
 from bot.actions.intake import ActionAskIntakeAnswer, ValidateIntakeForm
 from bot.actions.places import ActionAskSearchAnswer, ValidatePlaceSearchForm
 from bot.actions.questionnaire import AskNext, Questionnaire
+from bot.profile import PARTNER_WORK, Profile
 from bot.settings import ROOT
 
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -264,6 +265,23 @@ async def test_dont_know_declines_the_fact_and_moves_on() -> None:
     assert turn.slot("facts") is UNSET  # no answer stored for it
     assert turn.texts == [i18n.t("eligibility.parent.q.foster_child", "nl")]
     assert turn.slot("asked_fact") == "foster_child"
+
+
+async def test_the_partners_work_is_the_familys_situation_but_no_reason_for_the_snelfiche(
+        ) -> None:
+    dialogue = eligibility(facts={"care_pricing": "income_related"})
+    await dialogue.start()
+    turn = await dialogue.say("mijn man werkt deeltijds")
+    assert turn.slot("facts")["work_situation"] == "working"
+    said = turn.slot("said")
+    assert said[PARTNER_WORK] is True
+    # the snelfiche asks why this parent needs care instead of filing "work"
+    assert "reason" not in Profile.of({}, turn.slot("facts"), said).intake_prefill()
+    other = eligibility(facts={"care_pricing": "income_related"})
+    await other.start()
+    own = await other.say("ik werk voltijds")
+    assert own.slot("facts")["work_situation"] == "working"
+    assert own.slot("said") == {"reason": ["work"]}  # their own work is their reason
 
 
 # --- the snelfiche: consent first, nothing stored before it -------------------------------

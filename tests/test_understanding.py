@@ -598,6 +598,27 @@ def test_a_birth_as_near_as_the_words_is_asked_again_in_the_snelfiche(lang, text
     assert profile.intake_prefill()["child_birth"] == "2025-03-03"
 
 
+@pytest.mark.parametrize("lang, text, approx", [
+    ("tr", "anne ocakta inburgering kursuna başlayacak", True),
+    ("uk", "мама з січня теж починає працювати", True),
+    ("fr", "on cherche une crèche à partir de mars", True),
+    ("nl", "opvang nodig vanaf 11 januari", False),
+    ("en", "we need care from next week", False),
+])
+def test_a_start_said_as_a_month_in_passing_is_asked_in_the_snelfiche(lang, text, approx):
+    fact = next(f for f in said.extract(text, lang, TODAY) if f.field == "start")
+    assert fact.approx is approx
+    profile = Profile.of({}, {}, {})
+    profile.absorb([fact])
+    assert profile.get("start") == fact.value  # the place search still uses the month
+    assert ("start" in profile.intake_prefill()) is not approx
+    if not approx:
+        return
+    exact = next(f for f in said.extract("vanaf 11 januari", "nl", TODAY) if f.field == "start")
+    profile.absorb([exact])  # the day said later replaces the month
+    assert profile.intake_prefill()["start"] == "2027-01-11"
+
+
 @pytest.mark.parametrize("lang, text, expected", [
     ("uk", "ой, забыла сказать, у него аллергия на яйца. Зовут Марк", "Марк"),
     ("nl", "sorry, hij heet Adam", "Adam"),

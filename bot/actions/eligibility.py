@@ -13,11 +13,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
 from bot import i18n, pending
-from bot.actions.base import ReplyAction, StartsForm, profile_of
+from bot.actions.base import ReplyAction, StartsForm, conversation_language, profile_of
 from bot.actions.questionnaire import AskNext, Questionnaire
 from bot.eligibility import dialogue
 from bot.eligibility.questions import answer_values
-from bot.nlu.said import NEED_FACTS, Fact
+from bot.nlu.said import NEED_FACTS, Fact, partner_reasons_only
+from bot.profile import PARTNER_WORK
 from bot.replies import Reply
 
 CONFLICT = "conflict:"  # pseudo-field: a contradiction to settle
@@ -131,7 +132,15 @@ class ValidateEligibilityForm(Questionnaire):
         if field.startswith(CONFLICT):
             field = field.removeprefix(CONFLICT)
             return {"facts": {**_facts(tracker), field: value}, "fact_conflict": None}
-        return {"facts": {**_facts(tracker), field: value}}
+        out: dict[str, Any] = {"facts": {**_facts(tracker), field: value}}
+        if field == "work_situation":
+            said = dict(tracker.get_slot("said") or {})
+            text = tracker.latest_message.get("text") or ""
+            lang = conversation_language(tracker, may_switch=False)[0]
+            partner_only = partner_reasons_only(text, lang)
+            if partner_only or said.get(PARTNER_WORK):  # merged into the kept ``said``
+                out["said"] = {**said, PARTNER_WORK: partner_only}
+        return out
 
     def decline(self, field: str, tracker: Tracker) -> dict[str, Any]:
         if field.startswith(CONFLICT):  # "I don't know": the earlier answer no longer holds

@@ -176,11 +176,15 @@ def start_facts(clause: str, lang: str, today: date) -> list[Fact]:
         return []  # "dringend" alone says it cannot wait, not from when
     # from the start word on: "терміново … з наступного тижня" is next week, not today
     first = answers.cue_hits("start", tokens, lang)[0]
-    start = dates.parse_start_date(clause[tokens[first.start].start:], lang, today) or \
+    after = clause[tokens[first.start].start:]
+    start = dates.parse_start_date(after, lang, today) or \
         dates.parse_start_date(clause, lang, today)
     if start is None or start < today:
         return []
-    return [Fact("start", start.isoformat())]
+    # "the mother starts the course in January": the month, not yet the day care starts
+    approx = dates.month_only(after if dates.parse_start_date(after, lang, today) else clause,
+                              lang, today, future=True)
+    return [Fact("start", start.isoformat(), approx=approx)]
 
 
 def frequency_facts(text: str, lang: str) -> list[Fact]:
@@ -351,6 +355,15 @@ def passing_reason_facts(text: str, lang: str) -> list[Fact]:
     merged = list(dict.fromkeys([*own_reasons, *their_reasons]))
     situation = work_situation(own_reasons)  # the eligibility asks about the person's own
     return [Fact("reason", merged)] + ([Fact("work_situation", situation)] if situation else [])
+
+
+def partner_reasons_only(text: str, lang: str) -> bool:
+    """Whether ``text`` gives a reason only for the partner ("mijn man werkt deeltijds"): the
+    family's work situation, but not why this parent needs care."""
+    if not answers.cue_hits("partner", tokenize(text), lang):
+        return False
+    own = next((f.value for f in passing_reason_facts(text, lang) if f.field == "reason"), [])
+    return not any(r in _TIME_REASONS for r in own)
 
 
 def work_situation(reasons: list[str], says_none: bool = False) -> str | None:
