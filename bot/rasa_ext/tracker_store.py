@@ -42,12 +42,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
-from bot import rasa_speedups, redaction, tracker_failsafe
-
-# This module is loaded by the Rasa server only (endpoints.yml): the right place for fixes of
-# Rasa's own hot spots.
-rasa_speedups.apply()
-tracker_failsafe.apply()  # a database outage fails the turn; it is not forgotten
+from bot import redaction
+from bot.privacy import erasure
 
 REDACTED = redaction.BLANKED
 ERASING_ACTION = "action_delete_my_data"
@@ -258,8 +254,6 @@ class ErasingTrackerStore(SQLTrackerStore):
             await super().save(tracker)
         if tracker.latest_action_name != ERASING_ACTION and not _ran_recently(tracker):
             return  # no erasure asked in this turn: spare the database a query per message
-        from bot.privacy import erasure
-
         removed = erasure.finish_pending(sender_id, lambda sender: erase_events(self, sender))
         if removed is not None:
             logger.info("erased %d conversation events of one sender on request", removed)
