@@ -22,8 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("bot.chat", "chat with a running assistant in this terminal"),
     "nlu-report": ("bot.nlu_report", "per-language intent accuracy on held-out data"),
     "langid-bench": ("bot.langid_bench", "accuracy and speed of the language detectors"),
-    "purge": ("bot.retention_cli", "delete data past its retention period"),
-    "family": ("bot.retention_cli", "export or delete everything stored about one family"),
+    "purge": ("bot.privacy.cli", "delete data past its retention period"),
+    "family": ("bot.privacy.cli", "export or delete everything stored about one family"),
 }
 
 

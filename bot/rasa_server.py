@@ -8,6 +8,10 @@ started with, without the token.
 
 ``--interface`` defaults to ``RASA_INTERFACE``, else 127.0.0.1 (Rasa's own default is every
 interface): the assistant is reachable from elsewhere only when that is asked for.
+
+Before Rasa starts, our patches of Rasa are applied (``bot.rasa_ext.apply``: no silent fresh
+start when the tracker store is down, the measured speed-ups); the stores of bot/rasa_ext/
+are loaded by Rasa from endpoints.yml.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ def rasa_argv(argv: list[str], token: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     from rasa.__main__ import main as rasa_main
 
+    from bot import rasa_ext
+
+    # every Rasa server of ours starts here: the one place that patches Rasa (bot/rasa_ext/)
+    rasa_ext.apply()
     sys.argv = rasa_argv(list(sys.argv[1:] if argv is None else argv), tokens.rasa_token())
     rasa_main()
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot import model, rasa_server, services
+from bot.rasa_ext import LOCK_STORE
 from bot.serve import (
     Child,
     ProcessChild,
@@ -47,8 +48,6 @@ STOP_STAGES = (("inbox",), ("rasa-1", "rasa-2"), ("nginx", "actions-1", "actions
                ("redis",), ("postgres",))
 DATABASE = "loket"
 REPLICAS = 2
-# Rasa's own "redis" lock store lets two servers take one conversation at once (see there)
-LOCK_STORE = "bot.lock_store.AtomicRedisLockStore"
 
 
 class PostgresChild(Child):
@@ -232,6 +231,7 @@ class ScaledStack:
             endpoints, credentials = write_runtime_config(
                 action_url=f"{self.action_front_url}/webhook", action_token=self.action_token,
                 tracker_url=self.db_url,
+                # Rasa's own "redis" lock store lets two servers take one conversation at once
                 lock_store={"type": LOCK_STORE, "url": "127.0.0.1", "port": self.redis_port,
                             "db": 1, "key_prefix": "loket", "password": self.redis_password},
                 folder=self.run_dir, env=self.overrides)

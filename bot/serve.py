@@ -30,11 +30,9 @@ from typing import Any
 import yaml
 
 from bot import model, rasa_server, tokens
+from bot.rasa_ext import TRACKER_STORE
 from bot.settings import ROOT, var_dir
 from bot.tokens import rasa_token
-
-# Rasa's SQL tracker store that can also erase a family's conversation on request.
-TRACKER_STORE = "bot.tracker_store.ErasingTrackerStore"
 
 
 @contextlib.contextmanager

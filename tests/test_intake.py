@@ -11,6 +11,7 @@ from sqlalchemy import text
 from bot import crypto, db
 from bot.intake import dialogue, store
 from bot.intake.models import CareRequest
+from bot.privacy import erasure
 from bot.profile import Profile
 
 TODAY = date(2026, 11, 25)
@@ -134,7 +135,7 @@ def test_confirm_gives_a_reference_and_status_new(session) -> None:
 def test_erasure_removes_requests_and_marks_the_conversation(session) -> None:
     store.start_draft(session, "s3", channel="rest", role="parent", language="nl")
     store.start_draft(session, "other", channel="rest", role="parent", language="nl")
-    counts = store.erase_sender(session, "s3")
+    counts = erasure.erase_sender(session, "s3")
     assert counts["requests"] == 1
-    assert store.pending_erasures(session, "s3")
+    assert erasure.pending_erasures(session, "s3")
     assert session.query(CareRequest).filter_by(sender_id="other").count() == 1

@@ -1,4 +1,4 @@
-"""The Rasa hot-spot fixes (bot/rasa_speedups.py) behave exactly as the Rasa code they
+"""The Rasa hot-spot fixes (bot/rasa_ext/speedups.py) behave exactly as the Rasa code they
 replace: action-server replies are still validated, the rule search finds the same rules."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.constants import SHOULD_NOT_BE_SET
 
-from bot import rasa_speedups
+from bot.rasa_ext import speedups
 
 
 def test_patched_validation_accepts_good_and_rejects_bad_replies() -> None:
-    assert rasa_speedups.apply()
+    assert speedups.apply()
     action = RemoteAction("action_x", None)
     assert action._validate_action_result({"events": [], "responses": [{"text": "hoi"}]})
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
@@ -50,7 +50,7 @@ def _random_state(rng: random.Random, rule: bool) -> dict:
 def test_patched_rule_search_finds_the_same_rules() -> None:
     """Against Rasa's own RulePolicy._get_possible_keys, on many random rules and dialogues:
     the rule keys are JSON, as in a trained model (tuples become lists)."""
-    assert rasa_speedups.apply()
+    assert speedups.apply()
     policy = object.__new__(RulePolicy)  # the search uses no state of the policy
     rng = random.Random(8)
     lookup = {json.dumps([_random_state(rng, True) for _ in range(rng.randint(1, 4))]): "x"
@@ -67,7 +67,7 @@ def test_patched_rule_search_finds_the_same_rules() -> None:
     found = search()
     with pytest.MonkeyPatch.context() as mp:  # Rasa's own code, unpatched
         for name in ("_is_rule_applicable", "_get_possible_keys"):
-            mp.setattr(RulePolicy, name, rasa_speedups.ORIGINALS[f"RulePolicy.{name}"])
+            mp.setattr(RulePolicy, name, speedups.ORIGINALS[f"RulePolicy.{name}"])
         original = search()
     assert found == original
     expected = original[0]
@@ -119,8 +119,8 @@ def _broken(rng: random.Random, event: dict) -> dict:
 def test_fast_reply_check_agrees_with_the_full_validator() -> None:
     """The fast path accepts exactly what jsonschema accepts (on every event kind, and on
     broken ones), and a reply it refuses still gets jsonschema's own error."""
-    assert rasa_speedups.apply()
-    full = rasa_speedups._validator()
+    assert speedups.apply()
+    full = speedups._validator()
     action = RemoteAction("action_x", None)
     samples = _sample_events()
     rng = random.Random(3)
@@ -133,7 +133,7 @@ def test_fast_reply_check_agrees_with_the_full_validator() -> None:
     valid = 0
     for reply in replies:
         expected = full.is_valid(reply)
-        assert rasa_speedups._surely_valid(reply) == expected, reply
+        assert speedups._surely_valid(reply) == expected, reply
         if expected:
             valid += 1
             assert action._validate_action_result(reply)

@@ -15,9 +15,10 @@ from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import make_url
 
 from bot import __main__ as bot_main
-from bot import db, handoff, retention
+from bot import db, handoff
 from bot.intake import store
 from bot.intake.models import CareRequest, ErasureRequest
+from bot.privacy import erasure, export, retention
 from connectors import messages
 from connectors.messages import Inbound
 
@@ -277,8 +278,8 @@ def test_missing_stores_are_skipped_and_never_created(stores: Stores) -> None:
 
 
 def test_export_holds_everything_about_one_family(filled: Stores) -> None:
-    data = retention.export_sender(OLD_SENDER, bot_db_url=filled.bot_url,
-                                   tracker_db_url=filled.tracker_url)
+    data = export.export_sender(OLD_SENDER, bot_db_url=filled.bot_url,
+                                tracker_db_url=filled.tracker_url)
     json.dumps(data)  # plain JSON
     assert [r["status"] for r in data["care_requests"]] == ["draft", "closed"]
     assert data["care_requests"][0]["answers"]["health"] == f"astma {OLD_MARKER}"  # decrypted
@@ -291,8 +292,8 @@ def test_export_holds_everything_about_one_family(filled: Stores) -> None:
 
 
 def test_delete_sender_removes_every_trace_of_one_family_only(filled: Stores) -> None:
-    counts = retention.delete_sender(RECENT_SENDER, bot_db_url=filled.bot_url,
-                                     tracker_db_url=filled.tracker_url)
+    counts = erasure.delete_sender(RECENT_SENDER, bot_db_url=filled.bot_url,
+                                   tracker_db_url=filled.tracker_url)
     assert counts == {"events": 4, "care_requests": 2, "handoffs": 1, "channel_messages": 2,
                       "channel_contacts": 1, "erasure_requests": 0, "channel_optouts": 0,
                       "audit_entries": 1, "handoff_notes": 1}
@@ -300,15 +301,15 @@ def test_delete_sender_removes_every_trace_of_one_family_only(filled: Stores) ->
     assert RECENT_SENDER not in after and RECENT_MARKER not in after
     assert "+32470000002" not in after
     assert OLD_SENDER in after and OLD_MARKER in after  # the other family is untouched
-    assert set(retention.delete_sender(RECENT_SENDER, bot_db_url=filled.bot_url,
-                                       tracker_db_url=filled.tracker_url).values()) == {0}
+    assert set(erasure.delete_sender(RECENT_SENDER, bot_db_url=filled.bot_url,
+                                     tracker_db_url=filled.tracker_url).values()) == {0}
 
 
 def test_command_line(filled: Stores, monkeypatch, capsys) -> None:
     monkeypatch.setenv("BOT_DB_URL", filled.bot_url)
     monkeypatch.setenv("TRACKER_DB_URL", filled.tracker_url)
-    monkeypatch.setitem(bot_main.COMMANDS, "purge", ("bot.retention_cli", "purge"))
-    monkeypatch.setitem(bot_main.COMMANDS, "family", ("bot.retention_cli", "family"))
+    monkeypatch.setitem(bot_main.COMMANDS, "purge", ("bot.privacy.cli", "purge"))
+    monkeypatch.setitem(bot_main.COMMANDS, "family", ("bot.privacy.cli", "family"))
     assert bot_main.main(["family", "export", OLD_SENDER, "--json"]) == 0
     exported = json.loads(capsys.readouterr().out)
     assert len(exported["care_requests"]) == 2

@@ -6,7 +6,7 @@ servers, and two messages of one conversation to both at the same moment; every 
 must then be whole: each message stored once, answered in a complete turn, in order, its
 events' timestamps never going back (two servers handling one conversation at once show up
 there). Without a shared lock store that happened in every run; with Rasa's own Redis lock
-store in about one simultaneous pair in sixteen (docs/SCALING.md, bot/lock_store.py).
+store in about one simultaneous pair in sixteen (docs/SCALING.md, bot/rasa_ext/lock_store.py).
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def test_lock_is_renewed_while_held_and_freed_when_its_server_died(scaled) -> No
 
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.lock_store import AtomicRedisLockStore
+    from bot.rasa_ext.lock_store import AtomicRedisLockStore
 
     def store() -> AtomicRedisLockStore:
         config = EndpointConfig(url="127.0.0.1", port=scaled.redis_port, db=1,

@@ -1,7 +1,7 @@
-"""The tracker cache of ErasingTrackerStore (bot/tracker_store.py) never hands out a tracker
-that differs from what the database holds, on SQLite and on PostgreSQL: another process's
-appends and deletes, an erasure and a new session all lead back to the database, and the
-events it writes are exactly the ones Rasa's own SQLTrackerStore writes."""
+"""The tracker cache of ErasingTrackerStore (bot/rasa_ext/tracker_store.py) never hands out a
+tracker that differs from what the database holds, on SQLite and on PostgreSQL: another
+process's appends and deletes, an erasure and a new session all lead back to the database, and
+the events it writes are exactly the ones Rasa's own SQLTrackerStore writes."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.tracker_store import ErasingTrackerStore, erase_events
+from bot.rasa_ext.tracker_store import ErasingTrackerStore, erase_events
 
 DOMAIN = Domain.from_dict({
     "intents": ["greet", "ask_price"],

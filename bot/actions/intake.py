@@ -19,6 +19,7 @@ from bot.db import session_scope
 from bot.intake import dialogue, store
 from bot.intake.models import CareRequest
 from bot.nlu.said import Fact
+from bot.privacy import erasure, export
 from bot.replies import Button, Reply, intent_payload
 
 COPY_FOR_NEXT_FAMILY = ("organisation", "toeleider_name", "toeleider_contact")
@@ -255,8 +256,7 @@ class ActionSeeMyData(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         with session_scope() as session:
-            stored = [(r.status, r.reference, store.answers(r))
-                      for r in store.requests_of(session, tracker.sender_id)]
+            stored = export.stored_requests(session, tracker.sender_id)
         desk = loket.load()
         contact = " / ".join(c for c in (desk.phone, desk.email) if c)
         return dialogue.data_overview(stored, tracker.get_slot("role"), lang, contact), []
@@ -278,7 +278,7 @@ class ActionDeleteMyData(ReplyAction):
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         with session_scope() as session:
-            counts = store.erase_sender(session, tracker.sender_id)
+            counts = erasure.erase_sender(session, tracker.sender_id)
         text = i18n.t("delete.done", lang, requests=counts.get("requests", 0),
                       messages=counts.get("messages", 0))
         return [Reply(text)], []

@@ -1,9 +1,9 @@
 """Admin page: one family's data, found by conversation id, phone number or request reference;
 exported (JSON, everything stored about it) or deleted on the family's request.
 
-The domain work is ``bot.retention`` (the same as ``python -m bot family export|delete``).
+The domain work is ``bot.privacy`` (the same as ``python -m bot family export|delete``).
 Deleting asks to type the conversation id again; the audit log keeps that an admin erased a
-conversation, with the counts, but not which one (the retention module also rewrites older
+conversation, with the counts, but not which one (bot/privacy/ also rewrites older
 audit entries about it to ``erased``).
 """
 
@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import retention
 from bot.db import session_scope
 from bot.handoff import audit
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other
 from bot.intake.models import CareRequest
+from bot.privacy import erasure, export
 from connectors.messages import ChannelContact, ChannelMessage
 
 PATH = "/inbox/admin/family"
@@ -52,11 +52,11 @@ def find_senders(query: str) -> list[str]:
 
 
 def _has_events(sender_id: str) -> bool:
-    return bool(retention.export_sender(sender_id)["conversation_events"])
+    return bool(export.export_sender(sender_id)["conversation_events"])
 
 
 def _summary(sender_id: str) -> dict[str, int]:
-    data = retention.export_sender(sender_id)
+    data = export.export_sender(sender_id)
     return {name: len(rows) for name, rows in data.items() if isinstance(rows, list)}
 
 
@@ -79,7 +79,7 @@ async def family_export(request: web.Request) -> web.Response:
     if not sender:
         raise web.HTTPBadRequest()
     me = request["user"]["username"]
-    data = await blocking(retention.export_sender, sender)
+    data = await blocking(export.export_sender, sender)
 
     def log() -> None:
         with session_scope() as session:
@@ -100,7 +100,7 @@ async def family_delete(request: web.Request) -> web.Response:
     if not sender or str(form.get("confirm", "")).strip() != sender:
         return await family_page(request, st("family.confirm_mismatch", lang), 400)
     me = request["user"]["username"]
-    counts = await blocking(retention.delete_sender, sender)
+    counts = await blocking(erasure.delete_sender, sender)
 
     def log() -> None:
         with session_scope() as session:  # who and how much, not whose

@@ -86,7 +86,7 @@ def snapshot(url: str | None = None, tracker_url: str | None = None) -> Snapshot
 
 
 def _latest_events(senders: list[str], tracker_url: str | None) -> dict[str, int]:
-    from bot.retention import default_tracker_url
+    from bot.privacy.tables import default_tracker_url
 
     query = text("SELECT sender_id, MAX(id) FROM events WHERE sender_id IN :senders "
                  "GROUP BY sender_id").bindparams(bindparam("senders", expanding=True))

@@ -1,7 +1,8 @@
-"""Care requests in the database: drafts saved answer by answer, confirmation, erasure.
+"""Care requests in the database: drafts saved answer by answer, confirmation.
 
 Every answer is written the moment it is given, so an interruption of minutes or days, or a
-server restart, loses nothing: the conversation resumes at the next missing field.
+server restart, loses nothing: the conversation resumes at the next missing field. Seeing,
+exporting and erasing a family's requests is bot/privacy/.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import crypto
-from bot.intake.models import CareRequest, ErasureRequest, utcnow
+from bot.intake.models import CareRequest, utcnow
 
 # Special-category data: stored only encrypted.
 SENSITIVE = frozenset({"allergies", "health"})
@@ -27,12 +28,6 @@ def latest_draft(session: Session, sender_id: str) -> CareRequest | None:
                                        CareRequest.status == "draft")
              .order_by(CareRequest.id.desc()).limit(1))
     return session.execute(query).scalar_one_or_none()
-
-
-def requests_of(session: Session, sender_id: str) -> list[CareRequest]:
-    query = select(CareRequest).where(CareRequest.sender_id == sender_id).order_by(
-        CareRequest.id)
-    return list(session.execute(query).scalars())
 
 
 def latest_confirmed(session: Session, sender_id: str) -> CareRequest | None:
@@ -139,25 +134,3 @@ def list_requests(session: Session) -> list[dict[str, Any]]:
             "confirmed_at": r.confirmed_at.isoformat() if r.confirmed_at else None,
         })
     return out
-
-
-def erase_sender(session: Session, sender_id: str) -> dict[str, int]:
-    """The family's "delete my data": its requests, handoffs and channel messages go now; its
-    conversation events are marked for the tracker store, which erases them right after this
-    turn is saved (deleting them now would have Rasa write them back)."""
-    from bot.retention import delete_sender_rows
-
-    deleted = delete_sender_rows(session.connection(), sender_id)
-    if session.get(ErasureRequest, sender_id) is None:
-        session.add(ErasureRequest(sender_id=sender_id))
-    session.flush()
-    return {"requests": deleted.get("care_requests", 0),
-            "messages": deleted.get("channel_messages", 0)}
-
-
-def pending_erasures(session: Session, sender_id: str) -> bool:
-    return session.get(ErasureRequest, sender_id) is not None
-
-
-def erasure_done(session: Session, sender_id: str) -> None:
-    session.execute(delete(ErasureRequest).where(ErasureRequest.sender_id == sender_id))

@@ -1,9 +1,10 @@
 """``python -m bot purge`` and ``python -m bot family``: the data lifecycle on the command line.
 
-- ``purge [--dry-run] [--json]``: delete what is past its retention period (bot/retention.py);
+- ``purge [--dry-run] [--json]``: delete what is past its retention period (retention.py);
   safe to run daily from cron, and twice.
-- ``family export SENDER [--json]``: everything stored about one conversation id.
-- ``family delete SENDER [--json]``: delete it all now (a family's request to the loket).
+- ``family export SENDER [--json]``: everything stored about one conversation id (export.py).
+- ``family delete SENDER [--json]``: delete it all now (a family's request to the loket;
+  erasure.py).
 
 One module serves both commands: ``bot/__main__.py`` names the sub-parser after the command,
 so ``configure`` reads which one it is from the parser's ``prog``.
@@ -14,8 +15,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from bot import db, retention
+from bot import db
 from bot.cli import CliError, print_json
+from bot.privacy import erasure, export, retention
 
 PURGE, FAMILY = "purge", "family"
 
@@ -51,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
         if not sender:
             raise CliError("the conversation id is empty")
         if args.action == "export":
-            print_json(retention.export_sender(sender))
+            print_json(export.export_sender(sender))
             return 0
-        _print_counts(retention.delete_sender(sender), args.json, f"deleted for {sender}:")
+        _print_counts(erasure.delete_sender(sender), args.json, f"deleted for {sender}:")
         return 0
     try:
         policy = retention.policy()

@@ -1,4 +1,5 @@
-"""Measured fixes for Rasa 3.6 hot spots, applied in the Rasa server process only.
+"""Measured fixes for Rasa 3.6 hot spots, applied in the Rasa server process only
+(``bot.rasa_ext.apply``).
 
 1. ``RemoteAction._validate_action_result`` calls ``jsonschema.validate`` on every
    action-server reply; with jsonschema 4.17 that first re-checks Rasa's fixed schema against
@@ -14,7 +15,8 @@
    tuples again (~8% of the server's time). Here each rule's reversed, converted states are
    kept, and the search stops once no rule is left; the same rules are found.
 
-The patches refuse to apply to another Rasa version, where what they replace may have changed.
+The patches refuse to apply to another Rasa version, where what they replace may have changed
+(version.py).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from typing import Any
 
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 
+from bot.rasa_ext.version import supported
+
 logger = logging.getLogger(__name__)
-PATCHED_RASA = "3.6.21"
 ORIGINALS: dict[str, Any] = {}  # what the patches replaced (the tests compare against them)
 
 
@@ -181,12 +184,10 @@ def _get_possible_keys(self: Any, lookup: dict[str, str],
 
 
 def apply() -> bool:
-    import rasa
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
 
-    if rasa.__version__ != PATCHED_RASA:
-        logger.warning("rasa %s: Rasa's hot spots left unpatched", rasa.__version__)
+    if not supported("Rasa's hot spots"):
         return False
     patches = {
         (RemoteAction, "_validate_action_result"): _validate_action_result,

@@ -1,7 +1,7 @@
 """Rasa's SQL tracker store, plus erasure and a validated cache of the trackers in use.
 
 Erasure: when a family asks to delete its data, the action marks the sender
-(bot.intake.store.erase_sender) and this store removes every conversation event of that sender
+(bot.privacy.erasure.erase_sender) and this store removes every conversation event of that sender
 right after saving the turn. Deleting inside the action would not work: Rasa saves the turn
 after the action and, finding no stored events, would write the whole conversation back.
 
@@ -42,12 +42,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
-from bot import rasa_speedups, redaction, tracker_failsafe
-
-# This module is loaded by the Rasa server only (endpoints.yml): the right place for fixes of
-# Rasa's own hot spots.
-rasa_speedups.apply()
-tracker_failsafe.apply()  # a database outage fails the turn; it is not forgotten
+from bot import redaction
+from bot.privacy import erasure
 
 REDACTED = redaction.BLANKED
 ERASING_ACTION = "action_delete_my_data"
@@ -258,15 +254,9 @@ class ErasingTrackerStore(SQLTrackerStore):
             await super().save(tracker)
         if tracker.latest_action_name != ERASING_ACTION and not _ran_recently(tracker):
             return  # no erasure asked in this turn: spare the database a query per message
-        from bot.db import session_scope
-        from bot.intake.store import erasure_done, pending_erasures
-
-        with session_scope() as session:
-            if not pending_erasures(session, sender_id):
-                return
-            removed = erase_events(self, sender_id)
-            erasure_done(session, sender_id)
-        logger.info("erased %d conversation events of one sender on request", removed)
+        removed = erasure.finish_pending(sender_id, lambda sender: erase_events(self, sender))
+        if removed is not None:
+            logger.info("erased %d conversation events of one sender on request", removed)
 
     def _append(self, sender_id: str, events: list[Event], key: Key) -> Key:
         """Store ``events`` as Rasa's save does; the key the database has afterwards if no one
