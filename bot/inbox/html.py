@@ -65,10 +65,11 @@ def join(*children: Child) -> Markup:
 
 
 def document(*, lang: str, title: str, body: Child, scripts: Iterable[str] = (),
-             direction: str = "ltr", styles: Iterable[str] = ("/static/inbox.css",)) -> str:
+             direction: str = "ltr", styles: Iterable[str] = ("/static/inbox.css",),
+             viewport: str = "width=device-width, initial-scale=1") -> str:
     head = join(
         Markup('<meta charset="utf-8">'),
-        el("meta", name="viewport", content="width=device-width, initial-scale=1"),
+        el("meta", name="viewport", content=viewport),
         el("title", title),
         [el("link", rel="stylesheet", href=href) for href in styles],
         [el("script", src=src, defer=True) for src in scripts],
