@@ -169,6 +169,8 @@ def create_app(background: bool = True) -> web.Application:
     r.add_post("/inbox/admin/places/add", admin.places_add)
     r.add_get("/inbox/admin/places/location", admin.location_page)
     r.add_post("/inbox/admin/places/location", admin.location_save)
+    r.add_get("/inbox/admin/places/period", admin.period_page)
+    r.add_post("/inbox/admin/places/period", admin.period_save)  # before {id} below
     r.add_post(r"/inbox/admin/places/{id}", admin.places_update)
     r.add_get("/inbox/admin/users", admin.users_page)
     r.add_post("/inbox/admin/users", admin.users_create)
