@@ -18,7 +18,14 @@ from bot.inbox import auth
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other, when
 from bot.places import csv_io
-from bot.places.models import CARE_TYPES, KINDS, Availability, CareLocation, Organisation
+from bot.places.models import (
+    CARE_TYPES,
+    KINDS,
+    Availability,
+    CareLocation,
+    Organisation,
+    weekday_names,
+)
 from bot.places.store import (
     ConcurrentUpdateError,
     PeriodError,
@@ -202,7 +209,7 @@ def _period(availability_id: int) -> dict[str, Any] | None:
             return None
         loc = a.location
         return {"id": a.id, "name": loc.name, "municipality": loc.municipality,
-                "kind": a.kind, "weekdays": csv_io.format_weekdays(a.weekdays),
+                "kind": a.kind, "weekdays": weekday_names(a.weekdays),  # the page names them
                 "places": a.places, "version": a.version, "from": a.date_from.isoformat(),
                 "to": a.date_to.isoformat() if a.date_to else ""}
 
@@ -218,11 +225,16 @@ async def period_page(request: web.Request, errors: list[str] | None = None,
     period = await blocking(_period, availability_id) if availability_id else None
     if period is None:
         raise web.HTTPNotFound()
+    period = {**period, "weekdays": " ".join(st(f"places_period.day.{d}", lang)
+                                             for d in period["weekdays"])}
     if form:  # what she typed stays; the version stays the one she saw
         period = {**period, "from": form.get("from", ""), "to": form.get("to", ""),
                   "version": form.get("version", period["version"])}
     return render(request, "period.html", st("places_period.title", lang), status=status,
                   period=period, errors=errors or [])
+
+
+PERIOD_ERRORS = ("from", "to", "to_before_from", "duplicate", "conflict")
 
 
 def _change_dates(availability_id: int, date_from: date, date_to: date | None, version: int,
