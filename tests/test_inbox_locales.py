@@ -10,12 +10,13 @@ import pytest
 from bot import i18n
 from bot.handoff import OUTCOMES, Handoff
 from bot.inbox import texts, views
+from bot.inbox.admin import PERIOD_ERRORS
 from bot.inbox.auth import ROLES
 from bot.inbox.report import DIMENSIONS
 from bot.inbox.webchat import TEXT_KEYS
 from bot.intake.dialogue import BY_NAME
 from bot.intake.models import STATUSES
-from bot.places.models import CARE_TYPES, KINDS
+from bot.places.models import CARE_TYPES, KINDS, WEEKDAYS
 from bot.settings import ROOT
 
 NL = texts.catalog("nl")
@@ -49,6 +50,7 @@ def test_every_literal_key_used_in_the_inbox_exists() -> None:
     ("care_type", (*CARE_TYPES, "no_preference")), ("report.dim", DIMENSIONS),
     ("report.by", DIMENSIONS), ("age", ("unborn", "0_11", "12_23", "24_35", "36_plus")),
     ("request_reason", BY_NAME["reason"].values), ("reason", ("request", "crisis")),
+    ("places_period.day", WEEKDAYS), ("places_period.error", PERIOD_ERRORS),
     ("login", ("bad", "locked")), ("denied", ("login", "csrf", "role")),
     ("requester", ("parent", "toeleider")), ("queue.col", ("sender", "priority")),
     ("account", ("password_short", "username_invalid", "username_taken", "role_invalid")),

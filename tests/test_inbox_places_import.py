@@ -4,6 +4,8 @@ semicolons) is imported and audited; workers cannot."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from aiohttp import FormData
 from sqlalchemy import select
@@ -112,6 +114,57 @@ async def test_a_period_is_added_on_the_page_with_checks_per_field(inbox) -> Non
         assert (new.places, new.kind, new.weekdays, new.date_to, new.updated_by) == (
             3, "occasional", 0b10101, None, "admin")
         assert str(new.date_from) == "2026-05-01"
+
+
+async def test_a_periods_dates_are_changed_on_the_page_with_checks(inbox) -> None:
+    await inbox.login("admin")
+    await _upload(inbox, inbox.client, DEMO)
+    with db.session_scope(inbox.url) as s:
+        a = s.execute(select(Availability).order_by(Availability.id)).scalars().first()
+        aid, version, places, lid = a.id, a.version, a.places, a.location_id
+        twin = Availability(location_id=lid, date_from=date(2030, 1, 1), weekdays=a.weekdays,
+                            kind=a.kind, places=1)
+        s.add(twin)
+    listing = await (await inbox.client.get("/inbox/admin/places")).text()
+    assert f'href="/inbox/admin/places/period?id={aid}"' in listing
+    page = await (await inbox.client.get(f"/inbox/admin/places/period?id={aid}")).text()
+    token = csrf_of(page)
+    assert st("places_period.title", "nl") in page
+
+    async def post(**fields: str):
+        return await inbox.client.post("/inbox/admin/places/period", data={
+            "csrf": token, "id": str(aid), "version": str(version), **fields},
+            allow_redirects=False)
+
+    cases = [({"from": "2031-05-01", "to": "2031-04-01"}, "to_before_from", 400),
+             ({"from": "gisteren", "to": ""}, "from", 400),
+             ({"from": "2030-01-01", "to": ""}, "duplicate", 400)]
+    for fields, code, status in cases:
+        response = await post(**fields)
+        text = await response.text()
+        assert response.status == status, code
+        assert st(f"places_period.error.{code}", "nl") in text, code  # her language
+        assert f'value="{fields["from"]}"' in text  # what she typed stays
+    with db.session_scope(inbox.url) as s:
+        assert s.get(Availability, aid).version == version  # nothing saved
+    good = await post(**{"from": "01/09/2031", "to": "2032-06-30"})
+    assert good.status == 303
+    with db.session_scope(inbox.url) as s:
+        a = s.get(Availability, aid)
+        assert (str(a.date_from), str(a.date_to), a.places, a.updated_by) == (
+            "2031-09-01", "2032-06-30", places, "admin")
+        assert s.execute(select(AuditEntry).where(
+            AuditEntry.action == "period_changed")).scalar_one().target == f"availability:{aid}"
+    stale = await post(**{"from": "2031-10-01", "to": ""})  # the version she saw is old
+    assert stale.status == 409
+    assert st("places_period.error.conflict", "nl") in await stale.text()
+    assert (await inbox.client.get("/inbox/admin/places/period?id=999999")).status == 404
+
+
+async def test_a_worker_cannot_change_a_period(inbox) -> None:
+    await inbox.login("ann")
+    assert (await inbox.client.get("/inbox/admin/places/period?id=1",
+                                   allow_redirects=False)).status == 403
 
 
 LOCATION = {"location_ref": "mech-nieuw-1", "organisation": "Vzw Nieuw", "name": "De Uil",

@@ -17,7 +17,9 @@ from bot import db
 from bot.places.models import Availability, CareLocation, Organisation, UnmetNeed
 from bot.places.store import (
     ConcurrentUpdateError,
+    PeriodError,
     UnknownAvailabilityError,
+    change_period_dates,
     set_free_places,
     update_free_places,
 )
@@ -145,6 +147,43 @@ def test_update_with_version_check(any_url):
         set_free_places(999_999, 1, url=any_url)
     with pytest.raises(ValueError):
         set_free_places(slot_id, -1, url=any_url)
+
+
+def test_period_dates_change_with_the_stores_rules(sqlite_url):
+    slot_id = _seed(sqlite_url)
+    with db.session_scope(sqlite_url) as session:
+        first = session.get(Availability, slot_id)
+        other = Availability(location_id=first.location_id, date_from=date(2026, 1, 1),
+                             date_to=date(2026, 6, 30), weekdays=0b0011111, places=1)
+        urgent = Availability(location_id=first.location_id, date_from=date(2026, 1, 1),
+                              date_to=date(2026, 6, 30), weekdays=0b0011111, places=1,
+                              kind="urgent")
+        session.add_all([other, urgent])
+    with db.session_scope(sqlite_url) as session, pytest.raises(PeriodError) as caught:
+        change_period_dates(session, slot_id, date(2026, 3, 1), date(2026, 2, 28),
+                            expected_version=1)
+    assert caught.value.code == "to_before_from"
+    # the same dates, days and kind as another period of the location: the import would
+    # take the two for one row
+    with db.session_scope(sqlite_url) as session, pytest.raises(PeriodError) as caught:
+        change_period_dates(session, slot_id, date(2026, 1, 1), date(2026, 6, 30),
+                            expected_version=1)
+    assert caught.value.code == "duplicate"
+    with db.session_scope(sqlite_url) as session:  # overlapping is allowed, as elsewhere
+        row = change_period_dates(session, slot_id, date(2026, 2, 1), date(2026, 2, 1),
+                                  expected_version=1, updated_by="ann")
+        assert row.version == 2
+    with db.session_scope(sqlite_url) as session:
+        row = session.get(Availability, slot_id)
+        assert (row.date_from, row.date_to, row.places, row.updated_by) == (
+            date(2026, 2, 1), date(2026, 2, 1), 3, "ann")
+    with db.session_scope(sqlite_url) as session, pytest.raises(ConcurrentUpdateError):
+        change_period_dates(session, slot_id, date(2026, 2, 1), None, expected_version=1)
+    with db.session_scope(sqlite_url) as session:
+        change_period_dates(session, slot_id, date(2026, 2, 1), None, expected_version=2)
+        assert session.get(Availability, slot_id).date_to is None  # open ended again
+    with db.session_scope(sqlite_url) as session, pytest.raises(UnknownAvailabilityError):
+        change_period_dates(session, 999_999, date(2026, 2, 1), None, expected_version=1)
 
 
 def test_interleaved_sessions_second_writer_fails(any_url):

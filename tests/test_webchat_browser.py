@@ -130,3 +130,70 @@ def test_reopened_chat_shows_the_history_and_only_to_its_family(
         finally:
             family_browser.close()
             other_browser.close()
+
+
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path("/tmp/inbox-shots")
+QUESTIONS = ("hallo", "wat is een onthaalouder", "wat is een kinderdagverblijf",
+             "wat kost kinderopvang", "wat is occasionele opvang", "wat is een onthaalouder",
+             "wat is inclusieve opvang", "wat kost kinderopvang")
+
+
+def _in_view(page, selector: str) -> dict:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    size = page.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (selector, box)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (selector, box)
+    return box
+
+
+def test_chat_on_a_phone_keeps_the_input_in_view(running: Served) -> None:
+    """At 390 × 844 (and with the on-screen keyboard taking the lower part of the screen):
+    after enough messages to fill the screen, the messages scroll inside the log, the input
+    and its button stay on the screen, the newest message is in sight and nothing is wider
+    than the screen."""
+    sync_playwright, expect = _playwright()
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            page = browser.new_context(locale="nl-BE", viewport=PHONE, is_mobile=True,
+                                       has_touch=True).new_page()
+            page.goto(f"{running.inbox}/chat")
+            assert "interactive-widget=resizes-content" in page.locator(
+                'meta[name="viewport"]').get_attribute("content")
+            bots = page.locator("#messages .msg.bot")
+            for text in QUESTIONS:
+                before = bots.count()
+                _send(page, text)
+                expect(bots).not_to_have_count(before, timeout=WAIT_MS)
+            page.wait_for_timeout(500)  # the last reply's buttons laid out
+            log = page.evaluate("""() => { const l = document.getElementById("chat-log");
+                return {scroll: l.scrollHeight, client: l.clientHeight, wide: l.scrollWidth,
+                        width: l.clientWidth,
+                        page: document.documentElement.scrollHeight}; }""")
+            assert log["scroll"] > log["client"], log  # it did overflow: the log scrolls
+            assert log["page"] <= PHONE["height"], log  # the page itself does not
+            assert log["wide"] <= log["width"], log  # no sideways scroll inside the log either
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            _in_view(page, "#chat-text")
+            _in_view(page, "#chat-form button[type=submit]")
+            newest = page.locator("#messages .msg").last.bounding_box()
+            assert newest is not None and newest["y"] + newest["height"] <= _in_view(
+                page, "#chat-text")["y"], newest  # the newest message above the input
+            page.screenshot(path=str(SHOTS / "webchat-1-phone.png"))
+
+            # the keyboard up: Chrome resizes the layout (interactive-widget); 390 × 480
+            page.locator("#chat-text").focus()
+            page.set_viewport_size({"width": PHONE["width"], "height": 480})
+            page.wait_for_timeout(300)
+            box = _in_view(page, "#chat-text")
+            _in_view(page, "#chat-form button[type=submit]")
+            newest = page.locator("#messages .msg").last.bounding_box()
+            assert newest is not None and 0 < newest["y"] + newest["height"] <= box["y"] + 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path=str(SHOTS / "webchat-2-keyboard.png"))
+        finally:
+            browser.close()

@@ -18,8 +18,21 @@ from bot.inbox import auth
 from bot.inbox.texts import st
 from bot.inbox.views import blocking, lang_of, render, see_other, when
 from bot.places import csv_io
-from bot.places.models import CARE_TYPES, KINDS, Availability, CareLocation, Organisation
-from bot.places.store import ConcurrentUpdateError, UnknownAvailabilityError, update_free_places
+from bot.places.models import (
+    CARE_TYPES,
+    KINDS,
+    Availability,
+    CareLocation,
+    Organisation,
+    weekday_names,
+)
+from bot.places.store import (
+    ConcurrentUpdateError,
+    PeriodError,
+    UnknownAvailabilityError,
+    change_period_dates,
+    update_free_places,
+)
 
 PAGE = 40
 
@@ -187,6 +200,93 @@ async def places_add(request: web.Request) -> web.Response:
         return await places_page(request, st("places_add.invalid", lang), 400,
                                  add_errors=errors, add_form=dict(form))
     return see_other("/inbox/admin/places", "places_updated")
+
+
+def _period(availability_id: int) -> dict[str, Any] | None:
+    with session_scope() as session:
+        a = session.get(Availability, availability_id)
+        if a is None:
+            return None
+        loc = a.location
+        return {"id": a.id, "name": loc.name, "municipality": loc.municipality,
+                "kind": a.kind, "weekdays": weekday_names(a.weekdays),  # the page names them
+                "places": a.places, "version": a.version, "from": a.date_from.isoformat(),
+                "to": a.date_to.isoformat() if a.date_to else ""}
+
+
+async def period_page(request: web.Request, errors: list[str] | None = None,
+                      form: dict[str, str] | None = None, status: int = 200,
+                      availability_id: int | None = None) -> web.Response:
+    """An existing period's dates (``?id=``), to change them."""
+    lang = lang_of(request)
+    if availability_id is None:
+        raw = request.query.get("id", "")
+        availability_id = int(raw) if raw.isdigit() else None
+    period = await blocking(_period, availability_id) if availability_id else None
+    if period is None:
+        raise web.HTTPNotFound()
+    period = {**period, "weekdays": " ".join(st(f"places_period.day.{d}", lang)
+                                             for d in period["weekdays"])}
+    if form:  # what she typed stays; the version stays the one she saw
+        period = {**period, "from": form.get("from", ""), "to": form.get("to", ""),
+                  "version": form.get("version", period["version"])}
+    return render(request, "period.html", st("places_period.title", lang), status=status,
+                  period=period, errors=errors or [])
+
+
+PERIOD_ERRORS = ("from", "to", "to_before_from", "duplicate", "conflict")
+
+
+def _change_dates(availability_id: int, date_from: date, date_to: date | None, version: int,
+                  worker: str) -> str:
+    try:
+        with session_scope() as session:
+            row = session.get(Availability, availability_id)
+            old = f"{row.date_from}..{row.date_to or ''}" if row is not None else ""
+            change_period_dates(session, availability_id, date_from, date_to,
+                                expected_version=version, updated_by=worker)
+            audit(session, worker, "period_changed", f"availability:{availability_id}",
+                  f"{old}->{date_from}..{date_to or ''}")
+            return "ok"
+    except PeriodError as exc:
+        return exc.code
+    except ConcurrentUpdateError:
+        return "conflict"
+    except UnknownAvailabilityError:
+        return "unknown"
+
+
+async def period_save(request: web.Request) -> web.Response:
+    """New dates for a period: the same date rules as adding one, the version check of the
+    places, and no second identical period of the location (bot/places/store.py)."""
+    form = await request.post()
+    raw_id, raw_version = str(form.get("id", "")), str(form.get("version", ""))
+    if not raw_id.isdigit() or not raw_version.isdigit():
+        raise web.HTTPBadRequest()
+    aid, version = int(raw_id), int(raw_version)
+    typed = {k: str(form.get(k, "")).strip()[:40] for k in ("from", "to", "version")}
+    errors: list[str] = []
+    today = date.today()
+    date_from: date | None = None
+    date_to: date | None = None
+    try:
+        date_from = csv_io.parse_date(typed["from"], today)
+    except ValueError:
+        errors.append("from")
+    try:
+        date_to = csv_io.parse_date(typed["to"], today) if typed["to"] else None
+    except ValueError:
+        errors.append("to")
+    if not errors and date_from is not None:
+        result = await blocking(_change_dates, aid, date_from, date_to, version,
+                                request["user"]["username"])
+        if result == "unknown":
+            raise web.HTTPNotFound()
+        if result == "ok":
+            return see_other("/inbox/admin/places", "places_updated")
+        errors.append(result)
+    status = 409 if errors == ["conflict"] else 400
+    return await period_page(request, errors, typed, status, aid)
 
 
 # the location fields the page edits (the opening hours and flags come in the CSV)

@@ -160,6 +160,7 @@ def create_app(background: bool = True) -> web.Application:
     r.add_post(r"/inbox/c/{id}/note", views.add_note)
     r.add_post(r"/inbox/c/{id}/labels", views.set_labels)
     r.add_post(r"/inbox/requests/{id}/status", views.request_status)
+    r.add_post(r"/inbox/requests/{id}/children", views.request_children)
     r.add_get("/inbox/report", report.report_page)
     r.add_get("/inbox/report.csv", report.report_csv)
     r.add_get("/inbox/report-excel.csv", report.report_excel)
@@ -169,6 +170,8 @@ def create_app(background: bool = True) -> web.Application:
     r.add_post("/inbox/admin/places/add", admin.places_add)
     r.add_get("/inbox/admin/places/location", admin.location_page)
     r.add_post("/inbox/admin/places/location", admin.location_save)
+    r.add_get("/inbox/admin/places/period", admin.period_page)
+    r.add_post("/inbox/admin/places/period", admin.period_save)  # before {id} below
     r.add_post(r"/inbox/admin/places/{id}", admin.places_update)
     r.add_get("/inbox/admin/users", admin.users_page)
     r.add_post("/inbox/admin/users", admin.users_create)

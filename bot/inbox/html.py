@@ -65,10 +65,11 @@ def join(*children: Child) -> Markup:
 
 
 def document(*, lang: str, title: str, body: Child, scripts: Iterable[str] = (),
-             direction: str = "ltr", styles: Iterable[str] = ("/static/inbox.css",)) -> str:
+             direction: str = "ltr", styles: Iterable[str] = ("/static/inbox.css",),
+             viewport: str = "width=device-width, initial-scale=1") -> str:
     head = join(
         Markup('<meta charset="utf-8">'),
-        el("meta", name="viewport", content="width=device-width, initial-scale=1"),
+        el("meta", name="viewport", content=viewport),
         el("title", title),
         [el("link", rel="stylesheet", href=href) for href in styles],
         [el("script", src=src, defer=True) for src in scripts],
@@ -96,7 +97,7 @@ def table(headers: Iterable[Child], rows: Iterable[Iterable[Child]], *, caption:
               **attributes)
 
 
-COLOURS = ("#2b6cb0", "#c05621", "#2f855a")
+COLOURS = ("#2b6cb0", "#c05621", "#6b46c1", "#2f855a")  # a fourth: the report's 4 series
 
 
 def bar_chart(rows: list[tuple[str, list[float]]], *, title: str, series: list[str],
@@ -108,14 +109,22 @@ def bar_chart(rows: list[tuple[str, list[float]]], *, title: str, series: list[s
     top = max((v for _, values in rows for v in values), default=0) or 1
     span = width - label_width - 50
     group = len(series) * bar_height + 10
-    legend = 22
+    # the legend from the left edge, on a new line when the next name would not fit
+    spots: list[tuple[int, int]] = []
+    x, line = label_width, 0
+    for name in series:
+        needed = 16 + 7 * len(name) + 20  # about 7 px a character at 12 px
+        if x > 0 and x + needed > width:
+            x, line = 0, line + 1
+        spots.append((x, line))
+        x += needed
+    legend = 22 * (line + 1)
     height = legend + len(rows) * group + 4
     parts: list[Markup] = [el("title", title)]
-    x = label_width
-    for i, name in enumerate(series):
-        parts.append(el("rect", x=x, y=4, width=12, height=12, fill=COLOURS[i % 3]))
-        parts.append(el("text", name, x=x + 16, y=14, font_size="12"))
-        x += 16 + 7 * len(name) + 20  # about 7 px a character at 12 px
+    for i, (name, (x, line)) in enumerate(zip(series, spots, strict=True)):
+        y = 4 + 22 * line
+        parts.append(el("rect", x=x, y=y, width=12, height=12, fill=COLOURS[i % len(COLOURS)]))
+        parts.append(el("text", name, x=x + 16, y=y + 10, font_size="12"))
     for r, (label, values) in enumerate(rows):
         y0 = legend + r * group
         parts.append(el("text", label[:30], x=label_width - 6, y=y0 + group / 2 + 1,
@@ -124,7 +133,7 @@ def bar_chart(rows: list[tuple[str, list[float]]], *, title: str, series: list[s
             y = y0 + i * bar_height
             length = max(int(span * value / top), 1 if value else 0)
             parts.append(el("rect", x=label_width, y=y, width=length, height=bar_height - 2,
-                            fill=COLOURS[i % 3]))
+                            fill=COLOURS[i % len(COLOURS)]))
             parts.append(el("text", f"{value:g}", x=label_width + length + 4,
                             y=y + bar_height - 3, font_size="10"))
     return el("svg", parts, xmlns="http://www.w3.org/2000/svg", width=width, height=height,

@@ -1,7 +1,8 @@
-"""The report for the municipality: care requests and unmet needs per month, municipality,
-age group, care type and reason, next to today's free places, and how families who asked for
-a person were served (``bot.handoff.figures``). Counts only, no person. The page is
-templates/report.html."""
+"""The report for the municipality: care requests (counted as Opgroeien counts loket requests,
+bot/intake/counting.py), the unanswered ones, and searches that found no place, per month,
+municipality, age group, care type and reason, next to today's free places, and how families
+who asked for a person were served (``bot.handoff.figures``). Counts only, no person. The
+page is templates/report.html."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.db import session_scope
 from bot.inbox.html import bar_chart
 from bot.inbox.texts import has, st
 from bot.inbox.views import blocking, lang_of, render
+from bot.intake import counting
 from bot.intake.models import CareRequest
 from bot.places.models import Availability, CareLocation, UnmetNeed
 from bot.places.search import age_in_months
@@ -52,13 +54,14 @@ def _month(moment: datetime | date | None) -> str:
     return moment.strftime("%Y-%m") if moment else UNKNOWN
 
 
-def request_rows(session, since: str, until: str) -> list[dict[str, str]]:
-    rows = []
+def request_rows(session, since: str, until: str) -> list[dict[str, Any]]:
+    """One row per registered request as Opgroeien counts it: its dimensions, ``children``
+    (what it weighs: twins 2) and ``unanswered``. Duplicates are found over all requests, so
+    a family asking again in April for the child of a March request adds nothing to April."""
+    requests = []
     for r in session.execute(select(CareRequest).where(CareRequest.status != "draft")).scalars():
         moment = r.confirmed_at or r.created_at
         month = _month(moment)
-        if (since and month < since) or (until and month > until):
-            continue
         fields = r.fields or {}
         birth, start = _iso(fields.get("child_birth")), _iso(fields.get("start"))
         on = start or (moment.date() if moment else date.today())
@@ -67,10 +70,19 @@ def request_rows(session, since: str, until: str) -> list[dict[str, str]]:
             group = age_group(None, unborn=True) if birth > on else age_group(
                 age_in_months(birth, on))
         location = fields.get("location") or {}
-        rows.append({"month": month,
-                     "municipality": location.get("municipality") or UNKNOWN,
-                     "age_group": group, "care_type": fields.get("care_type") or UNKNOWN,
-                     "reason": _reasons(fields.get("reason"))})
+        requests.append(counting.Request(
+            id=r.id, applicant=counting.applicant_key(r.sender_id, fields),
+            child=counting.child_key(fields), status=r.status, children=r.children or 1,
+            order=counting.moment_order(moment, r.id),
+            facts={"month": month, "municipality": location.get("municipality") or UNKNOWN,
+                   "age_group": group, "care_type": fields.get("care_type") or UNKNOWN,
+                   "reason": _reasons(fields.get("reason"))}))
+    rows = []
+    for c in counting.count(requests):
+        month = c.facts["month"]
+        if (since and month < since) or (until and month > until):
+            continue
+        rows.append({**c.facts, "children": c.children, "unanswered": c.unanswered})
     return rows
 
 
@@ -108,16 +120,29 @@ def free_places(session, today: date) -> dict[str, Counter]:
     return out
 
 
+def _values(row: dict[str, Any], dim: str) -> tuple[str, ...]:
+    value = row[dim]
+    return value if isinstance(value, tuple) else (value,)
+
+
 def build(since: str = "", until: str = "", today: date | None = None) -> dict[str, Any]:
-    """Per dimension: [(value, requests, unmet needs, free places or None)]."""
+    """Per dimension: [(value, requests, unanswered requests, searches without a place,
+    free places or None)]; a request counts its children (twins: 2)."""
     with session_scope() as session:
         requests = request_rows(session, since, until)
         unmet = unmet_rows(session, since, until)
         places = free_places(session, today or date.today())
-    out: dict[str, Any] = {"requests": len(requests), "unmet": len(unmet), "dimensions": {}}
+    out: dict[str, Any] = {
+        "requests": sum(r["children"] for r in requests),
+        "unanswered": sum(r["children"] for r in requests if r["unanswered"]),
+        "unmet": len(unmet), "dimensions": {}}
     for dim in DIMENSIONS:
-        req = Counter(v for r in requests
-                      for v in (r[dim] if isinstance(r[dim], tuple) else (r[dim],)))
+        req: Counter[str] = Counter()
+        open_: Counter[str] = Counter()
+        for r in requests:
+            for v in _values(r, dim):
+                req[v] += r["children"]
+                open_[v] += r["children"] if r["unanswered"] else 0
         need = Counter(n[dim] for n in unmet)
         free = places.get(dim)
         values = set(req) | set(need) | (set(free) if free else set())
@@ -125,8 +150,8 @@ def build(since: str = "", until: str = "", today: date | None = None) -> dict[s
             values.discard(UNKNOWN)  # unmet needs have no reason: not "unknown" for them
         order = sorted(values) if dim == "month" else sorted(
             values, key=lambda v: (-(req[v] + need[v]), v))
-        out["dimensions"][dim] = [(v, req[v], need[v], free[v] if free is not None else None)
-                                  for v in order]
+        out["dimensions"][dim] = [(v, req[v], open_[v], need[v],
+                                   free[v] if free is not None else None) for v in order]
     return out
 
 
@@ -134,21 +159,25 @@ CROSS = ("municipality", "care_type", "reason")  # the rows; the months are the 
 
 
 def cross_table(since: str = "", until: str = "") -> dict[str, Any]:
-    """Requests and unmet needs by municipality × care type × reason (rows) × month
-    (columns): {"months": [...], "rows": [((m, c, r), {month: (requests, unmet)})]}. A
-    request with two reasons counts under each; an unmet need has no reason (unknown)."""
+    """Requests, unanswered requests and searches without a place by municipality × care
+    type × reason (rows) × month (columns): {"months": [...], "rows": [((m, c, r), {month:
+    (requests, unanswered, unmet)})]}. A request with two reasons counts under each, with its
+    children; a search has no reason (unknown)."""
     with session_scope() as session:
         requests = request_rows(session, since, until)
         unmet = unmet_rows(session, since, until)
     cells: dict[tuple[str, str, str], dict[str, list[int]]] = {}
     months: set[str] = set()
-    for kind, rows in ((0, requests), (1, unmet)):
+    for kind, rows in ((0, requests), (2, unmet)):
         for r in rows:
-            reasons = r["reason"] if isinstance(r["reason"], tuple) else (r["reason"],)
-            for reason in reasons:
+            for reason in _values(r, "reason"):
                 key = (r["municipality"], r["care_type"], reason)
-                cell = cells.setdefault(key, {}).setdefault(r["month"], [0, 0])
-                cell[kind] += 1
+                cell = cells.setdefault(key, {}).setdefault(r["month"], [0, 0, 0])
+                if kind == 0:
+                    cell[0] += r["children"]
+                    cell[1] += r["children"] if r["unanswered"] else 0
+                else:
+                    cell[2] += 1
                 months.add(r["month"])
     ordered = sorted(months)
     rows_out = [(key, {m: tuple(v) for m, v in by_month.items()})
@@ -176,29 +205,29 @@ async def report_page(request: web.Request) -> web.Response:
     since, until = _period(request)
     data = await blocking(build, since, until)
     sections = []
-    series = [st("report.requests", lang), st("report.unmet", lang)]
+    series = [st("report.requests", lang), st("report.unanswered", lang),
+              st("report.unmet", lang)]
     for dim in DIMENSIONS:
         rows = data["dimensions"][dim]
-        has_free = any(r[3] is not None for r in rows)
+        has_free = any(r[4] is not None for r in rows)
         headers = [st(f"report.dim.{dim}", lang), *series]
         if has_free:
             headers.append(st("report.free_places", lang))
-        chart_rows = [(label(dim, v, lang), [float(a), float(b)] + ([float(c or 0)]
-                                                                  if has_free else []))
-                      for v, a, b, c in rows]
+        chart_rows = [(label(dim, v, lang), [float(a), float(b), float(c)] + (
+                          [float(d or 0)] if has_free else [])) for v, a, b, c, d in rows]
         title = st(f"report.by.{dim}", lang)
         sections.append({
             "title": title, "headers": headers,
             # the chart is inline SVG built (and escaped) by bot/inbox/html.py
             "chart": bar_chart(chart_rows, title=title, series=series + (
                 [st("report.free_places", lang)] if has_free else [])),
-            "rows": [[label(dim, v, lang), a, b] + ([c if c is not None else "—"]
-                                                    if has_free else [])
-                     for v, a, b, c in rows]})
+            "rows": [[label(dim, v, lang), a, b, c] + ([d if d is not None else "—"]
+                                                       if has_free else [])
+                     for v, a, b, c, d in rows]})
     figures = await blocking(handoff.figures, since, until)
     cross = await blocking(cross_table, since, until)
     cross_rows = [([label(d, v, lang) for d, v in zip(CROSS, key, strict=True)],
-                   [by_month.get(m, (0, 0)) for m in cross["months"]])
+                   [by_month.get(m, (0, 0, 0)) for m in cross["months"]])
                   for key, by_month in cross["rows"]]
     return render(request, "report.html", st("report.title", lang), since=since, until=until,
                   data=data, sections=sections, figures=figures, minutes=_minutes,
@@ -219,10 +248,13 @@ async def report_csv(request: web.Request) -> web.Response:
     data = await blocking(build, since, until)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["dimension", "value", "requests", "unmet_needs", "free_places_today"])
+    # unanswered_requests last: the older columns keep their place for scripts reading them
+    writer.writerow(["dimension", "value", "requests", "unmet_needs", "free_places_today",
+                     "unanswered_requests"])
     for dim in DIMENSIONS:
-        for value, req, need, free in data["dimensions"][dim]:
-            writer.writerow([dim, _cell(value), req, need, "" if free is None else free])
+        for value, req, unanswered, need, free in data["dimensions"][dim]:
+            writer.writerow([dim, _cell(value), req, need, "" if free is None else free,
+                             unanswered])
     return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": 'attachment; filename="report.csv"'})
 
@@ -237,12 +269,12 @@ async def report_excel(request: web.Request) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow([st("report_excel.dimension", lang), st("report_excel.value", lang),
-                     st("report.requests", lang), st("report.unmet", lang),
-                     st("report.free_places", lang)])
+                     st("report.requests", lang), st("report.unanswered", lang),
+                     st("report.unmet", lang), st("report.free_places", lang)])
     for dim in DIMENSIONS:
-        for value, req, need, free in data["dimensions"][dim]:
+        for value, req, unanswered, need, free in data["dimensions"][dim]:
             writer.writerow([st(f"report.dim.{dim}", lang), _cell(label(dim, value, lang)),
-                             req, need, "" if free is None else free])
+                             req, unanswered, need, "" if free is None else free])
     return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
                         content_type="text/csv", charset="utf-8", headers={
                             "Content-Disposition": 'attachment; filename="rapport.csv"'})
@@ -250,7 +282,8 @@ async def report_excel(request: web.Request) -> web.Response:
 
 async def report_cross_csv(request: web.Request) -> web.Response:
     """The cross-table for Belgian Excel: one line per municipality × care type × reason,
-    per month two columns (requests, unmet needs); ``;``, UTF-8 BOM, labels."""
+    per month three columns (requests, unanswered, searches without a place); ``;``, UTF-8
+    BOM, labels."""
     lang = lang_of(request)
     since, until = _period(request)
     cross = await blocking(cross_table, since, until)
@@ -258,10 +291,10 @@ async def report_cross_csv(request: web.Request) -> web.Response:
     writer = csv.writer(out, delimiter=";")
     writer.writerow([st(f"report.dim.{d}", lang) for d in CROSS] + [
         f"{m} {st(name, lang)}" for m in cross["months"]
-        for name in ("report.requests", "report.unmet")])
+        for name in ("report.requests", "report.unanswered", "report.unmet")])
     for key, by_month in cross["rows"]:
         writer.writerow([_cell(label(d, v, lang)) for d, v in zip(CROSS, key, strict=True)] + [
-            n for m in cross["months"] for n in by_month.get(m, (0, 0))])
+            n for m in cross["months"] for n in by_month.get(m, (0, 0, 0))])
     return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"),
                         content_type="text/csv", charset="utf-8", headers={
                             "Content-Disposition": 'attachment; filename="kruistabel.csv"'})

@@ -28,7 +28,7 @@ from bot.inbox import auth, readable, throttle
 from bot.inbox.html import Markup, join
 from bot.inbox.texts import has, language, st
 from bot.intake import store as intake_store
-from bot.intake.models import STATUSES, CareRequest
+from bot.intake.models import MAX_CHILDREN, STATUSES, CareRequest
 from connectors import delivery, messages
 
 T = TypeVar("T")
@@ -42,7 +42,8 @@ MAX_REPLY = 1600
 # keys of the texts a redirect may ask to show (?msg=…); nothing else is shown
 FLASH = frozenset({"claimed", "sent", "queued", "family_deleted", "handed_back", "closed",
                    "status_changed", "language_changed", "places_updated", "user_created",
-                   "unlocked", "password_set", "deactivated", "reactivated"})
+                   "unlocked", "password_set", "deactivated", "reactivated",
+                   "children_changed"})
 # the workflow's flash texts are workflow.flash.<key>
 WORKFLOW_FLASH = frozenset({"released", "reassigned", "taken_over", "note_added",
                             "labels_set"})
@@ -320,7 +321,7 @@ def load_conversation(handoff_id: int, worker: str, lang: str) -> dict[str, Any]
             .order_by(CareRequest.id.desc())).scalars().all()
         requests = [{
             "id": r.id, "reference": r.reference, "status": r.status, "language": r.language,
-            "role": r.role, "created": when(r.created_at, lang),
+            "role": r.role, "created": when(r.created_at, lang), "children": r.children or 1,
             "answers": _answer_rows(r, lang),
         } for r in rows]
         viewed = ", ".join(r["reference"] or f"draft:{r['id']}" for r in requests) or None
@@ -605,6 +606,47 @@ def _may_change(session: Any, sender_id: str, user: dict[str, Any]) -> bool:
 def _family_text(status: str, reference: str, language: str | None) -> str:
     lang = language if language in i18n.SUPPORTED else i18n.DEFAULT
     return i18n.t(f"request_update.{status}", lang, reference=reference)
+
+
+async def request_children(request: web.Request) -> web.Response:
+    """How many children a request is for: the snelfiche asks about one child, a family
+    asking for twins tells the worker, and the report counts each child (Opgroeien)."""
+    lang = lang_of(request)
+    rid = _int(request.match_info["id"])
+    form = await request.post()
+    back = str(form.get("back", ""))
+    target = f"/inbox/c/{int(back)}" if back.isdigit() else "/inbox"
+    raw = str(form.get("children", "")).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CHILDREN:
+        if back.isdigit():
+            return await conversation_page(request, st("conversation.children_invalid", lang),
+                                           400, cid=int(back))
+        raise web.HTTPBadRequest(text=st("conversation.children_invalid", lang))
+    children = int(raw)
+    user = request["user"]
+
+    def change() -> str:
+        with session_scope() as session:
+            r = session.get(CareRequest, rid)
+            if r is None or r.status == "draft" or not r.reference:
+                return "unknown"
+            if not _may_change(session, r.sender_id, user):
+                return "not_holder"
+            if r.children != children:
+                handoff.audit(session, user["username"], "children_changed", r.reference,
+                              f"{r.children}->{children}")
+                r.children = children
+            return "ok"
+
+    changed = await blocking(change)
+    if changed == "unknown":
+        raise web.HTTPNotFound()
+    if changed == "not_holder":
+        message = st("conversation.status_not_holder", lang)
+        if back.isdigit():
+            return await conversation_page(request, message, 403, cid=int(back))
+        raise web.HTTPForbidden(text=message)
+    return see_other(target, "children_changed")
 
 
 async def request_status(request: web.Request) -> web.Response:

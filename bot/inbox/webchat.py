@@ -35,6 +35,7 @@ TOKEN_HEADER = "X-Chat-Token"
 PREFIX = "webchat:"
 MAX_MESSAGE = 1000
 HISTORY_LIMIT = 200  # messages a reopened page shows
+VIEWPORT = "width=device-width, initial-scale=1, interactive-widget=resizes-content"
 TEXT_KEYS = ("title", "intro", "label", "send", "error", "you", "bot", "staff", "slow")
 
 
@@ -98,10 +99,14 @@ async def chat_page(request: web.Request) -> web.Response:
     lang = chat_language(request)
     chat = chat_id(request) or secrets.token_urlsafe(18)
     texts = {f"data_{k}": i18n.t(f"webchat.{k}", lang) for k in TEXT_KEYS}
+    # a fixed column the height of the visible screen: only the log scrolls (the intro
+    # with it), so the input stays at the bottom however long the conversation grows
     body = el("main",
               el("h1", i18n.t("webchat.title", lang)),
-              el("p", i18n.t("webchat.intro", lang), class_="intro"),
-              el("ol", id="messages", aria_live="polite", class_="messages"),
+              el("div",
+                 el("p", i18n.t("webchat.intro", lang), class_="intro"),
+                 el("ol", id="messages", aria_live="polite", class_="messages"),
+                 id="chat-log", class_="log"),
               el("p", "", id="chat-error", role="alert", class_="chat-error", hidden=True),
               el("form",
                  el("label", i18n.t("webchat.label", lang), for_="chat-text"),
@@ -114,7 +119,10 @@ async def chat_page(request: web.Request) -> web.Response:
               id="chat", class_="chat", data_token=page_token(request, chat), **texts)
     html = document(lang=lang, title=i18n.t("webchat.title", lang), body=body,
                     direction="rtl" if lang in i18n.RTL else "ltr",
-                    scripts=("/static/webchat.js",), styles=("/static/webchat.css",))
+                    scripts=("/static/webchat.js",), styles=("/static/webchat.css",),
+                    # Chrome on Android: the on-screen keyboard shrinks the layout (and
+                    # 100dvh) instead of covering the input; Safari does so by itself
+                    viewport=VIEWPORT)
     response = web.Response(text=html, content_type="text/html", charset="utf-8")
     # set on every visit: a family that comes back keeps its conversation 30 more days.
     # Lax, not Strict: a family arriving through a link from the municipality's site must

@@ -126,6 +126,7 @@ def list_requests(session: Session) -> list[dict[str, Any]]:
         location = fields.get("location") or {}
         out.append({
             "id": r.id, "reference": r.reference, "status": r.status, "role": r.role,
+            "children": r.children or 1,
             "language": r.language, "channel": r.channel,
             "municipality": location.get("municipality"), "postcode": location.get("postcode"),
             "start": fields.get("start"), "reason": fields.get("reason"),

@@ -7,6 +7,9 @@ ConcurrentUpdateError instead of silently overwriting the first (no lost update)
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -88,3 +91,61 @@ def set_free_places(
         )
         session.flush()
         return row.version
+
+
+class PeriodError(ValueError):
+    """A period's new dates that cannot be saved; ``code`` names the problem for the page
+    (places_period.error.<code> in locales/staff)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def change_period_dates(
+    session: Session,
+    availability_id: int,
+    date_from: date,
+    date_to: date | None,
+    *,
+    expected_version: int,
+    updated_by: str | None = None,
+) -> Availability:
+    """New dates for an existing availability period; flushes, the caller commits.
+
+    The rules are the store's own: the end not before the start (a one-day period is
+    allowed, as the table's CHECK and the CSV import allow it), and no second period of the
+    location with the same dates, days and kind, which the import would see as one row
+    (bot/places/csv_io.py matches periods on exactly that). Periods that merely overlap stay
+    allowed, as everywhere else: a regular and an urgent offer may run side by side. The
+    version the person saw guards against a change made in the meantime, as with the places.
+    """
+    if date_to is not None and date_to < date_from:
+        raise PeriodError("to_before_from")
+    row = session.get(Availability, availability_id)
+    if row is None:
+        raise UnknownAvailabilityError(availability_id)
+    if row.version != expected_version:
+        raise ConcurrentUpdateError(availability_id, expected_version, row.version)
+    same = session.execute(
+        select(Availability.id).where(
+            Availability.location_id == row.location_id,
+            Availability.id != row.id,
+            Availability.date_from == date_from,
+            Availability.date_to.is_(None) if date_to is None
+            else Availability.date_to == date_to,
+            Availability.weekdays == row.weekdays,
+            Availability.kind == row.kind,
+        ).limit(1)
+    ).first()
+    if same is not None:
+        raise PeriodError("duplicate")
+    read_version = row.version
+    row.date_from, row.date_to, row.updated_by = date_from, date_to, updated_by
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentUpdateError(availability_id, read_version,
+                                    _current_version(session, availability_id)) from exc
+    return row

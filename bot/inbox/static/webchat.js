@@ -12,6 +12,7 @@ localStorage.removeItem("loketChatSender"); // where older versions kept the id
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("chat");
   const list = document.getElementById("messages");
+  const log = document.getElementById("chat-log"); // the only part that scrolls (webchat.css)
   const form = document.getElementById("chat-form");
   const box = document.getElementById("chat-text");
   const error = document.getElementById("chat-error");
@@ -32,11 +33,16 @@ document.addEventListener("DOMContentLoaded", () => {
     body.textContent = text;
     li.append(who, body);
     list.appendChild(li);
-    li.scrollIntoView({ block: "end" });
     return li;
   }
 
+  // Follow new messages only when the family was reading the end (or wrote itself): one
+  // scrolled back to read an earlier answer is not pulled down by the next one.
+  function atEnd() { return log.scrollHeight - log.scrollTop - log.clientHeight < 80; }
+  function toEnd() { log.scrollTop = log.scrollHeight; }
+
   function show(messages) {
+    const follow = atEnd();
     for (const m of messages) {
       const key = (m.family ? "f" : "b") + m.at;
       if (seen.has(key)) { continue; }
@@ -56,6 +62,7 @@ document.addEventListener("DOMContentLoaded", () => {
         li.appendChild(row);
       }
     }
+    if (follow) { toEnd(); }
   }
 
   function problem(on) {
@@ -73,6 +80,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   async function send(message, shown) {
     bubble("you", texts.you, shown || message);
+    toEnd();
     busy = true;
     const slow = setTimeout(() => { error.hidden = false; error.textContent = texts.slow; },
                             8000);
@@ -121,6 +129,10 @@ document.addEventListener("DOMContentLoaded", () => {
       form.requestSubmit();
     }
   });
+  // the on-screen keyboard opening makes the log shorter: keep its end in sight
+  let wasAtEnd = true;
+  log.addEventListener("scroll", () => { wasAtEnd = atEnd(); }, { passive: true });
+  new ResizeObserver(() => { if (wasAtEnd) { toEnd(); } }).observe(log);
   poll();
   setInterval(poll, EVERY_MS);
 });
