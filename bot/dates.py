@@ -485,9 +485,10 @@ def _named_date(items: list[_Item], today: date, future: bool) -> date | None:
     return found[0] if found else None
 
 
-def _named_date_said(items: list[_Item], today: date, future: bool
+def _named_date_said(items: list[_Item], today: date, future: bool, parts_are_days: bool = True
                      ) -> tuple[date, bool] | None:
-    """The named date and whether its day was said ("in september": no, "eind maart": yes)."""
+    """The named date and whether its day was said ("in september": no, "eind maart": yes,
+    unless ``parts_are_days`` is False)."""
     for i, item in enumerate(items):
         month = item.kinds.get("month")
         ambiguous = month is None
@@ -514,21 +515,25 @@ def _named_date_said(items: list[_Item], today: date, future: bool
             prev is not None and items[prev].has("month_context", "begin", "mid", "end")
         ):
             continue
+        said_day = day is not None
         if day is None:
             day = _part_of_month(items, i, month, year or today.year)
+            said_day = day is not None and parts_are_days
         result = _month_date(month, day, year, today, future)
         if result:
-            return result, day is not None
+            return result, said_day
     return None
 
 
-def month_only(text: str, lang: str, today: date, future: bool = False) -> bool:
+def month_only(text: str, lang: str, today: date, future: bool = False,
+               parts_are_days: bool = True) -> bool:
     """Whether the date in ``text`` names a month without its day ("в феврале", "ocakta"):
-    the first of the month it reads as was not said."""
+    the first of the month it reads as was not said. ``parts_are_days`` False: "end of June"
+    is a month too (a due date needs its day)."""
     norm = _normalise(text or "")
     if not norm.strip() or _numeric_date(norm, lang, today, future=future):
         return False
-    found = _named_date_said(_scan(norm, lang), today, future)
+    found = _named_date_said(_scan(norm, lang), today, future, parts_are_days)
     return bool(found) and not found[1]
 
 

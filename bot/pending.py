@@ -238,7 +238,9 @@ def read_turn(question: Question, message: Message, lang: str, today: date, *,
         return Turn("answer", read.value, question.field, facts=tuple(facts))
     if _gate(intent, message, lang, free_text=False):
         return Turn("digression")
-    useful = tuple(f for f in facts if f.field in correctable)
+    # a fact already known as said ("both work full time" again) is no news: not "noted"
+    useful = tuple(f for f in facts if f.field in correctable
+                   and (f.field not in known or known[f.field] != f.value))
     if useful:
         return Turn("noted", facts=useful)
     return Turn("unreadable", problem=read.problem)

@@ -625,6 +625,11 @@ def test_a_start_said_as_a_month_in_passing_is_asked_in_the_snelfiche(lang, text
     ("fr", "pardon, elle s appelle Manon", "Manon"),
     ("en", "Mona Abdallah, my number is 0470 12 34 56", "Mona Abdallah"),
     ("en", "oops, sorry", None),
+    # a tentative name is the name; the naming verb may come after it; "the dad is …"
+    ("en", "we dont know yet, maybe Martina", "Martina"),
+    ("fr", "peut-être Lina, on hésite encore", "Lina"),
+    ("nl", "ze gaat Nora heten en ze komt normaal op 15/01", "Nora"),
+    ("nl", "de papa is Tom Claes", "Tom Claes"),
 ])
 def test_the_name_is_the_clause_that_names_never_an_oops(lang, text, expected):
     assert intake.reader("child_name", text, "inform", [], lang, TODAY).value == expected

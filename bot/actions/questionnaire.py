@@ -170,11 +170,14 @@ class Questionnaire(FormValidationAction):
                                           message.get("entities") or []),
                 lang, settings.today(), role=tracker.get_slot("role") or "parent",
                 known=self.known(tracker), correctable=self.correctable)
-        if turn.kind == "noted" and _said_twice(tracker, text):
-            # the same words again after "noted": the person means them as the answer
+        if turn.kind in ("noted", "digression") and _said_twice(tracker, text):
+            # the same words again after "noted" or after the answer to a digression: the
+            # person means them as the answer (never a loop of the same detour)
             read = question.read(text)
             if read.ok:
                 turn = pending.Turn("answer", read.value, asked, facts=turn.facts)
+            else:  # counted as a miss, so the question is explained, then skipped, not looped
+                turn = pending.Turn("unreadable", facts=turn.facts, problem=read.problem)
         if turn.kind == "digression":
             return {}  # something else: the interruption rules answer, the form asks again
         return {self.answer_slot: {

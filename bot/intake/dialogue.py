@@ -286,7 +286,14 @@ def _confirm(text: str, intent: str | None, entities: list[dict], lang: str,
 def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
     if text.startswith("/"):
         return Read(problem="intake.invalid.name")
-    if nlu_answers.forms("names.none", lang).hits(nlu_answers.tokenize(text)):
+    tokens = nlu_answers.tokenize(text)
+    maybe = nlu_answers.forms("names.maybe", lang).hits(tokens)
+    if maybe and maybe[-1].end < len(tokens):
+        # "we don't know yet, maybe Martina": the name they think of, not the doubt
+        tentative = nlu_answers.read_name(text[tokens[maybe[-1].end].start:], lang, whose)
+        if tentative:
+            return Read(tentative, True)
+    if nlu_answers.forms("names.none", lang).hits(tokens):
         return Read(skipped=True)  # "nog geen naam", "ещё не выбрали имя": ask nothing more
     parts = said.clauses(text, lang)
     # the clause that says it is a name ("ой, забыла сказать, … Зовут Марк"), else the whole

@@ -469,7 +469,11 @@ def read_name(text: str, lang: str, whose: str = "self") -> str | None:
                 moved = True
     if start >= len(tokens):
         return None
-    name = text[tokens[start].start:].strip().strip(".,!;:-–'\"").strip()
+    end = len(text)
+    later = [h for h in forms("names.verbs", lang).hits(tokens) if h.start > start]
+    if later:  # the naming verb after the name: "ze gaat Nora heten", "Adam adını koyduk"
+        end = tokens[later[0].start].start
+    name = text[tokens[start].start:end].strip().strip(".,!;:-–'\"").strip()
     name = _HONORIFIC.sub("", re.sub(r"\s+", " ", name))
     cut = _NAME_BREAK.search(name)
     if cut and _not_a_name_part(name[cut.end():]):

@@ -77,7 +77,8 @@ def child_facts(text: str, lang: str, today: date) -> list[Fact]:
                 birth = _from_age(dates.parse_age_months(clause, lang), today)
             if birth is not None and _plausible_birth(birth, today):
                 return [Fact("child_birth", birth.isoformat(),
-                             approx=dates.month_only(clause, lang, today))]
+                             approx=dates.month_only(clause, lang, today,
+                                                     parts_are_days=False))]
     # an age may span clauses ("1 jaar en 3 maanden"), but not a clause about when
     # ("vanaf 3 maanden", "over 2 weken")
     # nor a clause about something else that happened some time ago ("6 ay önce geldim")
