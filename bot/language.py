@@ -215,9 +215,12 @@ def assess(text: str, det: Detector | None = None) -> Assessment:
     if not long_enough:  # "hallo": a table knows better than a detector on one word
         if " ".join(fold(w) for w in ws) in shared_greetings():
             return Assessment()  # "salam": Arabic, Turkish, French and Persian speakers alike
-        known = short_words().get(" ".join(fold(w) for w in ws))
+        # "salam bonjour": the shared greeting says nothing, the other word does
+        rest = [w for w in ws if fold(w) not in shared_greetings()] or ws
+        known = short_words().get(" ".join(fold(w) for w in rest))
         if known:
             return Assessment(guess=known)
+        ws, text = rest, " ".join(rest)
     folded = {fold(w) for w in ws}
     if any(_ARABIZI.fullmatch(w) for w in folded):  # "3likom", "l2awlawiya", "kan9ra"
         return Assessment(guess="ar", switch="ar" if long_enough else None)
@@ -229,11 +232,14 @@ def assess(text: str, det: Detector | None = None) -> Assessment:
         lang = counts[0][1]
         return Assessment(guess=lang, switch=lang if long_enough else None)
     found = (det or detector()).detect(text)
+    # "Hello sir/madam": too little for the detector, but it opens with a greeting
+    greeting = next((short_words()[g] for g in (" ".join(fold(w) for w in ws[:2]),
+                                                 fold(ws[0])) if g in short_words()), None)
     if found.lang is None:
-        return Assessment()
+        return Assessment(guess=greeting)
     if found.lang not in SUPPORTED:
         clear = long_enough and found.confidence >= UNSUPPORTED_MIN_CONFIDENCE
-        return Assessment(unsupported=found.lang if clear else None)
+        return Assessment(unsupported=found.lang) if clear else Assessment(guess=greeting)
     switch = found.lang if long_enough and found.confidence >= SWITCH_MIN_CONFIDENCE else None
     return Assessment(guess=found.lang, switch=switch)
 

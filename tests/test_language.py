@@ -71,3 +71,16 @@ def test_a_greeting_shared_by_several_of_our_languages_guesses_none() -> None:
         assert language.assess(text) == language.Assessment(), text
     assert language.assess("salam alaykum").guess == "ar"  # the full greeting is Arabic
     assert language.assess("selam").guess == "tr"
+
+
+def test_beside_a_shared_greeting_the_other_word_says_the_language() -> None:
+    assert language.assess("Salam bonjour").guess == "fr"
+    assert language.assess("salam hello").guess == "en"
+    assert language.assess("salam merhaba").guess == "tr"
+
+
+def test_a_greeting_opening_a_message_too_short_for_the_detector_guesses_its_language() -> None:
+    # the detector reads "Hello sir/madam" as Spanish or Italian, at low confidence
+    assert language.assess("Hello sir/madam").guess == "en"
+    assert language.assess("Hello sir").guess == "en"
+    assert language.assess("Hello sir/madam").switch is None  # a guess, never a switch

@@ -115,3 +115,15 @@ def test_every_postcode_belongs_to_one_municipality():
             seen[code] = name
             assert is_valid_postcode(code, strict=True)
             assert geo.municipality_of(code) == name
+
+
+@pytest.mark.parametrize("text, municipality", [
+    ("Торхаут", "Torhout"),  # "х" as the Dutch "h": not the nearer-looking Turnhout
+    ("в Торхауті", "Torhout"),
+    ("Торгаут", "Torhout"),  # Ukrainian "г" is an "h" too
+    ("Турнхаут", "Turnhout"),
+    ("Бохолт", "Bocholt"),
+])
+def test_cyrillic_names_are_read_as_a_dutch_ear_writes_them(text: str, municipality: str) -> None:
+    found = geo.resolve_location(text)
+    assert found is not None and found.municipality == municipality

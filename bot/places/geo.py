@@ -253,6 +253,15 @@ _CYRILLIC = str.maketrans({
     "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "ch",
     "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch", "ь": "", "ъ": "", "ы": "y", "э": "e",
     "ю": "iu", "я": "ia", "'": "", "ʼ": ""})
+# ... and as a Dutch ear writes it: Ukrainian "г" and "х" are an "h", "ау" is the Dutch "ou"
+# ("Торхаут" is Torhout, not the nearer-looking Turnhout of "torchaut")
+_CYRILLIC_AS_DUTCH = str.maketrans({"г": "h", "х": "h"})
+
+
+def _as_dutch(text: str) -> str:
+    return text.lower().translate(_CYRILLIC_AS_DUTCH).translate(_CYRILLIC).replace("au", "ou")
+
+
 _ARABIC_LETTER_PREFIXES = ("ف", "ب", "ل", "و")
 
 
@@ -286,7 +295,8 @@ def resolve_location(text: str | int | None, fuzzy: bool = True) -> Location | N
         variants.append(_arabic_unprefixed(raw))
     if any("\u0400" <= c <= "\u04ff" for c in raw):
         bare = _without_case_endings(raw)
-        variants += [bare, raw.lower().translate(_CYRILLIC), bare.lower().translate(_CYRILLIC)]
+        variants += [bare, _as_dutch(raw), _as_dutch(bare), raw.lower().translate(_CYRILLIC),
+                     bare.lower().translate(_CYRILLIC)]
     if re.search(r"[a-zçğıöşü]{3}(?:['’]?(?:d|t)[ae]n?|['’]?y?[ae]|['’]?n?[iıuü]n)\b",
                  raw, re.I):
         variants.append(_without_turkish_endings(raw))
