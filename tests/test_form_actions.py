@@ -20,7 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import db, i18n, loket
 from bot.actions.conversation import ActionAskRoleAnswer, ValidateRoleForm
-from bot.actions.eligibility import ActionAskFactAnswer, ValidateEligibilityForm
+from bot.actions.eligibility import (
+    ActionAskFactAnswer,
+    ActionEligibilityResult,
+    ValidateEligibilityForm,
+)
 from bot.actions.intake import ActionAskIntakeAnswer, ValidateIntakeForm
 from bot.actions.places import ActionAskSearchAnswer, ValidatePlaceSearchForm
 from bot.actions.questionnaire import AskNext, Questionnaire
@@ -282,6 +286,37 @@ async def test_the_partners_work_is_the_familys_situation_but_no_reason_for_the_
     own = await other.say("ik werk voltijds")
     assert own.slot("facts")["work_situation"] == "working"
     assert own.slot("said") == {"reason": ["work"]}  # their own work is their reason
+
+
+def _events_of_a_check(interrupting: str | None) -> list[dict[str, Any]]:
+    """What Rasa records when "le CPAS peut m'aider ?" comes while ``interrupting`` (a form,
+    or nothing) is active: its rule stops the form, then starts the check."""
+    before = [{"event": "active_loop", "name": interrupting}] if interrupting else []
+    stop = [{"event": "action", "name": "action_deactivate_loop"},
+            {"event": "active_loop", "name": None}] if interrupting else []
+    return [*before, {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "les questions d'avant"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "le cpas peut m'aider pour payer?"},
+            *stop, {"event": "action", "name": "action_start_eligibility"},
+            {"event": "active_loop", "name": "eligibility_form"},
+            {"event": "active_loop", "name": None}]
+
+
+@pytest.mark.parametrize("interrupting, resumes", [
+    ("intake_form", True), ("place_search_form", False), (None, False)])
+async def test_a_check_asked_in_the_middle_of_the_snelfiche_goes_back_to_it(
+        interrupting: str | None, resumes: bool) -> None:
+    slots = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
+    slots.update(language="fr", intake_draft_id=7.0, eligibility_check="reduced_rate",
+                 facts={"care_pricing": "income_related", "receives_leefloon": True})
+    tracker = Tracker("unit-sender", slots, {"text": "", "intent": {}, "entities": []},
+                      _events_of_a_check(interrupting), False, None, {}, "eligibility_form")
+    dispatcher = CollectingDispatcher()
+    events = await ActionEligibilityResult().run(dispatcher, tracker, DOMAIN)
+    assert dispatcher.messages  # the answer to the check first
+    followups = [e["name"] for e in events if e.get("event") == "followup"]
+    assert followups == (["action_start_intake"] if resumes else [])
 
 
 # --- the snelfiche: consent first, nothing stored before it -------------------------------

@@ -131,6 +131,42 @@ def test_a_professional_says_so_and_names_the_organisation():
     assert turn("reason", "I'm a social worker at OCMW Mechelen", "en").kind == "role"
 
 
+@pytest.mark.parametrize("lang, text, organisation", [
+    ("fr", "Bonjour, ici Jonas du OCMW Roeselare. Je cherche de l'accueil pour le bébé d'une "
+           "famille que j'accompagne.", "OCMW Roeselare"),
+    ("uk", "Вітаю! Я міжкультурна медіаторка в Sociaal Huis Brugge. Допомагаю мамі-одиначці.",
+     "Sociaal Huis Brugge"),
+])
+def test_an_organisation_beside_a_family_the_writer_supports_is_a_professional(
+        lang, text, organisation):
+    claim = roles.claim(text, lang)
+    assert claim and claim.role == "toeleider" and claim.for_a_family
+    assert claim.organisation == organisation
+
+
+def test_the_family_supported_is_never_taken_for_the_organisation():
+    # "допомагаю родині з Харкова": the family comes from Kharkiv; no organisation is named
+    claim = roles.claim("Добрий день, я волонтерка, допомагаю родині з Харкова: вона працює "
+                        "прибиральницею", "uk")
+    assert claim and claim.role == "toeleider" and claim.organisation is None
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("fr", "des que possible, jai des cours en janvier"),
+    ("fr", "elle a cours le lundi, mardi et jeudi"),
+    ("uk", "моя студентка не може знайти садочок і через це пропускає уроки"),
+    ("tr", "kursum var"),
+])
+def test_a_bare_word_for_classes_in_passing_leaves_the_reason_to_be_asked(lang, text):
+    # Dutch lessons or a vocational course: only the person can say which
+    assert not [f for f in said.extract(text, lang, TODAY) if f.field == "reason"]
+
+
+def test_a_named_training_in_passing_is_a_training():
+    facts = said.extract("je commence une formation au vdab", "fr", TODAY)
+    assert [f.value for f in facts if f.field == "reason"] == [["training"]]
+
+
 def test_the_mother_saying_so_wins():
     claim = roles.claim("non je suis la maman, pas une assistante sociale", "fr")
     assert claim and claim.role == "parent"

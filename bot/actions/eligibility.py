@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from bot import i18n, pending
 from bot.actions.base import ReplyAction, StartsForm, conversation_language, profile_of
@@ -155,10 +155,39 @@ class ActionAskFactAnswer(AskNext):
         return ValidateEligibilityForm()
 
 
+def interrupted_form(tracker: Tracker, started_by: str) -> str | None:
+    """The form that the message starting ``started_by``'s check stopped (its rule
+    deactivates the active form first), or None when no form was active then."""
+    events = tracker.events
+    start = next((i for i in range(len(events) - 1, -1, -1)
+                  if events[i].get("event") == "action" and events[i].get("name") == started_by),
+                 None)
+    if start is None:
+        return None
+    stopped = passed_user = False
+    for event in reversed(events[:start]):
+        kind = event.get("event")
+        if kind == "active_loop" and not passed_user:
+            stopped = stopped or not event.get("name")
+        elif kind == "user":
+            if not stopped:
+                return None
+            passed_user = True
+        elif kind == "active_loop":
+            return event.get("name") or None
+    return None
+
+
 class ActionEligibilityResult(ReplyAction):
     action_name = "action_eligibility_result"
 
     def respond(self, tracker: Tracker, lang: str) -> tuple[list[Reply], list[EventType]]:
         replies = dialogue.outcome(_check(tracker), _facts(tracker), tracker.get_slot("role"),
                                    lang)
-        return replies, [SlotSet("asked_fact", None)]
+        events: list[EventType] = [SlotSet("asked_fact", None)]
+        if tracker.get_slot("intake_draft_id") and \
+                interrupted_form(tracker, "action_start_eligibility") == "intake_form":
+            # asked in the middle of the snelfiche ("le CPAS peut m'aider pour payer ?"): the
+            # answer, then the fiche goes on where it was
+            events.append(FollowupAction("action_start_intake"))
+        return replies, events

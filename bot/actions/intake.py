@@ -63,7 +63,10 @@ class ActionStartIntake(StartsForm):
                                    SlotSet("intake_change", False), SlotSet("answer_failures", 0.0)]
         role = dialogue.role_of(tracker.get_slot("role"))
         if draft_id:
-            return [Reply(i18n.t("intake.resume", lang))], [
+            # right after a check asked in the middle of the fiche, no "welcome back"
+            key = "intake.back_to_form" if tracker.latest_action_name == \
+                "action_eligibility_result" else "intake.resume"
+            return [Reply(i18n.t(key, lang))], [
                 *events, SlotSet("intake_draft_id", float(draft_id))]
         return [Reply(i18n.t(f"intake.{role}.intro", lang))], [
             *events, SlotSet("intake_draft_id", None), SlotSet("intake_consent", None)]

@@ -132,15 +132,18 @@ def claim(text: str, lang: str) -> Claim | None:
         return Claim("parent", span=(tokens[hit.start].start, tokens[hit.end - 1].end))
     roles = answers.cue_hits("professional", tokens, lang)
     frames = answers.cue_hits("professional_frame", tokens, lang)
+    supports = answers.cue_hits("supports", tokens, lang)
     organisation, org_start, org_end = _organisation(text, tokens)
-    # an organisation alone is no role: "de papa is ingeschreven bij de VDAB" is a parent
-    if not roles and not (organisation and frames):
+    # an organisation alone is no role: "de papa is ingeschreven bij de VDAB" is a parent;
+    # beside a family the writer supports it is ("ici Jonas du OCMW … que j'accompagne")
+    if not roles and not (organisation and (frames or supports)):
         return None
-    for_a_family = answers.has_cue("on_behalf", tokens, lang)
+    for_a_family = bool(supports) or answers.has_cue("on_behalf", tokens, lang)
     if not for_a_family and answers.has_cue("own_child", tokens, lang):
         # "je suis éducatrice en crèche et je cherche une place pour mon fils": her own child
         return None
-    spans = [(tokens[h.start].start, tokens[h.end - 1].end) for h in [*roles, *frames]]
+    spans = [(tokens[h.start].start, tokens[h.end - 1].end) for h in [*roles, *frames,
+                                                                       *supports]]
     if organisation:
         spans.append((org_start, org_end))
     elif frames:

@@ -323,10 +323,38 @@ def reason_facts(text: str, lang: str) -> list[Fact]:
 _TIME_REASONS = frozenset({"work", "job_seeking", "training", "job_interview", "integration"})
 
 
+def _only_classes(text: str, lang: str) -> bool:
+    """Whether every training word in ``text`` is a bare word for classes ("j'ai des cours",
+    "уроки", "kursum var"): Dutch lessons or a vocational course, which only the person can
+    say; in passing such a word leaves the reason to be asked."""
+    tokens = tokenize(text)
+    training = [h for h in answers.forms("choices.reason", lang).hits(tokens)
+                if h.value == "training"]
+    classes = answers.cue_hits("classes", tokens, lang)
+    return bool(training) and all(any(c.start <= h.start and h.end <= c.end for c in classes)
+                                  for h in training)
+
+
 def passing_reason_facts(text: str, lang: str) -> list[Fact]:
     """Reasons said in passing. A clause about the partner ("mijn man werkt", "جوزي مهندس")
     counts only beside a reason of the person's own ("… en ik volg Nederlandse les": both):
-    alone it leaves the question open, so it is asked instead of guessed."""
+    alone it leaves the question open, so it is asked instead of guessed. A bare word for
+    classes is not taken for a training (it may be the Dutch course)."""
+    facts = _passing_reason_facts(text, lang)
+    reasons = next((f.value for f in facts if f.field == "reason"), [])
+    if "training" not in reasons or not _only_classes(text, lang):
+        return facts
+    rest = [r for r in reasons if r != "training"]
+    out = [f for f in facts if f.field not in ("reason", "work_situation")]
+    if rest:
+        out.append(Fact("reason", rest))
+        situation = work_situation(rest)
+        if situation:
+            out.append(Fact("work_situation", situation))
+    return out
+
+
+def _passing_reason_facts(text: str, lang: str) -> list[Fact]:
     mine: list[str] = []
     partners: list[str] = []
     for clause in clauses(text, lang):
