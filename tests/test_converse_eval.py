@@ -395,3 +395,17 @@ def test_subset_is_right_and_never_flips_or_misfiles(
     # whatever else fails, nobody is switched to another role or language, and no answer is
     # stored in a field it does not belong to
     assert not [r.id for r in results if r.role_flip or r.language_flip or r.misfiled], report
+
+
+def test_a_later_goal_without_words_is_asked_in_plain_words() -> None:
+    from tests.converse.runner import goal_words
+
+    assert goal_words({"do": "register"}, 0, "parent", "nl") is None  # the opening asks it
+    assert goal_words({"do": "check_priority", "say": "voorrang?"}, 1, "parent", "nl") == \
+        "voorrang?"
+    assert goal_words({"do": "check_priority"}, 1, "toeleider", "fr") == \
+        "la famille a-t-elle la priorité ?"
+    for role in ("parent", "toeleider"):
+        for goal in ("check_priority", "check_reduced_rate", "register", "find_place"):
+            for lang in i18n.SUPPORTED:
+                assert goal_words({"do": goal}, 2, role, lang)

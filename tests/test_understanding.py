@@ -846,3 +846,23 @@ def test_an_organisation_keeps_its_own_name_after_the_acronym():
         == "CVO Kisp"
     assert roles.claim("I work at the OCMW The mother agreed", "en").organisation == "OCMW"
     assert roles.claim("ik werk bij OCMW Mechelen en help", "nl").organisation == "OCMW Mechelen"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a need that only sounds like the house rules (sick, doctor, some days) asks for a place
+    ("i need help for my baby, my wife is sick after the birth, doctor say baby must go to "
+     "creche some days", "find_free_place"),
+    # a question about them stays one
+    ("does the creche need a doctor's note when he is sick?", "ask_house_rules"),
+])
+def test_a_statement_of_need_is_no_house_rules_question(text, expected):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import IntentGuard
+
+    message = Message({"text": text, "intent": {"name": "ask_house_rules", "confidence": 0.8},
+                       "entities": [{"entity": "detected_language", "role": "guess",
+                                     "value": "en"},
+                                    {"entity": "care_type", "value": "groepsopvang"}]})
+    IntentGuard({}).process([message])
+    assert message.get("intent")["name"] == expected

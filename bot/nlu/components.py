@@ -232,6 +232,10 @@ def _says(kind: str, text: str, lang: str) -> bool:
     return bool(_all_languages(kind).hits(answers.tokenize(text)))
 
 
+def _asks(text: str, lang: str) -> bool:
+    return "?" in text or "؟" in text or answers.has_cue("question", text, lang)
+
+
 @cache
 def _all_languages(kind: str) -> answers.Forms:
     """One matcher for a cue's forms in all our languages (one pass over the message)."""
@@ -283,8 +287,11 @@ class IntentGuard(_NonTrainable):
                     and _says("register", text, lang):
                 # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
                 self._set(message, "start_intake")
-            elif (name == "inform" or unsure) and name not in KEEP_WHEN_UNSURE \
+            elif (((name == "inform" or unsure) and name not in KEEP_WHEN_UNSURE)
+                  or (name == "ask_house_rules" and not _asks(text, lang))) \
                     and any(e.get("entity") == "care_type" for e in entities):
+                # (nor is a statement that only sounds like the house rules a question about
+                # them: "my wife is sick … doctor say baby must go to creche some days")
                 # a long message full of facts ("mon fils est né le 2 février, je cherche une
                 # crèche à Hasselt à partir de janvier…") is a request for a place
                 ranking = [r.get("name") for r in message.get(INTENT_RANKING_KEY) or []][:3]

@@ -45,6 +45,58 @@ DEFAULT_KNOWS = {
                        "uk": "ні"},
 }
 
+# A goal after the first one without its own words ("- {do: check_priority}") cannot come from
+# the opening messages: the persona asks for it in these plain words (the first goal without
+# words is one the opening itself asks for).
+GOAL_WORDS = {
+    "parent": {
+        "check_priority": {"nl": "hebben we voorrang?", "fr": "est-ce qu'on a la priorité ?",
+                           "en": "do we get priority?", "ar": "هل عندنا أولوية؟",
+                           "tr": "öncelik hakkımız var mı?", "uk": "чи маємо ми пріоритет?"},
+        "check_reduced_rate": {"nl": "kunnen we minder betalen?", "fr": "on peut payer moins ?",
+                               "en": "can we pay less?", "ar": "هل يمكن أن ندفع أقل؟",
+                               "tr": "daha az ödeyebilir miyiz?",
+                               "uk": "чи можемо ми платити менше?"},
+        "register": {"nl": "ik wil mijn kind inschrijven", "fr": "je veux inscrire mon enfant",
+                     "en": "I want to register my child", "ar": "أريد تسجيل طفلي",
+                     "tr": "çocuğumu kaydettirmek istiyorum", "uk": "хочу зареєструвати дитину"},
+        "find_place": {"nl": "is er een vrije plaats?", "fr": "il y a une place libre ?",
+                       "en": "is there a free place?", "ar": "هل يوجد مكان شاغر؟",
+                       "tr": "boş yer var mı?", "uk": "чи є вільне місце?"},
+    },
+    "toeleider": {
+        "check_priority": {"nl": "heeft het gezin voorrang?",
+                           "fr": "la famille a-t-elle la priorité ?",
+                           "en": "does the family get priority?", "ar": "هل للعائلة أولوية؟",
+                           "tr": "ailenin önceliği var mı?", "uk": "чи має сім'я пріоритет?"},
+        "check_reduced_rate": {"nl": "kan het gezin minder betalen?",
+                               "fr": "la famille peut-elle payer moins ?",
+                               "en": "can the family pay less?",
+                               "ar": "هل يمكن للعائلة أن تدفع أقل؟",
+                               "tr": "aile daha az ödeyebilir mi?",
+                               "uk": "чи може сім'я платити менше?"},
+        "register": {"nl": "ik wil de vraag van het gezin registreren",
+                     "fr": "je voudrais inscrire la demande de la famille",
+                     "en": "I would like to register the family's request",
+                     "ar": "أريد تسجيل طلب العائلة", "tr": "ailenin talebini kaydetmek istiyorum",
+                     "uk": "хочу зареєструвати запит сім'ї"},
+        "find_place": {"nl": "is er een vrije plaats voor het gezin?",
+                       "fr": "y a-t-il une place libre pour la famille ?",
+                       "en": "is there a free place for the family?",
+                       "ar": "هل يوجد مكان شاغر للعائلة؟", "tr": "aile için boş yer var mı?",
+                       "uk": "чи є вільне місце для сім'ї?"},
+    },
+}
+
+
+def goal_words(goal: dict[str, Any], index: int, role: str, lang: str) -> str | None:
+    """What the persona says to pursue ``goal``, the ``index``-th of its goals."""
+    if goal.get("say"):
+        return str(goal["say"])
+    if index == 0:
+        return None
+    return GOAL_WORDS["toeleider" if role == "toeleider" else "parent"][goal["do"]][lang]
+
 
 # --- the assistant ---------------------------------------------------------------------------
 
@@ -291,9 +343,10 @@ class Conversation:
         try:
             for text in self.p.open:
                 self.send(text, "open")
-            for goal in self.p.goals:
-                if goal.get("say"):
-                    self.send(goal["say"], goal["do"])
+            for index, goal in enumerate(self.p.goals):
+                words = goal_words(goal, index, self.p.role, self.p.lang)
+                if words:
+                    self.send(words, goal["do"])
                 while self.pending and not self.result.stuck:
                     if self.in_a_row >= GIVE_UP:
                         self.result.stuck = True
@@ -344,7 +397,8 @@ class Conversation:
 
         # What a perfect assistant needs: the persona's own messages, plus one answer per
         # topic it had to be asked (a question the persona let pass is no turn of its own).
-        r.minimum = (len(p.open) + sum(1 for g in p.goals if g.get("say"))
+        r.minimum = (len(p.open) + sum(1 for i, g in enumerate(p.goals)
+                                       if goal_words(g, i, p.role, p.lang))
                      + len(set(self.answered) - p.said_up_front) + len(self.scripted))
         failures = r.failures
         if r.stuck and r.turns >= self.max_turns:
