@@ -42,3 +42,26 @@ def test_dont_know_phrases() -> None:
     assert vocab.is_phrase("Ik weet het niet", "dont_know")
     assert vocab.is_phrase("je sais pas", "dont_know")
     assert not vocab.is_phrase("ik weet het wel", "dont_know")
+
+
+def test_every_word_in_the_word_lists_is_text() -> None:
+    # YAML reads a bare `no`, `on` or `yes` as a boolean: the English "no" was no negation and
+    # the Turkish "on" (ten) no number until they were quoted
+    import yaml
+
+    from bot.settings import DATA_DIR
+
+    def not_text(node: object, path: str) -> list[str]:
+        if isinstance(node, dict):
+            return [p for k, v in node.items() for p in not_text(v, f"{path}.{k}")]
+        if isinstance(node, list):
+            return [f"{path}: {v!r}" for v in node if isinstance(v, bool)] + [
+                p for v in node if isinstance(v, (dict, list)) for p in not_text(v, path)]
+        return []
+
+    files = [*DATA_DIR.glob("answers/*.yml"), *DATA_DIR.glob("vocab/*.yml"),
+             *(DATA_DIR / name for name in ("time_words.yml", "crisis_words.yml",
+                                            "language_markers.yml", "optout.yml",
+                                            "partner_words.yml", "house_rules_words.yml"))]
+    found = [p for f in files for p in not_text(yaml.safe_load(f.read_text("utf-8")), f.name)]
+    assert not found, found

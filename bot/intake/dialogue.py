@@ -234,8 +234,7 @@ def _choice(spec: Field, text: str, lang: str) -> Read:
     found = nlu_answers.read_choice(spec.name, text, lang, options(spec.name, lang), extra)
     if spec.name == "reason" and found:
         # several reasons may apply: work and Dutch lessons
-        found = said.training_not_search(found, nlu_answers.tokenize(text), lang)
-        return Read(said.dutch_course_not_training(found, text, lang), True)
+        return Read(said.reason_values(found, text, lang), True)
     if spec.name == "care_type" and len(found) > 1:
         preferred = _preferred(text, lang, found)
         if preferred:

@@ -392,9 +392,18 @@ def read_yes_no(text: str, lang: str, fact: str | None = None) -> bool | None:
         hits = forms(f"facts.{fact}", lang).hits(tokens)
         if hits:
             strongest = max(hits, key=lambda h: h.weight)
-            return strongest.value == "yes"
+            return strongest.value == "yes" and not _negated_before(strongest, tokens, lang)
     hits = _yes_no(lang).hits(tokens)  # one table: "geen probleem" (yes) beats "geen" (no)
-    return hits[0].value == "yes" if hits else None
+    if not hits:
+        return None
+    # "i dont agree", "مش موافقة": a yes right after a negation is a no
+    return hits[0].value == "yes" and not _negated_before(hits[0], tokens, lang)
+
+
+def _negated_before(hit: Hit, tokens: Sequence[Token], lang: str) -> bool:
+    if hit.start == 0 or tokens[hit.start].after_break:
+        return False
+    return bool(forms("cues.negation", lang).hits(tokens[max(0, hit.start - 2):hit.start]))
 
 
 @cache

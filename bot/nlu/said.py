@@ -288,16 +288,45 @@ def dutch_course_not_training(values: list[str], text: str, lang: str) -> list[s
         return values
     table = answers.forms("choices.reason", lang)
     for clause in clauses(text, lang):
-        found = {h.value for h in table.hits(tokenize(clause))}
-        if "training" in found and "integration" not in found:
-            return values
+        tokens = tokenize(clause)
+        found = {h.value for h in table.hits(tokens)}
+        if "training" in found and ("integration" not in found
+                                    or not _only_classes(clause, lang)):
+            return values  # "doing my studies plus nederlands les": two
     return [v for v in values if v != "training"]
+
+
+def work_that_is_sought(values: list[str], text: str, lang: str) -> list[str]:
+    """``values`` without a work that is what the person looks for or has an interview for
+    ("иду на собеседование на работу", "pour un entretien pour un job"): the word for work
+    right after the search or the interview is its object ("الأب يعمل والأم تبحث عن عمل" is
+    both)."""
+    sought = {"job_seeking", "job_interview"} & set(values)
+    if "work" not in values or not sought:
+        return values
+    tokens = tokenize(text)
+    hits = answers.forms("choices.reason", lang).hits(tokens)
+    ends = [h.end for h in hits if h.value in sought]
+    work = [h for h in hits if h.value == "work" and not answers.negated(h, tokens, lang)]
+    if any(not any(0 <= h.start - end <= OBJECT_GAP for end in ends) for h in work):
+        return values  # work said on its own too: "ik werk en zoek ander werk"
+    return [v for v in values if v != "work"]
+
+
+OBJECT_GAP = 3  # words between "looking for" / "interview" and the "work" it is about
+
+
+def reason_values(values: list[str], text: str, lang: str) -> list[str]:
+    """The reasons ``text`` names, read together: a search is no training, the Dutch course
+    is one course, the work sought is no work."""
+    tokens = tokenize(text)
+    return work_that_is_sought(dutch_course_not_training(training_not_search(
+        values, tokens, lang), text, lang), text, lang)
 
 
 def reason_facts(text: str, lang: str) -> list[Fact]:
     tokens = tokenize(text)
-    values = dutch_course_not_training(training_not_search(
-        answers.positive_values("choices.reason", tokens, lang), tokens, lang), text, lang)
+    values = reason_values(answers.positive_values("choices.reason", tokens, lang), text, lang)
     extra = answers.positive_values("choices.work_situation", tokens, lang)
     facts: list[Fact] = []
     reasons = [v for v in values if v != "none"]
