@@ -50,8 +50,8 @@ class ActionStartPlaceSearch(StartsForm):
             text, message.get("entities", []), lang, today())
         care_types = entity_values(tracker, "care_type")
         search = {**_search(tracker), **found}
-        if care_types:
-            search["care_type"] = care_types[-1]
+        if care_types and "care_type" not in found:  # a button; words were read above
+            search["care_type"] = care_types[-1]  # ("sadochok abo niania": either)
         return [], [SlotSet("place_search", search), SlotSet("declined_search_fields", []),
                     SlotSet("answer_failures", 0.0)]
 
