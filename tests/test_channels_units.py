@@ -683,7 +683,7 @@ async def test_a_twilio_message_costs_four_store_transactions(
     from types import SimpleNamespace
 
     from sqlalchemy import event
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Engine
 
     from connectors.twilio import TwilioInput
 
@@ -707,13 +707,13 @@ async def test_a_twilio_message_costs_four_store_transactions(
     commits: list[int] = []
     counting = [True]
 
-    def count(_session: Session) -> None:
+    def count(_connection: object) -> None:  # every commit, ORM session or Core
         if counting:
             commits.append(1)
 
     inbound = messages.Inbound(channel="sms", sender_id="sms:+32470000900",
                                address="+32470000900", external_id="SMtx1", text="hallo")
-    event.listen(Session, "after_commit", count)
+    event.listen(Engine, "commit", count)
     try:
         if at_once:
             message_id, row, state = messages.receive_inbound(inbound, channel.worker,
@@ -725,7 +725,7 @@ async def test_a_twilio_message_costs_four_store_transactions(
             before = len(commits)
             await channel.process(message_id, inbound.sender_id)
     finally:
-        event.remove(Session, "after_commit", count)
+        event.remove(Engine, "commit", count)
         await channel.http.close()
         await channel.resend_http.close()
     assert len(commits) - before == transactions - 1 and len(commits) == transactions
