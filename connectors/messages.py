@@ -234,13 +234,28 @@ _CLAIM_TURN = {  # count an attempt at a stored message held by nobody / by this
     ).values(attempts=_MSG.c.attempts + 1, updated_at=bindparam("b_now"))
     for held in (True, False)}
 _UPDATE_CONTACT = update(_CONTACT).where(_CONTACT.c.sender_id == bindparam("b_sender_id"))
-_SELECT_CONTACT = select(_CONTACT.c.last_buttons, _CONTACT.c.last_inbound_at,
-                         _CONTACT.c.blocked_at).where(
-    _CONTACT.c.sender_id == bindparam("b_sender_id"))
-_SELECT_OPTOUT = select(_OPTOUT.c.opted_out).where(_OPTOUT.c.address == bindparam("b_address"))
-_FIRST_QUEUED = select(_MSG.c.reason).where(
-    _MSG.c.sender_id == bindparam("b_sender_id"), _MSG.c.direction == OUT,
-    _MSG.c.status == QUEUED).order_by(_MSG.c.id).limit(1)
+
+
+def _contact_column(column: Any) -> Any:
+    return select(column).where(
+        _CONTACT.c.sender_id == bindparam("b_sender_id")).scalar_subquery().label(column.name)
+
+
+# What stops a part (``SendCheck``) and what a turn needs (``ConversationState``): one SELECT
+# of scalar subqueries each (always one row; NULL where the contact or opt-out row is
+# missing), instead of a statement per table.
+_OPTED_OUT = select(_OPTOUT.c.opted_out).where(
+    _OPTOUT.c.address == bindparam("b_address")).scalar_subquery().label("opted_out")
+_SEND_CHECK = select(_OPTED_OUT, _contact_column(_CONTACT.c.last_inbound_at),
+                     _contact_column(_CONTACT.c.blocked_at))
+_QUEUED = (_MSG.c.sender_id == bindparam("b_sender_id"), _MSG.c.direction == OUT,
+           _MSG.c.status == QUEUED)
+_STATE = select(
+    _OPTED_OUT, _contact_column(_CONTACT.c.last_inbound_at),
+    _contact_column(_CONTACT.c.blocked_at), _contact_column(_CONTACT.c.last_buttons),
+    select(_MSG.c.id).where(*_QUEUED).exists().label("queued"),
+    select(_MSG.c.reason).where(*_QUEUED).order_by(_MSG.c.id).limit(1)  # for what
+    .scalar_subquery().label("first_queued"))
 _REPLY_RECORDED = select(_MSG.c.id).where(_MSG.c.direction == OUT,
                                           _MSG.c.reply_id == bindparam("b_reply_id")).limit(1)
 
@@ -799,17 +814,14 @@ def conversation_state(sender_id: str, optout_key: str,
 
 
 def _state(conn: Connection, sender_id: str, optout_key: str) -> ConversationState:
-    contact = conn.execute(_SELECT_CONTACT, {"b_sender_id": sender_id}).first()
-    optout = conn.execute(_SELECT_OPTOUT, {"b_address": optout_key}).first()
-    first_queued = conn.execute(  # one query tells both: queued, and for what
-        _FIRST_QUEUED, {"b_sender_id": sender_id}).first()
+    row = conn.execute(_STATE, {"b_sender_id": sender_id, "b_address": optout_key}).one()
     return ConversationState(
-        opted_out=bool(optout and optout.opted_out),
-        last_buttons=list(contact.last_buttons or []) if contact else [],
-        last_inbound_at=contact.last_inbound_at if contact else None,
-        queued=first_queued is not None,
-        blocked=bool(contact and contact.blocked_at),
-        awaiting=first_queued is not None and first_queued[0] == AWAITING_ANSWER)
+        opted_out=bool(row.opted_out),
+        last_buttons=list(row.last_buttons or []),
+        last_inbound_at=row.last_inbound_at,
+        queued=bool(row.queued),
+        blocked=bool(row.blocked_at),
+        awaiting=bool(row.queued) and row.first_queued == AWAITING_ANSWER)
 
 
 @dataclass(frozen=True)
@@ -827,10 +839,8 @@ def send_check(sender_id: str, optout_key: str, url: str | None = None) -> SendC
 
 
 def _send_check(conn: Connection, sender_id: str, optout_key: str) -> SendCheck:
-    optout = conn.execute(_SELECT_OPTOUT, {"b_address": optout_key}).first()
-    row = conn.execute(_SELECT_CONTACT, {"b_sender_id": sender_id}).first()
-    return SendCheck(bool(optout and optout.opted_out),
-                     row.last_inbound_at if row else None, bool(row and row.blocked_at))
+    row = conn.execute(_SEND_CHECK, {"b_sender_id": sender_id, "b_address": optout_key}).one()
+    return SendCheck(bool(row.opted_out), row.last_inbound_at, bool(row.blocked_at))
 
 
 def record_sending(optout_key: str, force: bool, part: dict[str, Any],
