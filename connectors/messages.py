@@ -14,7 +14,8 @@ it and only taken over by another one when that worker stopped beating (it crash
 the provider could not take for a while (an outage) is ``queued`` and sent again later, in
 order, by whichever worker is alive.
 
-Plain functions with one session each; callers on an event loop run them in a thread.
+Plain functions with one transaction each (the ones every message runs in prebuilt SQLAlchemy
+Core statements, the rest through the ORM); callers on an event loop run them in a thread.
 """
 
 from __future__ import annotations
