@@ -284,8 +284,8 @@ class OurBot(Bot):
             os.environ.pop("TWILIO_ACCOUNT_SID", None)
         from bot.serve import Stack
 
-        if profile_out:
-            os.environ["BENCH_PROFILE_OUT"] = str(profile_out)
+        if profile_out:  # the server's dump, moved to FILE (REST) or FILE.twilio after each
+            os.environ["BENCH_PROFILE_OUT"] = f"{profile_out}.part"
         procs = self.procs
 
         class BenchStack(Stack):

@@ -80,12 +80,26 @@ class ConversationQueues:
         self._tasks: set[asyncio.Task] = set()
         # conversation -> how many times its worker ended (the latest 10,000 conversations)
         self._ended: OrderedDict[str, int] = OrderedDict()
+        # conversations whose running job has committed its last write and waits for nothing
+        # else: the event loop has not resumed it yet, but its worker is as good as ended
+        self._done: set[str] = set()
 
     def idle_since(self, key: str) -> int | None:
         """None while ``key`` has work waiting or running; else a mark that changes when a
         worker of it runs (what was read about the conversation while idle is still true when
-        the mark is the same afterwards)."""
-        return None if key in self._queues else self._ended.get(key, 0)
+        the mark is the same afterwards). A worker whose job committed its last write
+        (``done``) with nothing behind it counts as ended already, with the mark it ends with:
+        a family (or a benchmark) that answers the moment the message is marked processed
+        finds the conversation idle, not behind a job that has nothing left to write."""
+        queue = self._queues.get(key)
+        if queue is None:
+            return self._ended.get(key, 0)
+        return self._ended.get(key, 0) + 1 if not queue and key in self._done else None
+
+    def done(self, key: str) -> None:
+        """The running job of ``key`` wrote its last: called in the store's worker thread
+        right after that commit (a set's add is atomic under the GIL)."""
+        self._done.add(key)
 
     def submit(self, key: str, job: Callable[[], Awaitable[None]]) -> None:
         queue = self._queues.get(key)
@@ -102,12 +116,14 @@ class ConversationQueues:
         try:
             while queue:
                 job = queue.popleft()
+                self._done.discard(key)
                 try:
                     await job()
                 except Exception:
                     logger.exception("channel: handling a message of %s failed",
                                      redaction.pseudonym(key))
         finally:
+            self._done.discard(key)
             del self._queues[key]  # no await since the last check: nothing was added
             self._ended[key] = self._ended.pop(key, 0) + 1
             if len(self._ended) > 10_000:
@@ -250,15 +266,24 @@ class InboundProcessing:
             return
         self._outages.pop(message_id, None)
         if outcome is not None:
-            await self._finish(row, *outcome)
+            await self._finish(row, *outcome, last=True)
 
     async def _finish(self, row: dict[str, Any], status: str, rasa_text: str | None = None,
-                      reason: str | None = None, offered: list[dict] | None = None) -> None:
+                      reason: str | None = None, offered: list[dict] | None = None,
+                      last: bool = False) -> None:
         """Mark ``row`` done; ``offered``: the numbered options its turn left (same
-        transaction)."""
-        await asyncio.to_thread(
-            messages.finish_inbound, row["id"], status, rasa_text, reason,
-            last_buttons=None if offered is None else (row["sender_id"], offered))
+        transaction); ``last``: the job writes nothing after it (``ConversationQueues.done``
+        once it is committed)."""
+        sender_id = row["sender_id"]
+
+        def finish() -> None:
+            messages.finish_inbound(
+                row["id"], status, rasa_text, reason,
+                last_buttons=None if offered is None else (sender_id, offered))
+            if last:
+                self.queues.done(sender_id)
+
+        await asyncio.to_thread(finish)
 
     async def _released(self, sender_id: str, key: str,
                         state: messages.ConversationState) -> messages.ConversationState:

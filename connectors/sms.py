@@ -46,8 +46,12 @@ def max_segments() -> int | None:
         return None
 
 
+_GSM_ALL = _GSM_BASIC | _GSM_EXTENSION
+
+
 def encoding(text: str) -> str:
-    return GSM7 if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text) else UCS2
+    # set operations, not a Python loop per character: every part of every reply is counted
+    return GSM7 if _GSM_ALL.issuperset(text) else UCS2
 
 
 def _units(char: str, enc: str) -> int:
@@ -59,7 +63,9 @@ def _units(char: str, enc: str) -> int:
 def length(text: str, enc: str | None = None) -> int:
     """Septets (GSM-7) or UTF-16 code units (UCS-2) that ``text`` takes."""
     enc = enc or encoding(text)
-    return sum(_units(c, enc) for c in text)
+    if enc == GSM7:  # (the sum of _units, without a call per character)
+        return len(text) + sum(1 for c in text if c in _GSM_EXTENSION)
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
 
 
 def segments(text: str) -> int:

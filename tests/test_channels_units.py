@@ -683,7 +683,7 @@ async def test_a_twilio_message_costs_four_store_transactions(
     from types import SimpleNamespace
 
     from sqlalchemy import event
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Engine
 
     from connectors.twilio import TwilioInput
 
@@ -707,13 +707,13 @@ async def test_a_twilio_message_costs_four_store_transactions(
     commits: list[int] = []
     counting = [True]
 
-    def count(_session: Session) -> None:
+    def count(_connection: object) -> None:  # every commit, ORM session or Core
         if counting:
             commits.append(1)
 
     inbound = messages.Inbound(channel="sms", sender_id="sms:+32470000900",
                                address="+32470000900", external_id="SMtx1", text="hallo")
-    event.listen(Session, "after_commit", count)
+    event.listen(Engine, "commit", count)
     try:
         if at_once:
             message_id, row, state = messages.receive_inbound(inbound, channel.worker,
@@ -725,7 +725,7 @@ async def test_a_twilio_message_costs_four_store_transactions(
             before = len(commits)
             await channel.process(message_id, inbound.sender_id)
     finally:
-        event.remove(Session, "after_commit", count)
+        event.remove(Engine, "commit", count)
         await channel.http.close()
         await channel.resend_http.close()
     assert len(commits) - before == transactions - 1 and len(commits) == transactions
@@ -736,3 +736,44 @@ async def test_a_twilio_message_costs_four_store_transactions(
     assert messages.last_buttons(inbound.sender_id) == [{"title": "Prijs",
                                                          "payload": "/ask_price"}]
     assert [r["status"] for r in messages.outbound(inbound.sender_id)] == [messages.SENT]
+
+
+async def test_a_conversation_whose_job_wrote_its_last_counts_as_idle() -> None:
+    """Issue 14.10: a message arriving between the commit of a turn's last write and the
+    event loop resuming that turn finds the conversation idle (its turn is started as it is
+    stored, one transaction less), with the mark the worker ends with; one behind it, or a
+    job that is still writing, does not."""
+    import asyncio
+
+    from connectors.inbound import ConversationQueues
+
+    queues = ConversationQueues()
+    assert queues.idle_since("c") == 0
+    committed, release = asyncio.Event(), asyncio.Event()
+    writes = threading.Event()
+
+    def last_write() -> None:  # as _finish, in the store's thread: the commit, then done
+        writes.wait(10)
+        queues.done("c")
+
+    async def job() -> None:
+        await asyncio.to_thread(last_write)
+        committed.set()
+        await release.wait()  # the loop has not resumed the turn yet
+
+    async def writing() -> None:
+        await release.wait()
+
+    queues.submit("c", job)
+    await asyncio.sleep(0)
+    assert queues.idle_since("c") is None  # running, its last write not committed
+    writes.set()
+    await committed.wait()
+    mark = queues.idle_since("c")
+    assert mark == 1  # as good as ended: the mark it ends with
+    queues.submit("c", writing)  # a message behind it: busy again
+    assert queues.idle_since("c") is None
+    release.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert queues.idle_since("c") == mark  # ended: nothing ran in between but these two
