@@ -866,3 +866,26 @@ def test_a_statement_of_need_is_no_house_rules_question(text, expected):
                                     {"entity": "care_type", "value": "groepsopvang"}]})
     IntentGuard({}).process([message])
     assert message.get("intent")["name"] == expected
+
+
+@pytest.mark.parametrize("lang, text, organisation", [
+    ("ar", "السلام عليكم، أنا هبة من Kind en Gezin في تورنهاوت.", "Kind en Gezin"),
+    ("fr", "Bonjour, Jeroen de Pleegzorg Oost-Vlaanderen.", "Pleegzorg Oost-Vlaanderen"),
+    ("en", "Hi, this is Hannah from Atlas, the integration service in Antwerp.", "Atlas"),
+    ("nl", "ik ben Sofie van het OCMW Gent", "OCMW Gent"),
+])
+def test_a_writer_naming_themself_from_an_organisation_is_a_professional(
+        lang, text, organisation):
+    claim = roles.claim(text, lang)
+    assert claim and claim.role == "toeleider" and claim.organisation == organisation
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("nl", "ik ben ingeschreven bij de VDAB"),
+    ("nl", "ik kreeg een brief van het OCMW"),
+    ("ar", "أنا مسجلة في OCMW"),
+    ("fr", "je suis la maman, inscrite au CPAS"),
+])
+def test_a_parent_naming_an_organisation_stays_a_parent(lang, text):
+    claim = roles.claim(text, lang)
+    assert claim is None or claim.role == "parent"

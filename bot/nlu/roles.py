@@ -120,6 +120,34 @@ def _after_frame(text: str, tokens: list[Token], frame_end: int) -> str | None:
     return " ".join(words[:MAX_ORGANISATION_WORDS]).strip(" .,") or None
 
 
+MAX_INTRODUCED_NAME_WORDS = 3
+_ARTICLES = frozenset({"het", "de", "the", "le", "la", "l", "les"})
+
+
+def _introduced_from(before: str, lang: str) -> bool:
+    """Whether the words before an organisation are a writer naming themself from it: a
+    greeting, "I am", "this is", "ici" (optional), one to three name words and "from"
+    ("Bonjour, Jeroen de Pleegzorg", "this is Hannah from Atlas"), opening the message."""
+    tokens = tokenize(before)
+    if not tokens:
+        return False
+    start = 0
+    for kind in ("closed.greeting", "cues.introduce"):
+        at = [h for h in answers.forms(kind, lang).hits(tokens) if h.start == start]
+        if at:
+            start = max(h.end for h in at)
+    rest = tokens[start:]
+    froms = answers.forms("cues.from_organisation", lang)
+    if len(rest) >= 3 and rest[-1].text in _ARTICLES and froms.hits(rest[-2:-1]):
+        rest = rest[:-1]  # "ik ben Sofie van het OCMW", "de l'Agentschap"
+    if len(rest) < 2 or not froms.hits(rest[-1:]):
+        return False
+    names = rest[:-1]
+    return len(names) <= MAX_INTRODUCED_NAME_WORDS and all(
+        not answers.has_cue(kind, [t], lang) for t in names
+        for kind in ("parent", "on_behalf", "own_child", "negation"))
+
+
 @lru_cache(maxsize=256)  # the same message is read by the form, the facts and the action
 def claim(text: str, lang: str) -> Claim | None:
     """A parent's or a professional's own statement of who they are, or None."""
@@ -135,8 +163,10 @@ def claim(text: str, lang: str) -> Claim | None:
     supports = answers.cue_hits("supports", tokens, lang)
     organisation, org_start, org_end = _organisation(text, tokens)
     # an organisation alone is no role: "de papa is ingeschreven bij de VDAB" is a parent;
-    # beside a family the writer supports it is ("ici Jonas du OCMW … que j'accompagne")
-    if not roles and not (organisation and (frames or supports)):
+    # beside a family the writer supports it is ("ici Jonas du OCMW … que j'accompagne"), and
+    # so is a writer who introduces themself from it ("أنا هبة من Kind en Gezin")
+    if not roles and not (organisation and (frames or supports or _introduced_from(
+            text[:org_start], lang))):
         return None
     for_a_family = bool(supports) or answers.has_cue("on_behalf", tokens, lang)
     if not for_a_family and answers.has_cue("own_child", tokens, lang):
