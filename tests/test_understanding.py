@@ -885,6 +885,8 @@ def test_a_writer_naming_themself_from_an_organisation_is_a_professional(
     ("nl", "ik kreeg een brief van het OCMW"),
     ("ar", "أنا مسجلة في OCMW"),
     ("fr", "je suis la maman, inscrite au CPAS"),
+    ("uk", "ми отримуємо допомогу від OCMW, не знаю чи це leefloon"),  # help from the OCMW
+    ("nl", "we krijgen steun van het OCMW"),
 ])
 def test_a_parent_naming_an_organisation_stays_a_parent(lang, text):
     claim = roles.claim(text, lang)

@@ -170,9 +170,10 @@ class Questionnaire(FormValidationAction):
                                           message.get("entities") or []),
                 lang, settings.today(), role=tracker.get_slot("role") or "parent",
                 known=self.known(tracker), correctable=self.correctable)
-        if turn.kind in ("noted", "digression") and _said_twice(tracker, text):
-            # the same words again after "noted" or after the answer to a digression: the
-            # person means them as the answer (never a loop of the same detour)
+        if turn.kind in ("noted", "digression", "role") and _said_twice(tracker, text):
+            # the same words again after "noted", after the answer to a digression or after
+            # the role check they set off: the person means them as the answer (never a loop
+            # of the same detour)
             read = question.read(text)
             if read.ok:
                 turn = pending.Turn("answer", read.value, asked, facts=turn.facts)

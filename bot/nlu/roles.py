@@ -132,10 +132,12 @@ def _introduced_from(before: str, lang: str) -> bool:
     if not tokens:
         return False
     start = 0
+    introduced = False
     for kind in ("closed.greeting", "cues.introduce"):
         at = [h for h in answers.forms(kind, lang).hits(tokens) if h.start == start]
         if at:
             start = max(h.end for h in at)
+            introduced = kind == "cues.introduce"
     rest = tokens[start:]
     froms = answers.forms("cues.from_organisation", lang)
     if len(rest) >= 3 and rest[-1].text in _ARTICLES and froms.hits(rest[-2:-1]):
@@ -143,6 +145,11 @@ def _introduced_from(before: str, lang: str) -> bool:
     if len(rest) < 2 or not froms.hits(rest[-1:]):
         return False
     names = rest[:-1]
+    # without "I am" the name must look like one ("Jeroen de Pleegzorg"), not words
+    # ("ми отримуємо допомогу від OCMW": we get help from the OCMW)
+    if not introduced and not all(before[t.start:t.end][:1].isupper()
+                                  or not before[t.start:t.end][:1].isalpha() for t in names):
+        return False
     return len(names) <= MAX_INTRODUCED_NAME_WORDS and all(
         not answers.has_cue(kind, [t], lang) for t in names
         for kind in ("parent", "on_behalf", "own_child", "negation"))
