@@ -319,6 +319,19 @@ async def test_a_check_asked_in_the_middle_of_the_snelfiche_goes_back_to_it(
     assert followups == (["action_start_intake"] if resumes else [])
 
 
+async def test_words_that_set_off_the_role_check_once_are_an_answer_the_second_time() -> None:
+    # "our leefloon comes from the OCMW of Gent, I am a social worker there"... said again
+    # after "no, I am the mother": an answer to the question, not a second role check
+    dialogue = eligibility(facts={"care_pricing": "income_related"})
+    await dialogue.start()
+    text = "ik ben maatschappelijk werker bij het OCMW Gent"
+    first = await dialogue.say(text)
+    assert first.slot("role_check") not in (UNSET, None)  # who is asking? asked once
+    await dialogue.say("nee, ik ben de mama")
+    again = await dialogue.say(text)
+    assert again.slot("role_check") in (UNSET, None)
+
+
 # --- the snelfiche: consent first, nothing stored before it -------------------------------
 
 

@@ -170,7 +170,8 @@ class Questionnaire(FormValidationAction):
                                           message.get("entities") or []),
                 lang, settings.today(), role=tracker.get_slot("role") or "parent",
                 known=self.known(tracker), correctable=self.correctable)
-        if turn.kind in ("noted", "digression", "role") and _said_twice(tracker, text):
+        if (turn.kind in ("noted", "digression") and _said_twice(tracker, text)) or (
+                turn.kind == "role" and _said_before(tracker, text)):
             # the same words again after "noted", after the answer to a digression or after
             # the role check they set off: the person means them as the answer (never a loop
             # of the same detour)
@@ -292,6 +293,12 @@ class AskNext(Action, ABC):
             events.append(SlotSet(form.notice_slot, None))
         send(dispatcher, [question])
         return [*events, SlotSet(form.asked_slot, field)]
+
+
+def _said_before(tracker: Tracker, text: str) -> bool:
+    """Whether an earlier user message had the same words."""
+    texts = [e.get("text") for e in tracker.events if e.get("event") == "user"]
+    return any((t or "").strip() == text for t in texts[:-1])
 
 
 def _said_twice(tracker: Tracker, text: str) -> bool:
