@@ -916,8 +916,8 @@ def _named_days(items: list[_Item]) -> float | None:
     abbreviated_ok = len(marks) >= 2 or len(items) == 1
     days = [i for i in marks if items[i].has("weekday") or abbreviated_ok]
     cut = next((i for i, it in enumerate(items) if it.has("except")), len(items))
-    if not days and not full and cut == len(items):
-        return None
+    if not days and not full:
+        return None  # an "except" needs days: "без пошти" is "without e-mail"
 
     def weekday(i: int) -> int:
         kinds = items[i].kinds

@@ -349,3 +349,10 @@ def test_common_answers_are_fast() -> None:
         func(*args)
     per_call_ms = (time.perf_counter() - start) * 1000 / len(calls)
     assert per_call_ms < 5
+
+
+def test_an_except_word_without_days_names_no_days() -> None:
+    from bot import dates
+
+    assert dates.said_days_per_week("ні, без пошти", "uk") is None  # "no, without e-mail"
+    assert dates.said_days_per_week("elke dag behalve woensdag", "nl") == 4

@@ -666,6 +666,8 @@ def test_a_start_said_as_a_month_in_passing_is_asked_in_the_snelfiche(lang, text
     ("fr", "peut-être Lina, on hésite encore", "Lina"),
     ("nl", "ze gaat Nora heten en ze komt normaal op 15/01", "Nora"),
     ("nl", "de papa is Tom Claes", "Tom Claes"),
+    ("uk", "Назар, ім'я вже вибрали", "Назар"),
+    ("ar", "esmo Karam", "Karam"),
 ])
 def test_the_name_is_the_clause_that_names_never_an_oops(lang, text, expected):
     assert intake.reader("child_name", text, "inform", [], lang, TODAY).value == expected
@@ -891,3 +893,12 @@ def test_a_writer_naming_themself_from_an_organisation_is_a_professional(
 def test_a_parent_naming_an_organisation_stays_a_parent(lang, text):
     claim = roles.claim(text, lang)
     assert claim is None or claim.role == "parent"
+
+
+def test_days_corrected_beside_a_clause_about_the_training_are_read():
+    # "la formation est tous les jours" is about the training; the first clause says the days
+    facts = said.extract("Pardon, je me suis trompée : c'est 5 jours par semaine, la formation "
+                         "est tous les jours.", "fr", TODAY)
+    assert [f.value for f in facts if f.field == "frequency"] == ["5"]
+    assert not [f for f in said.extract("ik werk voltijds", "nl", TODAY)
+                if f.field == "frequency"]

@@ -306,6 +306,11 @@ def _name(text: str, lang: str, today: date, whose: str = "self") -> Read:
         if name and not _only_cue(name, "correction", lang):
             break
         name = None
+    if name and naming and name.islower() and len(parts) > 1:
+        # "Назар, ім'я вже вибрали": the capitalised name first, the naming clause a remark
+        first = nlu_answers.read_name(parts[0], lang, whose)
+        if first and first[:1].isupper():
+            name = first
     return Read(name, True) if name else Read(problem="intake.invalid.name")
 
 

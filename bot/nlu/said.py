@@ -193,9 +193,14 @@ def frequency_facts(text: str, lang: str) -> list[Fact]:
     tokens = tokenize(text)
     if not tokens or all(t.text.isdigit() for t in tokens):
         return []  # a bare number says nothing about days
-    if any(answers.forms("choices.reason", lang).hits(tokenize(c)) and
-           dates.said_days_per_week(c, lang) for c in clauses(text, lang)):
-        return []  # "ik werk voltijds" is about work, not the days of care
+    work_days = [c for c in clauses(text, lang)
+                 if answers.forms("choices.reason", lang).hits(tokenize(c))
+                 and dates.said_days_per_week(c, lang)]
+    # "ik werk voltijds" is about work, not the days of care ("c'est 5 jours par semaine, la
+    # formation est tous les jours": the first clause still says the days)
+    text = " , ".join(c for c in clauses(text, lang) if c not in work_days)
+    if not text.strip():
+        return []
     # "vanaf maandag", "с понедельника" say when, not how many days
     # nor does "née le 5 mai, pas le 5 mars" (a birth date)
     # nor does a greeting ("Dag, … een plaats": no day)
