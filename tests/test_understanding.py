@@ -902,3 +902,17 @@ def test_days_corrected_beside_a_clause_about_the_training_are_read():
     assert [f.value for f in facts if f.field == "frequency"] == ["5"]
     assert not [f for f in said.extract("ik werk voltijds", "nl", TODAY)
                 if f.field == "frequency"]
+
+
+def test_a_complaint_said_as_a_statement_stays_a_house_rules_question():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.components import IntentGuard
+
+    message = Message({"text": "بغيت ندير شكاية على الكريش",
+                       "intent": {"name": "ask_house_rules", "confidence": 0.8},
+                       "entities": [{"entity": "detected_language", "role": "guess",
+                                     "value": "ar"},
+                                    {"entity": "care_type", "value": "groepsopvang"}]})
+    IntentGuard({}).process([message])
+    assert message.get("intent")["name"] == "ask_house_rules"

@@ -232,6 +232,14 @@ def _says(kind: str, text: str, lang: str) -> bool:
     return bool(_all_languages(kind).hits(answers.tokenize(text)))
 
 
+def _names_rules(text: str) -> bool:
+    """A house-rules topic other than absence ("بغيت ندير شكاية على الكريش": a complaint);
+    sickness and a doctor are also what a family in need tells."""
+    from bot.house_rules import topics_in
+
+    return any(t != "absence" for t in topics_in(text))
+
+
 def _asks(text: str, lang: str) -> bool:
     return "?" in text or "؟" in text or answers.has_cue("question", text, lang)
 
@@ -288,7 +296,8 @@ class IntentGuard(_NonTrainable):
                 # "safi bghit nsejlo", "بغينا نسجلوها": a registration in its own words
                 self._set(message, "start_intake")
             elif (((name == "inform" or unsure) and name not in KEEP_WHEN_UNSURE)
-                  or (name == "ask_house_rules" and not _asks(text, lang))) \
+                  or (name == "ask_house_rules" and not _asks(text, lang)
+                      and not _names_rules(text))) \
                     and any(e.get("entity") == "care_type" for e in entities):
                 # (nor is a statement that only sounds like the house rules a question about
                 # them: "my wife is sick … doctor say baby must go to creche some days")
