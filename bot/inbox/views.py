@@ -639,6 +639,15 @@ async def request_children(request: web.Request) -> web.Response:
             return "ok"
 
     changed = await blocking(change)
+    refused = await _refused_request_change(changed, request, lang, back)
+    if refused is not None:
+        return refused
+    return see_other(target, "children_changed")
+
+
+async def _refused_request_change(changed: object, request: web.Request, lang: str,
+                                  back: str) -> web.Response | None:
+    """The answer when a request could not be changed: unknown, or not this worker's family."""
     if changed == "unknown":
         raise web.HTTPNotFound()
     if changed == "not_holder":
@@ -646,7 +655,7 @@ async def request_children(request: web.Request) -> web.Response:
         if back.isdigit():
             return await conversation_page(request, message, 403, cid=int(back))
         raise web.HTTPForbidden(text=message)
-    return see_other(target, "children_changed")
+    return None
 
 
 async def request_status(request: web.Request) -> web.Response:
@@ -678,13 +687,9 @@ async def request_status(request: web.Request) -> web.Response:
             return r.sender_id, r.reference, old, r.language or ""
 
     changed = await blocking(change)
-    if changed == "unknown":
-        raise web.HTTPNotFound()
-    if changed == "not_holder":
-        message = st("conversation.status_not_holder", lang)
-        if back.isdigit():
-            return await conversation_page(request, message, 403, cid=int(back))
-        raise web.HTTPForbidden(text=message)
+    refused = await _refused_request_change(changed, request, lang, back)
+    if refused is not None:
+        return refused
     sender, reference, old, family_lang = changed  # type: ignore[misc]
     if old == new:
         return see_other(target)
